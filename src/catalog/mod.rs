@@ -1,0 +1,652 @@
+//! Watchlists: TOML files describing the shops to crawl, the brands to
+//! watch and the retailers to tell.
+//!
+//! Every `*.toml` file of a directory is read and merged; a shop, brand or
+//! subscriber name defined twice is an error. Every error names the file
+//! and the line, and says what to fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::domain::fold_name;
+
+/// Requests per second per host when a shop sets no `rate`.
+pub const DEFAULT_RATE: f64 = 0.5;
+
+/// One problem in a watchlist, located at a file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogIssue {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for CatalogIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Why watchlists could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The directory could not be read.
+    #[error("cannot read the watchlist directory {}: {source} (pass --watchlists DIR)", dir.display())]
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// One or more files have problems.
+    #[error("{} problem(s) in the watchlists:\n{}", .0.len(), .0.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<CatalogIssue>),
+}
+
+/// Per-shop CSS selectors, for shops without structured data.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Selectors {
+    /// The repeating product block.
+    pub product: Option<String>,
+    /// Product name inside the block.
+    pub name: Option<String>,
+    /// Brand inside the block.
+    pub brand: Option<String>,
+    /// SKU inside the block.
+    pub sku: Option<String>,
+    /// Price to pay inside the block.
+    pub price: Option<String>,
+    /// Crossed-out or former price inside the block.
+    pub reference_price: Option<String>,
+    /// Promotion badge inside the block.
+    pub badge: Option<String>,
+    /// Product link inside the block.
+    pub url: Option<String>,
+}
+
+/// A shop to crawl, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shop {
+    /// Unique name.
+    pub name: String,
+    /// Base URL (scheme and host, maybe a path).
+    pub url: Url,
+    /// Explicit sitemap URL; otherwise robots.txt `Sitemap:` lines, else `/sitemap.xml`.
+    pub sitemap: Option<Url>,
+    /// ISO country code (default `FR`).
+    pub country: String,
+    /// Sales-period zone (default `national`; e-shops always use national dates).
+    pub zone: String,
+    /// Requests per second to this shop's host.
+    pub rate: f64,
+    /// Whether the shop may resolve to a private, loopback or link-local address.
+    pub allow_private_network: bool,
+    /// Cron expression for the daemon.
+    pub schedule: Option<String>,
+    /// Maximum product pages fetched per run.
+    pub max_pages: usize,
+    /// CSS selectors, for shops without structured data.
+    pub selectors: Option<Selectors>,
+    /// Where the shop was defined.
+    pub defined_in: PathBuf,
+}
+
+/// A watched brand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    /// The brand's name as the collective writes it.
+    pub name: String,
+    /// Other spellings shops use.
+    pub aliases: Vec<String>,
+}
+
+/// A retailer who receives alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// Display name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// Names of the brands followed (as in [`Brand::name`]).
+    pub brands: Vec<String>,
+}
+
+/// The merged, validated watchlists.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Shops, in file then definition order.
+    pub shops: Vec<Shop>,
+    /// Brands.
+    pub brands: Vec<Brand>,
+    /// Subscribers.
+    pub subscribers: Vec<Subscriber>,
+    /// The files read.
+    pub files: Vec<PathBuf>,
+    brand_index: HashMap<String, usize>,
+}
+
+impl Catalog {
+    /// Loads and merges every `*.toml` file of `dir` (not recursive), in name order.
+    pub fn load_dir(dir: &Path) -> Result<Catalog, CatalogError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| CatalogError::Dir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| CatalogError::Dir {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        let mut sources = Vec::new();
+        let mut issues = Vec::new();
+        for path in files {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => sources.push((path, text)),
+                Err(e) => issues.push(CatalogIssue {
+                    file: path,
+                    line: None,
+                    message: format!("cannot read the file: {e}"),
+                }),
+            }
+        }
+        if !issues.is_empty() {
+            return Err(CatalogError::Invalid(issues));
+        }
+        if sources.is_empty() {
+            return Err(CatalogError::Invalid(vec![CatalogIssue {
+                file: dir.to_path_buf(),
+                line: None,
+                message: "no *.toml watchlist in this directory (see watchlists/example.toml)"
+                    .into(),
+            }]));
+        }
+        Catalog::from_sources(&sources)
+    }
+
+    /// Merges already-read watchlist texts, each with the path it came from.
+    pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Catalog, CatalogError> {
+        let mut issues = Vec::new();
+        let mut parsed = Vec::new();
+        for (path, text) in sources {
+            match toml::from_str::<RawFile>(text) {
+                Ok(raw) => parsed.push((path, text.as_str(), raw)),
+                Err(e) => issues.push(CatalogIssue {
+                    file: path.clone(),
+                    line: e.span().map(|s| line_of(text, s.start)),
+                    message: format!("{} (see watchlists/example.toml)", e.message().trim()),
+                }),
+            }
+        }
+        let mut catalog = Catalog::default();
+        let mut shop_names: HashMap<String, (PathBuf, usize)> = HashMap::new();
+        let mut brand_names: HashMap<String, (PathBuf, usize)> = HashMap::new();
+        let mut alias_owner: HashMap<String, String> = HashMap::new();
+        let mut subscriber_names: HashMap<String, (PathBuf, usize)> = HashMap::new();
+        let mut pending_subscribers = Vec::new();
+
+        for (path, text, raw) in &parsed {
+            catalog.files.push((*path).clone());
+            let at = |span: std::ops::Range<usize>| line_of(text, span.start);
+            for b in &raw.brand {
+                let line = at(b.name.span());
+                let name = b.name.get_ref().trim().to_string();
+                let mut issue = |message: String| {
+                    issues.push(CatalogIssue {
+                        file: (*path).clone(),
+                        line: Some(line),
+                        message,
+                    })
+                };
+                if name.is_empty() {
+                    issue("brand `name` is empty".into());
+                    continue;
+                }
+                if let Some((f, l)) = brand_names.get(&fold_name(&name)) {
+                    issue(format!(
+                        "brand `{name}` is defined twice (first at {}:{l}); keep one and merge their aliases",
+                        f.display()
+                    ));
+                    continue;
+                }
+                brand_names.insert(fold_name(&name), ((*path).clone(), line));
+                for alias in std::iter::once(&name).chain(b.aliases.iter()) {
+                    let key = fold_name(alias);
+                    if key.is_empty() {
+                        issue(format!("brand `{name}` has an empty alias"));
+                        continue;
+                    }
+                    if let Some(owner) = alias_owner.get(&key)
+                        && owner != &name
+                    {
+                        issue(format!(
+                            "alias `{alias}` of brand `{name}` already names brand `{owner}`; an alias must point to one brand"
+                        ));
+                        continue;
+                    }
+                    alias_owner.insert(key, name.clone());
+                }
+                catalog.brands.push(Brand {
+                    name,
+                    aliases: b.aliases.clone(),
+                });
+            }
+            for s in &raw.shop {
+                let line = at(s.name.span());
+                let mut issue = |message: String| {
+                    issues.push(CatalogIssue {
+                        file: (*path).clone(),
+                        line: Some(line),
+                        message,
+                    })
+                };
+                let name = s.name.get_ref().trim().to_string();
+                if name.is_empty() {
+                    issue("shop `name` is empty".into());
+                    continue;
+                }
+                if let Some((f, l)) = shop_names.get(&name) {
+                    issue(format!(
+                        "shop `{name}` is defined twice (first at {}:{l}); shop names must be unique",
+                        f.display()
+                    ));
+                    continue;
+                }
+                shop_names.insert(name.clone(), ((*path).clone(), line));
+                let url_line = at(s.url.span());
+                let url = match Url::parse(s.url.get_ref().trim()) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+                    Ok(_) | Err(_) => {
+                        issues.push(CatalogIssue {
+                            file: (*path).clone(),
+                            line: Some(url_line),
+                            message: format!(
+                                "shop `{name}`: `url` = {:?} is not an http(s) URL such as \"https://shop.example/\"",
+                                s.url.get_ref()
+                            ),
+                        });
+                        continue;
+                    }
+                };
+                let sitemap = match &s.sitemap {
+                    None => None,
+                    Some(sm) => match url.join(sm.get_ref().trim()) {
+                        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+                        _ => {
+                            issues.push(CatalogIssue {
+                                file: (*path).clone(),
+                                line: Some(at(sm.span())),
+                                message: format!(
+                                    "shop `{name}`: `sitemap` = {:?} is not a URL",
+                                    sm.get_ref()
+                                ),
+                            });
+                            continue;
+                        }
+                    },
+                };
+                let rate = match &s.rate {
+                    None => DEFAULT_RATE,
+                    Some(r) => {
+                        let v = *r.get_ref();
+                        if !(v.is_finite() && v > 0.0 && v <= 100.0) {
+                            issues.push(CatalogIssue {
+                                file: (*path).clone(),
+                                line: Some(at(r.span())),
+                                message: format!(
+                                    "shop `{name}`: `rate` = {v} must be a number of requests per second above 0 and at most 100 (0.5 = one request every 2 s)"
+                                ),
+                            });
+                            continue;
+                        }
+                        v
+                    }
+                };
+                if let Some(sched) = &s.schedule
+                    && let Err(e) = crate::daemon::schedule::parse_crontab(sched.get_ref())
+                {
+                    issues.push(CatalogIssue {
+                        file: (*path).clone(),
+                        line: Some(at(sched.span())),
+                        message: format!("shop `{name}`: `schedule`: {e}"),
+                    });
+                    continue;
+                }
+                let zone = s.zone.clone().unwrap_or_else(|| "national".into());
+                if let Err(e) = zone.parse::<crate::detect::calendar::Zone>() {
+                    issue(format!("shop `{name}`: `zone`: {e}"));
+                    continue;
+                }
+                catalog.shops.push(Shop {
+                    name,
+                    url,
+                    sitemap,
+                    country: s.country.clone().unwrap_or_else(|| "FR".into()),
+                    zone,
+                    rate,
+                    allow_private_network: s.allow_private_network.unwrap_or(false),
+                    schedule: s.schedule.as_ref().map(|s| s.get_ref().clone()),
+                    max_pages: s.max_pages.unwrap_or(10_000),
+                    selectors: s.selectors.clone(),
+                    defined_in: (*path).clone(),
+                });
+            }
+            for sub in &raw.subscriber {
+                pending_subscribers.push(((*path).clone(), at(sub.name.span()), text, sub));
+            }
+        }
+        let known: BTreeMap<String, String> = catalog
+            .brands
+            .iter()
+            .map(|b| (fold_name(&b.name), b.name.clone()))
+            .collect();
+        for (path, line, text, sub) in pending_subscribers {
+            let mut issue = |line: usize, message: String| {
+                issues.push(CatalogIssue {
+                    file: path.clone(),
+                    line: Some(line),
+                    message,
+                })
+            };
+            let name = sub.name.get_ref().trim().to_string();
+            if let Some((f, l)) = subscriber_names.get(&name) {
+                issue(
+                    line,
+                    format!(
+                        "subscriber `{name}` is defined twice (first at {}:{l})",
+                        f.display()
+                    ),
+                );
+                continue;
+            }
+            subscriber_names.insert(name.clone(), (path.clone(), line));
+            let email = sub.email.get_ref().trim().to_string();
+            if !looks_like_email(&email) {
+                issue(
+                    line_of(text, sub.email.span().start),
+                    format!(
+                        "subscriber `{name}`: `email` = {email:?} is not an email address such as \"contact@boutique.example\""
+                    ),
+                );
+                continue;
+            }
+            let mut brands = Vec::new();
+            let mut ok = true;
+            for b in &sub.brands {
+                match known.get(&fold_name(b.get_ref())) {
+                    Some(canonical) => brands.push(canonical.clone()),
+                    None => {
+                        ok = false;
+                        let names: Vec<&str> = known.values().map(String::as_str).collect();
+                        issue(
+                            line_of(text, b.span().start),
+                            format!(
+                                "subscriber `{name}` follows unknown brand `{}`; known brands: {}",
+                                b.get_ref(),
+                                if names.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    names.join(", ")
+                                }
+                            ),
+                        );
+                    }
+                }
+            }
+            if ok {
+                catalog.subscribers.push(Subscriber {
+                    name,
+                    email,
+                    brands,
+                });
+            }
+        }
+        if !issues.is_empty() {
+            return Err(CatalogError::Invalid(issues));
+        }
+        catalog.brand_index = alias_owner
+            .into_iter()
+            .filter_map(|(alias, owner)| {
+                catalog
+                    .brands
+                    .iter()
+                    .position(|b| b.name == owner)
+                    .map(|i| (alias, i))
+            })
+            .collect();
+        Ok(catalog)
+    }
+
+    /// The watched brand a scraped brand string names, if any.
+    ///
+    /// Case, accents, punctuation and a leading "by" / "par" are ignored.
+    pub fn match_brand(&self, scraped: &str) -> Option<&Brand> {
+        let folded = fold_name(scraped);
+        let trimmed = folded
+            .strip_prefix("by ")
+            .or_else(|| folded.strip_prefix("par "))
+            .unwrap_or(&folded);
+        self.brand_index
+            .get(trimmed)
+            .and_then(|&i| self.brands.get(i))
+    }
+
+    /// The subscribers following `brand` (its canonical name).
+    pub fn subscribers_of<'a>(&'a self, brand: &'a str) -> impl Iterator<Item = &'a Subscriber> {
+        self.subscribers
+            .iter()
+            .filter(move |s| s.brands.iter().any(|b| b == brand))
+    }
+
+    /// The shop with this name.
+    pub fn shop(&self, name: &str) -> Option<&Shop> {
+        self.shops.iter().find(|s| s.name == name)
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+        }
+        None => false,
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset.min(text.len()))
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    shop: Vec<RawShop>,
+    #[serde(default)]
+    brand: Vec<RawBrand>,
+    #[serde(default)]
+    subscriber: Vec<RawSubscriber>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShop {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    sitemap: Option<Spanned<String>>,
+    country: Option<String>,
+    zone: Option<String>,
+    rate: Option<Spanned<f64>>,
+    allow_private_network: Option<bool>,
+    schedule: Option<Spanned<String>>,
+    max_pages: Option<usize>,
+    selectors: Option<Selectors>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBrand {
+    name: Spanned<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubscriber {
+    name: Spanned<String>,
+    email: Spanned<String>,
+    #[serde(default)]
+    brands: Vec<Spanned<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
+        let sources: Vec<(PathBuf, String)> = files
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect();
+        Catalog::from_sources(&sources)
+    }
+
+    fn issues(r: Result<Catalog, CatalogError>) -> Vec<CatalogIssue> {
+        match r {
+            Err(CatalogError::Invalid(i)) => i,
+            other => panic!("expected issues, got {other:?}"),
+        }
+    }
+
+    const GOOD: &str = r#"
+[[shop]]
+name = "Boutique"
+url = "https://boutique.example/"
+
+[[brand]]
+name = "Maison Lumière"
+aliases = ["Lumiere Paris"]
+
+[[subscriber]]
+name = "Ana"
+email = "ana@shop.example"
+brands = ["maison lumiere"]
+"#;
+
+    #[test]
+    fn a_valid_file_loads_with_defaults() {
+        let c = load(&[("a.toml", GOOD)]).unwrap();
+        let shop = &c.shops[0];
+        assert_eq!(shop.rate, 0.5);
+        assert_eq!(shop.country, "FR");
+        assert_eq!(shop.zone, "national");
+        assert!(!shop.allow_private_network);
+        assert_eq!(c.subscribers[0].brands, vec!["Maison Lumière".to_string()]);
+    }
+
+    #[test]
+    fn brands_match_by_alias_case_accents_and_prefix() {
+        let c = load(&[("a.toml", GOOD)]).unwrap();
+        assert_eq!(
+            c.match_brand("MAISON LUMIERE").unwrap().name,
+            "Maison Lumière"
+        );
+        assert_eq!(
+            c.match_brand("lumière paris").unwrap().name,
+            "Maison Lumière"
+        );
+        assert_eq!(
+            c.match_brand("by Maison-Lumière").unwrap().name,
+            "Maison Lumière"
+        );
+        assert!(c.match_brand("Maison").is_none());
+    }
+
+    #[test]
+    fn a_name_defined_twice_across_files_is_an_error_with_both_places() {
+        let i = issues(load(&[("a.toml", GOOD), ("b.toml", GOOD)]));
+        assert!(i.iter().any(|i| {
+            i.file == Path::new("b.toml")
+                && i.line == Some(3)
+                && i.message
+                    .contains("shop `Boutique` is defined twice (first at a.toml:3)")
+        }));
+        assert!(i.iter().any(|i| {
+            i.message
+                .contains("brand `Maison Lumière` is defined twice")
+        }));
+    }
+
+    #[test]
+    fn an_unknown_brand_names_the_line_and_the_known_brands() {
+        let text = GOOD.replace("brands = [\"maison lumiere\"]", "brands = [\"Nope\"]");
+        let i = issues(load(&[("w.toml", &text)]));
+        assert_eq!(i.len(), 1);
+        assert_eq!(i[0].line, Some(13));
+        assert!(
+            i[0].message.contains("unknown brand `Nope`"),
+            "{}",
+            i[0].message
+        );
+        assert!(i[0].message.contains("Maison Lumière"));
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_keys_name_the_line() {
+        let i = issues(load(&[("bad.toml", "[[shop]]\nname = \"x\"\nurl = \n")]));
+        assert_eq!(i[0].line, Some(3));
+        let i = issues(load(&[(
+            "bad.toml",
+            "[[shop]]\nname = \"x\"\nurl = \"https://x.example/\"\nspeed = 3\n",
+        )]));
+        assert_eq!(i[0].line, Some(4));
+        assert!(i[0].message.contains("speed"), "{}", i[0].message);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_what_to_fix() {
+        let text = "[[shop]]\nname = \"x\"\nurl = \"ftp://x\"\n";
+        let i = issues(load(&[("s.toml", text)]));
+        assert!(i[0].message.contains("not an http(s) URL"));
+        let text = "[[shop]]\nname = \"x\"\nurl = \"https://x.example/\"\nrate = 0\n";
+        let i = issues(load(&[("s.toml", text)]));
+        assert_eq!(i[0].line, Some(4));
+        let text =
+            "[[shop]]\nname = \"x\"\nurl = \"https://x.example/\"\nschedule = \"every day\"\n";
+        let i = issues(load(&[("s.toml", text)]));
+        assert_eq!(i[0].line, Some(4));
+        let text = "[[subscriber]]\nname = \"x\"\nemail = \"not-an-email\"\n";
+        let i = issues(load(&[("s.toml", text)]));
+        assert!(i[0].message.contains("not an email address"));
+    }
+}

@@ -1,0 +1,69 @@
+//! `vigie demo`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{CliError, EXIT_OK, GlobalArgs, settings};
+use crate::demo;
+
+/// Arguments of `vigie demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's database and emails (emptied first).
+    #[arg(long, default_value = "vigie-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Runs the demo and tells what happened.
+pub async fn run(g: &GlobalArgs, a: &DemoArgs) -> Result<ExitCode, CliError> {
+    let s = settings(g)?;
+    println!(
+        "Vigie demo: a built-in boutique on loopback, two watched brands, three retailers. No network needed."
+    );
+    let report = demo::run(&s, &a.dir, g.database.is_some()).await?;
+    println!(
+        "Fixture shop: {} (Maison Lumière, Atelier Brume, and Nordkapp which nobody watches)",
+        report.shop_url
+    );
+    let story = [
+        "every product at its regular price: the baseline is recorded",
+        "Maison Lumière's \"Lampe Opaline\" now shows 129,00 € against a crossed-out 189,00 € — a declared reduction outside the soldes",
+        "the same promotion is still online: nothing new to send",
+    ];
+    for (i, (now, sum)) in report.days.iter().enumerate() {
+        println!(
+            "Day {} ({}): {}.\n        {} page(s) read, {} observation(s) of watched brands, {} new finding(s), {} email(s) sent.",
+            i + 1,
+            now.format("%d/%m/%Y"),
+            story.get(i).unwrap_or(&""),
+            sum.pages_fetched,
+            sum.observations,
+            sum.findings,
+            sum.emails_sent
+        );
+    }
+    if let Some(dir) = &report.mail_dir {
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path().display().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        println!(
+            "Emails written to {}/ (open them with any mail reader):",
+            dir.display()
+        );
+        for f in files {
+            println!("  {f}");
+        }
+    }
+    println!(
+        "Database: {}\nNext: `vigie findings --database {}` lists what was found; edit watchlists/example.toml and run `vigie check`.",
+        report.database, report.database
+    );
+    Ok(ExitCode::from(EXIT_OK))
+}

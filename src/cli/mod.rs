@@ -1,0 +1,169 @@
+//! The command line: clap types and one module per subcommand.
+
+mod calendar;
+mod check;
+mod demo;
+mod findings;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Overrides, Settings};
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the infrastructure failed (database, disk…).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code: bad configuration or watchlists.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code: the scan ran but some shops could not be scanned.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// Vigie — watches e-shops for disguised sales and tells the retailers.
+#[derive(Debug, Parser)]
+#[command(name = "vigie", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options every command takes (also read from `VIGIE_*` variables).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: ./vigie.toml when present].
+    #[arg(long, global = true, env = "VIGIE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Watchlist directory [default: watchlists].
+    #[arg(long, global = true, env = "VIGIE_WATCHLISTS", value_name = "DIR")]
+    pub watchlists: Option<PathBuf>,
+    /// Database URL: sqlite://FILE [default: sqlite://vigie.db].
+    #[arg(long, global = true, env = "VIGIE_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+    /// SMTP server for alerts: smtp://host:port [default: none, write .eml files].
+    #[arg(
+        long,
+        global = true,
+        env = "VIGIE_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// Folder for .eml files when no SMTP server is set [default: vigie-mail].
+    #[arg(long, global = true, env = "VIGIE_MAIL_DIR", value_name = "DIR")]
+    pub mail_dir: Option<PathBuf>,
+    /// Contact URL put in the User-Agent so shop owners can reach you.
+    #[arg(long, global = true, env = "VIGIE_CONTACT_URL", value_name = "URL")]
+    pub contact_url: Option<String>,
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// More log lines (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors in the log.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// The overrides these flags (and environment) make.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            database: self.database.clone(),
+            watchlists: self.watchlists.clone(),
+            smtp_url: self.smtp_url.clone(),
+            mail_dir: self.mail_dir.clone(),
+            contact_url: self.contact_url.clone(),
+            mail_from: std::env::var("VIGIE_MAIL_FROM").ok(),
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Crawl every shop once, detect, and send the alerts.
+    Scan(scan::ScanArgs),
+    /// Validate the watchlists without touching the network.
+    Check(check::CheckArgs),
+    /// See the whole pipeline offline against a built-in fixture shop.
+    Demo(demo::DemoArgs),
+    /// Apply database migrations (also done at every start).
+    Migrate,
+    /// List findings.
+    Findings(findings::FindingsArgs),
+    /// Print the legal sales periods.
+    Calendar(calendar::CalendarArgs),
+}
+
+/// An error on the way out, with its exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// The exit code.
+    pub code: u8,
+    /// The error.
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    /// A configuration error (exit 2).
+    pub fn config(error: impl Into<anyhow::Error>) -> Self {
+        CliError {
+            code: EXIT_CONFIG,
+            error: error.into(),
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError {
+            code: EXIT_FAILURE,
+            error: e.into(),
+        }
+    }
+}
+
+/// Resolves the settings from file, environment and flags.
+pub fn settings(g: &GlobalArgs) -> Result<Settings, CliError> {
+    Settings::resolve(&g.overrides()).map_err(CliError::config)
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Scan(a) => scan::run(g, a).await,
+        Command::Check(a) => check::run(g, a),
+        Command::Demo(a) => demo::run(g, a).await,
+        Command::Migrate => {
+            let s = settings(g)?;
+            crate::store::open(&s.database).await?;
+            println!(
+                "database {} is up to date",
+                crate::config::redact_url(&s.database)
+            );
+            Ok(ExitCode::from(EXIT_OK))
+        }
+        Command::Findings(a) => findings::run(g, a).await,
+        Command::Calendar(a) => calendar::run(a),
+    }
+}

@@ -1,0 +1,306 @@
+//! Settings: the optional `vigie.toml` file, overridden by `VIGIE_*`
+//! environment variables, overridden by command-line flags.
+//!
+//! Secrets (an SMTP password) are never printed: [`Settings`] implements
+//! `Debug` by hand and [`redact_url`] hides passwords in URLs.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+/// Default database when none is configured.
+pub const DEFAULT_DATABASE: &str = "sqlite://vigie.db";
+/// Default directory for `.eml` files when no SMTP server is configured.
+pub const DEFAULT_MAIL_DIR: &str = "vigie-mail";
+/// Default contact URL put in the User-Agent.
+pub const DEFAULT_CONTACT_URL: &str = "https://github.com/vigie-watch/vigie";
+/// Default sender address.
+pub const DEFAULT_MAIL_FROM: &str = "Vigie <vigie@localhost>";
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{}:{line}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What the config file may contain; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Database URL (`sqlite://…` or `postgres://…`).
+    pub database: Option<String>,
+    /// Directory of watchlists.
+    pub watchlists: Option<PathBuf>,
+    /// Contact URL put in the User-Agent, so shop owners can reach the operator.
+    pub contact_url: Option<String>,
+    /// Mail settings.
+    #[serde(default)]
+    pub mail: MailFileConfig,
+}
+
+/// The `[mail]` table of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailFileConfig {
+    /// `smtp://host:port` (no TLS: loopback relays only), `smtp://host:587?tls=required`
+    /// (STARTTLS) or `smtps://host:465` (implicit TLS); credentials in the URL.
+    pub smtp_url: Option<String>,
+    /// Directory of `.eml` files, used when no SMTP URL is set.
+    pub dir: Option<PathBuf>,
+    /// The `From:` address.
+    pub from: Option<String>,
+}
+
+/// Values given on the command line or in the environment (clap reads both).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--config FILE` / `VIGIE_CONFIG`.
+    pub config: Option<PathBuf>,
+    /// `--database URL` / `VIGIE_DATABASE`.
+    pub database: Option<String>,
+    /// `--watchlists DIR` / `VIGIE_WATCHLISTS`.
+    pub watchlists: Option<PathBuf>,
+    /// `--smtp-url URL` / `VIGIE_SMTP_URL`.
+    pub smtp_url: Option<String>,
+    /// `--mail-dir DIR` / `VIGIE_MAIL_DIR`.
+    pub mail_dir: Option<PathBuf>,
+    /// `--contact-url URL` / `VIGIE_CONTACT_URL`.
+    pub contact_url: Option<String>,
+    /// `VIGIE_MAIL_FROM`.
+    pub mail_from: Option<String>,
+}
+
+/// Where email goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// An SMTP server.
+    Smtp(Url),
+    /// A directory of `.eml` files.
+    Dir(PathBuf),
+}
+
+impl std::fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailTransport::Smtp(u) => write!(f, "Smtp({})", redact_url(u.as_str())),
+            MailTransport::Dir(d) => write!(f, "Dir({})", d.display()),
+        }
+    }
+}
+
+/// The effective settings.
+#[derive(Clone)]
+pub struct Settings {
+    /// Database URL.
+    pub database: String,
+    /// Watchlist directory.
+    pub watchlists: PathBuf,
+    /// Contact URL for the User-Agent.
+    pub contact_url: String,
+    /// Mail transport.
+    pub mail: MailTransport,
+    /// `From:` address.
+    pub mail_from: String,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &redact_url(&self.database))
+            .field("watchlists", &self.watchlists)
+            .field("contact_url", &self.contact_url)
+            .field("mail", &self.mail)
+            .field("mail_from", &self.mail_from)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Resolves the settings: defaults < file < environment < command line.
+    ///
+    /// The file is `--config` when given (it must exist), else `vigie.toml`
+    /// in the current directory when present.
+    pub fn resolve(o: &Overrides) -> Result<Settings, ConfigError> {
+        let file = match &o.config {
+            Some(path) => read_file(path)?,
+            None if Path::new("vigie.toml").is_file() => read_file(Path::new("vigie.toml"))?,
+            None => FileConfig::default(),
+        };
+        Settings::merge(file, o)
+    }
+
+    /// Merges a parsed file with overrides.
+    pub fn merge(file: FileConfig, o: &Overrides) -> Result<Settings, ConfigError> {
+        let database = o
+            .database
+            .clone()
+            .or(file.database)
+            .unwrap_or_else(|| DEFAULT_DATABASE.into());
+        if !(database.starts_with("sqlite:")
+            || database.starts_with("postgres://")
+            || database.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "database URL {} is neither sqlite://FILE nor postgres://…",
+                redact_url(&database)
+            )));
+        }
+        let smtp = o.smtp_url.clone().or(file.mail.smtp_url);
+        let mail = match smtp {
+            Some(s) if !s.trim().is_empty() => {
+                let url = Url::parse(s.trim()).map_err(|e| {
+                    ConfigError::Invalid(format!(
+                        "SMTP URL {} is not a URL ({e}); expected smtp://host:port",
+                        redact_url(&s)
+                    ))
+                })?;
+                if !matches!(url.scheme(), "smtp" | "smtps") {
+                    return Err(ConfigError::Invalid(format!(
+                        "SMTP URL {} must start with smtp:// (add ?tls=required for STARTTLS) or smtps://",
+                        redact_url(&s)
+                    )));
+                }
+                MailTransport::Smtp(url)
+            }
+            _ => MailTransport::Dir(
+                o.mail_dir
+                    .clone()
+                    .or(file.mail.dir)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_MAIL_DIR)),
+            ),
+        };
+        let contact_url = o
+            .contact_url
+            .clone()
+            .or(file.contact_url)
+            .unwrap_or_else(|| DEFAULT_CONTACT_URL.into());
+        if contact_url.chars().any(|c| c.is_control() || c == ')') {
+            return Err(ConfigError::Invalid(format!(
+                "contact URL {contact_url:?} must not contain control characters or `)`"
+            )));
+        }
+        Ok(Settings {
+            database,
+            watchlists: o
+                .watchlists
+                .clone()
+                .or(file.watchlists)
+                .unwrap_or_else(|| PathBuf::from("watchlists")),
+            contact_url,
+            mail,
+            mail_from: o
+                .mail_from
+                .clone()
+                .or(file.mail.from)
+                .unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
+        })
+    }
+
+    /// The User-Agent Vigie sends: `Vigie/<version> (+<contact URL>)`.
+    pub fn user_agent(&self) -> String {
+        format!("Vigie/{} (+{})", crate::VERSION, self.contact_url)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        line: e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(1),
+        message: e.message().trim().to_string(),
+    })
+}
+
+/// Hides the password of a URL (`postgres://u:secret@h` → `postgres://u:***@h`).
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_beats_file_beats_defaults() {
+        let file: FileConfig = toml::from_str(
+            "database = \"sqlite://file.db\"\ncontact_url = \"https://c.example\"\n[mail]\ndir = \"m\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            database: Some("sqlite://cli.db".into()),
+            ..Default::default()
+        };
+        let s = Settings::merge(file, &o).unwrap();
+        assert_eq!(s.database, "sqlite://cli.db");
+        assert_eq!(s.mail, MailTransport::Dir("m".into()));
+        assert_eq!(
+            s.user_agent(),
+            format!("Vigie/{} (+https://c.example)", crate::VERSION)
+        );
+        let s = Settings::merge(FileConfig::default(), &Overrides::default()).unwrap();
+        assert_eq!(s.database, DEFAULT_DATABASE);
+        assert_eq!(s.mail, MailTransport::Dir(DEFAULT_MAIL_DIR.into()));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let o = Overrides {
+            smtp_url: Some("smtp://user:hunter2@127.0.0.1:2525".into()),
+            database: Some("postgres://vigie:s3cret@db/vigie".into()),
+            ..Default::default()
+        };
+        let s = Settings::merge(FileConfig::default(), &o).unwrap();
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let o = Overrides {
+            smtp_url: Some("http://mail".into()),
+            ..Default::default()
+        };
+        assert!(Settings::merge(FileConfig::default(), &o).is_err());
+        let o = Overrides {
+            database: Some("mysql://x".into()),
+            ..Default::default()
+        };
+        assert!(Settings::merge(FileConfig::default(), &o).is_err());
+    }
+}

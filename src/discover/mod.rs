@@ -1,0 +1,243 @@
+//! Discovery: which product pages a shop has, from its sitemaps.
+//!
+//! Sitemap URLs come from the shop entry, else the `Sitemap:` lines of
+//! robots.txt, else `/sitemap.xml`. Sitemap index files are followed (two
+//! levels at most), gzip files are inflated with a size cap, and a
+//! malformed file is an error for that file only.
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use url::Url;
+
+use crate::catalog::Shop;
+use crate::fetch::{FetchOutcome, HostPolicy, HostPool};
+
+/// Largest sitemap after decompression (the sitemaps.org limit is 50 MB).
+pub const MAX_SITEMAP_BYTES: usize = 50 * 1024 * 1024;
+/// How deep sitemap indexes are followed.
+pub const MAX_INDEX_DEPTH: usize = 2;
+
+/// What one sitemap file lists.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SitemapFile {
+    /// Page URLs (`<url><loc>`).
+    pub pages: Vec<String>,
+    /// Child sitemaps (`<sitemap><loc>` in an index).
+    pub sitemaps: Vec<String>,
+}
+
+/// Why a sitemap file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SitemapError {
+    /// The XML is malformed.
+    #[error("malformed sitemap XML at byte {position}: {message}")]
+    Xml {
+        /// Byte offset.
+        position: u64,
+        /// The parser's message.
+        message: String,
+    },
+    /// The gzip stream is broken or too large.
+    #[error("cannot inflate gzip sitemap: {0}")]
+    Gzip(String),
+}
+
+/// Parses a sitemap or sitemap index (gzip accepted).
+pub fn parse_sitemap(body: &[u8]) -> Result<SitemapFile, SitemapError> {
+    let inflated;
+    let xml: &[u8] = if body.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(body)
+            .take(MAX_SITEMAP_BYTES as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| SitemapError::Gzip(e.to_string()))?;
+        if out.len() > MAX_SITEMAP_BYTES {
+            return Err(SitemapError::Gzip(format!(
+                "over {MAX_SITEMAP_BYTES} bytes once inflated"
+            )));
+        }
+        inflated = out;
+        &inflated
+    } else {
+        body
+    };
+    let mut reader = Reader::from_reader(xml);
+    reader.config_mut().trim_text(true);
+    let mut buf = Vec::new();
+    let mut out = SitemapFile::default();
+    let mut in_url = false;
+    let mut in_sitemap = false;
+    let mut in_loc = false;
+    let mut loc = String::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| SitemapError::Xml {
+                position: reader.error_position(),
+                message: e.to_string(),
+            })?;
+        match event {
+            Event::Start(e) => match e.local_name().as_ref() {
+                b"url" => in_url = true,
+                b"sitemap" => in_sitemap = true,
+                b"loc" => {
+                    in_loc = true;
+                    loc.clear();
+                }
+                _ => {}
+            },
+            Event::Text(t) if in_loc => {
+                let text = t.unescape().map_err(|e| SitemapError::Xml {
+                    position: reader.buffer_position(),
+                    message: e.to_string(),
+                })?;
+                loc.push_str(&text);
+            }
+            Event::CData(t) if in_loc => loc.push_str(&String::from_utf8_lossy(&t)),
+            Event::End(e) => match e.local_name().as_ref() {
+                b"url" => in_url = false,
+                b"sitemap" => in_sitemap = false,
+                b"loc" => {
+                    in_loc = false;
+                    let l = loc.trim().to_string();
+                    if !l.is_empty() {
+                        if in_sitemap {
+                            out.sitemaps.push(l);
+                        } else if in_url {
+                            out.pages.push(l);
+                        }
+                    }
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(out)
+}
+
+/// The pages found for a shop, and what went wrong on the way.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Product page URLs on the shop's host, deduplicated, in sitemap order.
+    pub pages: Vec<Url>,
+    /// Sitemap files read.
+    pub sitemaps_read: usize,
+    /// Requests made.
+    pub requests: usize,
+    /// One line per problem (file-level: the rest still counts).
+    pub errors: Vec<String>,
+}
+
+/// Finds the shop's product pages through its sitemaps.
+pub async fn discover(pool: &HostPool, shop: &Shop, policy: HostPolicy) -> Discovery {
+    let mut d = Discovery::default();
+    let robots = pool.robots(&shop.url, policy).await;
+    let mut queue: Vec<(Url, usize)> = match &shop.sitemap {
+        Some(s) => vec![(s.clone(), 0)],
+        None => {
+            let listed: Vec<Url> = robots
+                .sitemaps()
+                .iter()
+                .filter_map(|s| shop.url.join(s).ok())
+                .collect();
+            if listed.is_empty() {
+                shop.url
+                    .join("/sitemap.xml")
+                    .into_iter()
+                    .map(|u| (u, 0))
+                    .collect()
+            } else {
+                listed.into_iter().map(|u| (u, 0)).collect()
+            }
+        }
+    };
+    let mut seen_sitemaps = HashSet::new();
+    let mut seen_pages = HashSet::new();
+    while let Some((sitemap_url, depth)) = queue.pop() {
+        if !seen_sitemaps.insert(sitemap_url.clone()) {
+            continue;
+        }
+        d.requests += 1;
+        let page = match pool.fetch(&sitemap_url, policy).await {
+            FetchOutcome::Fetched(p) => p,
+            other => {
+                d.errors.push(format!("sitemap {}", other.describe()));
+                continue;
+            }
+        };
+        let file = match parse_sitemap(&page.body) {
+            Ok(f) => f,
+            Err(e) => {
+                d.errors.push(format!("sitemap {sitemap_url}: {e}"));
+                continue;
+            }
+        };
+        d.sitemaps_read += 1;
+        for child in file.sitemaps.iter().rev() {
+            match sitemap_url.join(child) {
+                Ok(u) if depth < MAX_INDEX_DEPTH => queue.push((u, depth + 1)),
+                Ok(u) => d.errors.push(format!(
+                    "sitemap {u}: skipped, sitemap indexes nested deeper than {MAX_INDEX_DEPTH}"
+                )),
+                Err(e) => d
+                    .errors
+                    .push(format!("sitemap {sitemap_url}: bad <loc> {child:?}: {e}")),
+            }
+        }
+        for loc in &file.pages {
+            match sitemap_url.join(loc) {
+                Ok(u) if u.host_str() == shop.url.host_str() => {
+                    if d.pages.len() < shop.max_pages && seen_pages.insert(u.clone()) {
+                        d.pages.push(u);
+                    }
+                }
+                Ok(u) => tracing::debug!(url = %u, "sitemap entry on another host skipped"),
+                Err(e) => d
+                    .errors
+                    .push(format!("sitemap {sitemap_url}: bad <loc> {loc:?}: {e}")),
+            }
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_urlsets_indexes_and_gzip() {
+        let xml =
+            br#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            <url><loc>https://s.example/a?x=1&amp;y=2</loc><lastmod>2026-01-01</lastmod></url>
+            <url><loc> https://s.example/b </loc></url></urlset>"#;
+        let f = parse_sitemap(xml).unwrap();
+        assert_eq!(
+            f.pages,
+            vec!["https://s.example/a?x=1&y=2", "https://s.example/b"]
+        );
+        let idx = br#"<sitemapindex><sitemap><loc>https://s.example/s1.xml.gz</loc></sitemap></sitemapindex>"#;
+        assert_eq!(
+            parse_sitemap(idx).unwrap().sitemaps,
+            vec!["https://s.example/s1.xml.gz"]
+        );
+        let mut gz = Vec::new();
+        {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
+            e.write_all(xml).unwrap();
+        }
+        assert_eq!(parse_sitemap(&gz).unwrap().pages.len(), 2);
+    }
+
+    #[test]
+    fn malformed_xml_is_an_error_for_that_file() {
+        assert!(parse_sitemap(b"<urlset><url><loc>x</url></urlset>").is_err());
+    }
+}

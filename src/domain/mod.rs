@@ -1,0 +1,48 @@
+//! Plain domain types passed between the pipeline stages.
+
+pub mod money;
+
+pub use money::{Currency, Money, MoneyError};
+
+/// Folds a name for comparison: accents removed, lower case, punctuation
+/// and runs of white space collapsed to one space.
+///
+/// `"Maison Lumière"`, `"MAISON-LUMIERE"` and `" maison  lumière "` all fold
+/// to `"maison lumiere"`.
+pub fn fold_name(s: &str) -> String {
+    let ascii = deunicode::deunicode(s);
+    let mut out = String::with_capacity(ascii.len());
+    let mut pending_space = false;
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c.to_ascii_lowercase());
+        } else if c == '&' {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push('&');
+            pending_space = true;
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_name;
+
+    #[test]
+    fn folding_ignores_case_accents_and_punctuation() {
+        assert_eq!(fold_name("Maison Lumière"), "maison lumiere");
+        assert_eq!(fold_name("MAISON-LUMIERE"), "maison lumiere");
+        assert_eq!(fold_name("  maison   lumière. "), "maison lumiere");
+        assert_eq!(fold_name("Dolce&Gabbana"), "dolce & gabbana");
+        assert_eq!(fold_name(""), "");
+    }
+}

@@ -1,0 +1,145 @@
+//! One host's politeness state.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+use url::Url;
+
+use super::{HostPolicy, RobotsVerdict};
+
+/// Scheme, host and port: the unit of politeness.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostKey {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl HostKey {
+    /// The key of an http(s) URL with a host.
+    pub fn of(url: &Url) -> Option<HostKey> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        Some(HostKey {
+            scheme: url.scheme().to_string(),
+            host: url.host_str()?.to_ascii_lowercase(),
+            port: url.port_or_known_default()?,
+        })
+    }
+
+    /// `scheme://host:port/robots.txt`.
+    pub fn robots_url(&self) -> Url {
+        let raw = format!("{}://{}:{}/robots.txt", self.scheme, self.host, self.port);
+        // Built from a URL that parsed; fall back to an obviously invalid URL otherwise.
+        Url::parse(&raw).unwrap_or_else(|_| {
+            Url::parse("http://invalid.invalid/robots.txt").unwrap_or_else(|_| unreachable!())
+        })
+    }
+}
+
+impl fmt::Display for HostKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// A small safety margin added to every interval, so that scheduling jitter
+/// on the way to the server never makes two requests arrive closer than the
+/// interval the shop asked for.
+const PACING_MARGIN: Duration = Duration::from_millis(2);
+
+pub(super) struct Host {
+    pub(super) key: HostKey,
+    pub(super) robots: OnceCell<Arc<RobotsVerdict>>,
+    limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
+    interval: RwLock<Duration>,
+    concurrency: Semaphore,
+    /// Earliest instant of the next request after a 429/503 or an error.
+    not_before: Mutex<Option<Instant>>,
+}
+
+fn limiter_for(interval: Duration) -> DefaultDirectRateLimiter {
+    let quota = Quota::with_period(interval)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::MIN);
+    RateLimiter::direct(quota)
+}
+
+impl Host {
+    pub(super) fn new(key: HostKey, policy: HostPolicy) -> Host {
+        let interval = Duration::from_secs_f64(1.0 / policy.rate) + PACING_MARGIN;
+        Host {
+            key,
+            robots: OnceCell::new(),
+            limiter: RwLock::new(Arc::new(limiter_for(interval))),
+            interval: RwLock::new(interval),
+            concurrency: Semaphore::new(1),
+            not_before: Mutex::new(None),
+        }
+    }
+
+    fn limiter(&self) -> Arc<DefaultDirectRateLimiter> {
+        match self.limiter.read() {
+            Ok(l) => l.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Slows the host to at most one request per `delay` (robots.txt
+    /// `Crawl-delay`), when that is slower than the shop's rate.
+    pub(super) fn slow_down_to(&self, delay: Duration) {
+        let wanted = delay + PACING_MARGIN;
+        let mut interval = match self.interval.write() {
+            Ok(i) => i,
+            Err(p) => p.into_inner(),
+        };
+        if wanted <= *interval {
+            return;
+        }
+        *interval = wanted;
+        let limiter = limiter_for(wanted);
+        // The robots.txt request just went out: the next one waits a full interval.
+        let _ = limiter.check();
+        match self.limiter.write() {
+            Ok(mut l) => *l = Arc::new(limiter),
+            Err(p) => *p.into_inner() = Arc::new(limiter),
+        }
+    }
+
+    /// Waits for a concurrency slot, any penalty, and the rate limiter.
+    pub(super) async fn acquire(&self) -> SemaphorePermit<'_> {
+        let permit = match self.concurrency.acquire().await {
+            Ok(p) => p,
+            Err(_) => unreachable!("the host semaphore is never closed"),
+        };
+        let pause = *self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = pause {
+            tokio::time::sleep_until(t.into()).await;
+        }
+        self.limiter().until_ready().await;
+        permit
+    }
+
+    /// No request before `wait` from now (Retry-After or backoff).
+    pub(super) fn penalise(&self, wait: Duration) {
+        *self.not_before.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + wait);
+    }
+
+    /// A request succeeded: the penalty is over.
+    pub(super) fn recover(&self) {
+        *self.not_before.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Capped exponential backoff with ±25 % jitter.
+pub(super) fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.min(10));
+    let capped = exp.min(Duration::from_secs(300));
+    let jitter = 0.75 + fastrand::f64() / 2.0;
+    capped.mul_f64(jitter)
+}

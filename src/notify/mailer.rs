@@ -1,0 +1,142 @@
+//! Transports: SMTP through lettre, or a directory of `.eml` files.
+
+use std::path::PathBuf;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::templates::Email;
+use crate::config::{MailTransport, Settings};
+use crate::store::OutboxItem;
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// An address is invalid.
+    #[error("invalid address {0:?}: {1}")]
+    Address(String, String),
+    /// The message could not be built.
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    /// The SMTP server refused or could not be reached.
+    #[error("SMTP: {0}")]
+    Smtp(String),
+    /// The `.eml` file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Dir(PathBuf),
+}
+
+/// Sends outbox messages.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// Builds the transport the settings name.
+    pub fn from_settings(s: &Settings) -> Result<Mailer, SendError> {
+        let from: Mailbox = s
+            .mail_from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| {
+                SendError::Address(s.mail_from.clone(), e.to_string())
+            })?;
+        let transport = match &s.mail {
+            MailTransport::Dir(d) => Transport::Dir(d.clone()),
+            MailTransport::Smtp(url) => {
+                let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+                    .map_err(|e| SendError::Smtp(e.to_string()))?
+                    .timeout(Some(std::time::Duration::from_secs(30)))
+                    .build();
+                Transport::Smtp(t)
+            }
+        };
+        Ok(Mailer { transport, from })
+    }
+
+    /// A short description (no secrets).
+    pub fn describe(&self) -> String {
+        match &self.transport {
+            Transport::Smtp(_) => "SMTP".into(),
+            Transport::Dir(d) => format!("the folder {}", d.display()),
+        }
+    }
+
+    /// Builds the MIME message for an outbox row.
+    pub fn build(&self, item: &OutboxItem, email: &Email) -> Result<Message, SendError> {
+        let address: lettre::Address =
+            item.email
+                .parse()
+                .map_err(|e: lettre::address::AddressError| {
+                    SendError::Address(item.email.clone(), e.to_string())
+                })?;
+        let to = Mailbox::new(Some(one_line(&item.subscriber)), address);
+        let domain = self.from.email.domain().to_string();
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(one_line(&email.subject))
+            .message_id(Some(format!(
+                "<outbox-{}.finding-{}@{}>",
+                item.id, item.finding.id, domain
+            )))
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| SendError::Build(e.to_string()))
+    }
+
+    /// Sends one message.
+    pub async fn send(&self, item: &OutboxItem, email: &Email) -> Result<(), SendError> {
+        let message = self.build(item, email)?;
+        match &self.transport {
+            Transport::Smtp(t) => {
+                t.send(message)
+                    .await
+                    .map_err(|e| SendError::Smtp(e.to_string()))?;
+            }
+            Transport::Dir(dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|source| SendError::File {
+                        path: dir.clone(),
+                        source,
+                    })?;
+                let path = dir.join(format!("outbox-{:06}.eml", item.id));
+                let tmp = path.with_extension("eml.tmp");
+                tokio::fs::write(&tmp, message.formatted())
+                    .await
+                    .map_err(|source| SendError::File {
+                        path: tmp.clone(),
+                        source,
+                    })?;
+                tokio::fs::rename(&tmp, &path)
+                    .await
+                    .map_err(|source| SendError::File { path, source })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes control characters (CR, LF…) so scraped text can never start a
+/// new header line.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,5 @@
+//! Vigie's integration tests: one binary, real servers on loopback.
+
+mod end_to_end;
+mod support;
+mod watchlists;
