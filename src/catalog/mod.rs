@@ -93,6 +93,10 @@ pub struct Shop {
     pub rate: f64,
     /// Whether the shop may resolve to a private, loopback or link-local address.
     pub allow_private_network: bool,
+    /// Requests in flight at once to this shop's host (default 1).
+    pub concurrency: u32,
+    /// Follow redirects to other sites (default false: same site only).
+    pub follow_offsite_redirects: bool,
     /// Cron expression for the daemon.
     pub schedule: Option<String>,
     /// Maximum product pages fetched per run.
@@ -307,12 +311,12 @@ impl Catalog {
                     None => DEFAULT_RATE,
                     Some(r) => {
                         let v = *r.get_ref();
-                        if !(v.is_finite() && v > 0.0 && v <= 100.0) {
+                        if !(v.is_finite() && v > 0.0 && v <= 10_000.0) {
                             issues.push(CatalogIssue {
                                 file: (*path).clone(),
                                 line: Some(at(r.span())),
                                 message: format!(
-                                    "shop `{name}`: `rate` = {v} must be a number of requests per second above 0 and at most 100 (0.5 = one request every 2 s)"
+                                    "shop `{name}`: `rate` = {v} must be a number of requests per second above 0 and at most 10000 (0.5 = one request every 2 s)"
                                 ),
                             });
                             continue;
@@ -343,6 +347,8 @@ impl Catalog {
                     zone,
                     rate,
                     allow_private_network: s.allow_private_network.unwrap_or(false),
+                    concurrency: s.concurrency.unwrap_or(1).clamp(1, 64),
+                    follow_offsite_redirects: s.follow_offsite_redirects.unwrap_or(false),
                     schedule: s.schedule.as_ref().map(|s| s.get_ref().clone()),
                     max_pages: s.max_pages.unwrap_or(10_000),
                     selectors: s.selectors.clone(),
@@ -507,6 +513,8 @@ struct RawShop {
     zone: Option<String>,
     rate: Option<Spanned<f64>>,
     allow_private_network: Option<bool>,
+    concurrency: Option<u32>,
+    follow_offsite_redirects: Option<bool>,
     schedule: Option<Spanned<String>>,
     max_pages: Option<usize>,
     selectors: Option<Selectors>,

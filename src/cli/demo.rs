@@ -34,11 +34,12 @@ pub async fn run(g: &GlobalArgs, a: &DemoArgs) -> Result<ExitCode, CliError> {
     ];
     for (i, (now, sum)) in report.days.iter().enumerate() {
         println!(
-            "Day {} ({}): {}.\n        {} page(s) read, {} observation(s) of watched brands, {} new finding(s), {} email(s) sent.",
+            "Day {} ({}): {}.\n        {} page(s) downloaded, {} unchanged (HTTP 304), {} observation(s) of watched brands, {} new finding(s), {} email(s) sent.",
             i + 1,
             now.format("%d/%m/%Y"),
             story.get(i).unwrap_or(&""),
             sum.pages_fetched,
+            sum.pages_unchanged,
             sum.observations,
             sum.findings,
             sum.emails_sent

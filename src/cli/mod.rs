@@ -2,6 +2,7 @@
 
 mod calendar;
 mod check;
+mod daemon;
 mod demo;
 mod findings;
 mod scan;
@@ -106,6 +107,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// See the whole pipeline offline against a built-in fixture shop.
     Demo(demo::DemoArgs),
+    /// Scan each shop on its `schedule` and deliver alerts, until SIGTERM.
+    Daemon,
     /// Apply database migrations (also done at every start).
     Migrate,
     /// List findings.
@@ -154,6 +157,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Scan(a) => scan::run(g, a).await,
         Command::Check(a) => check::run(g, a),
         Command::Demo(a) => demo::run(g, a).await,
+        Command::Daemon => daemon::run(g).await,
         Command::Migrate => {
             let s = settings(g)?;
             crate::store::open(&s.database).await?;

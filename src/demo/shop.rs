@@ -242,7 +242,22 @@ async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMa
             .strip_prefix("/produits/")
             .and_then(|slug| PRODUCTS.iter().find(|x| x.slug == slug))
         {
-            Some(product) => product_page(product, day, base, &state.options),
+            Some(product) => {
+                // Conditional GET: the ETag changes when what the page shows changes.
+                let (price, reference) = price_on(product, day);
+                let etag = format!("\"{}-{price}-{}\"", product.slug, reference.unwrap_or(0));
+                let inm = headers
+                    .get(header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok());
+                if inm == Some(etag.as_str()) {
+                    return StatusCode::NOT_MODIFIED.into_response();
+                }
+                let mut r = product_page(product, day, base, &state.options);
+                if let Ok(v) = HeaderValue::from_str(&etag) {
+                    r.headers_mut().insert(header::ETAG, v);
+                }
+                r
+            }
             None => (StatusCode::NOT_FOUND, "page introuvable").into_response(),
         },
     }

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use url::Url;
@@ -20,11 +21,20 @@ pub const MAX_SITEMAP_BYTES: usize = 50 * 1024 * 1024;
 /// How deep sitemap indexes are followed.
 pub const MAX_INDEX_DEPTH: usize = 2;
 
+/// One `<url>` of a sitemap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SitemapEntry {
+    /// `<loc>`.
+    pub loc: String,
+    /// `<lastmod>`, parsed (W3C datetime: a date, or a date and time).
+    pub lastmod: Option<DateTime<Utc>>,
+}
+
 /// What one sitemap file lists.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SitemapFile {
-    /// Page URLs (`<url><loc>`).
-    pub pages: Vec<String>,
+    /// Pages (`<url>`).
+    pub pages: Vec<SitemapEntry>,
     /// Child sitemaps (`<sitemap><loc>` in an index).
     pub sitemaps: Vec<String>,
 }
@@ -71,7 +81,9 @@ pub fn parse_sitemap(body: &[u8]) -> Result<SitemapFile, SitemapError> {
     let mut in_url = false;
     let mut in_sitemap = false;
     let mut in_loc = false;
+    let mut in_lastmod = false;
     let mut loc = String::new();
+    let mut lastmod = String::new();
     loop {
         let event = reader
             .read_event_into(&mut buf)
@@ -81,7 +93,11 @@ pub fn parse_sitemap(body: &[u8]) -> Result<SitemapFile, SitemapError> {
             })?;
         match event {
             Event::Start(e) => match e.local_name().as_ref() {
-                b"url" => in_url = true,
+                b"url" => {
+                    in_url = true;
+                    lastmod.clear();
+                }
+                b"lastmod" => in_lastmod = true,
                 b"sitemap" => in_sitemap = true,
                 b"loc" => {
                     in_loc = true;
@@ -96,9 +112,18 @@ pub fn parse_sitemap(body: &[u8]) -> Result<SitemapFile, SitemapError> {
                 })?;
                 loc.push_str(&text);
             }
+            Event::Text(t) if in_lastmod => lastmod.push_str(&String::from_utf8_lossy(&t)),
             Event::CData(t) if in_loc => loc.push_str(&String::from_utf8_lossy(&t)),
             Event::End(e) => match e.local_name().as_ref() {
-                b"url" => in_url = false,
+                b"lastmod" => in_lastmod = false,
+                b"url" => {
+                    in_url = false;
+                    if let Some(last) = out.pages.last_mut()
+                        && last.lastmod.is_none()
+                    {
+                        last.lastmod = parse_lastmod(&lastmod);
+                    }
+                }
                 b"sitemap" => in_sitemap = false,
                 b"loc" => {
                     in_loc = false;
@@ -107,7 +132,10 @@ pub fn parse_sitemap(body: &[u8]) -> Result<SitemapFile, SitemapError> {
                         if in_sitemap {
                             out.sitemaps.push(l);
                         } else if in_url {
-                            out.pages.push(l);
+                            out.pages.push(SitemapEntry {
+                                loc: l,
+                                lastmod: parse_lastmod(&lastmod),
+                            });
                         }
                     }
                 }
@@ -121,11 +149,44 @@ pub fn parse_sitemap(body: &[u8]) -> Result<SitemapFile, SitemapError> {
     Ok(out)
 }
 
+/// Parses a sitemap `<lastmod>` (W3C datetime).
+pub fn parse_lastmod(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    // "2026-01-01T10:00Z" lacks seconds; "2026-01-01T10:00:00" lacks a zone (read as UTC).
+    for fmt in ["%Y-%m-%dT%H:%M%#z", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
+            return Some(t.with_timezone(&Utc));
+        }
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+/// A page to visit, with the sitemap's word on when it last changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRef {
+    /// The page.
+    pub url: Url,
+    /// Its `<lastmod>`.
+    pub lastmod: Option<DateTime<Utc>>,
+}
+
 /// The pages found for a shop, and what went wrong on the way.
 #[derive(Debug, Default)]
 pub struct Discovery {
-    /// Product page URLs on the shop's host, deduplicated, in sitemap order.
-    pub pages: Vec<Url>,
+    /// Product pages on the shop's site, deduplicated, in sitemap order.
+    pub pages: Vec<PageRef>,
     /// Sitemap files read.
     pub sitemaps_read: usize,
     /// Requests made.
@@ -190,11 +251,15 @@ pub async fn discover(pool: &HostPool, shop: &Shop, policy: HostPolicy) -> Disco
                     .push(format!("sitemap {sitemap_url}: bad <loc> {child:?}: {e}")),
             }
         }
-        for loc in &file.pages {
+        for entry in &file.pages {
+            let loc = &entry.loc;
             match sitemap_url.join(loc) {
-                Ok(u) if u.host_str() == shop.url.host_str() => {
+                Ok(u) if crate::fetch::same_site(&u, &shop.url) => {
                     if d.pages.len() < shop.max_pages && seen_pages.insert(u.clone()) {
-                        d.pages.push(u);
+                        d.pages.push(PageRef {
+                            url: u,
+                            lastmod: entry.lastmod,
+                        });
                     }
                 }
                 Ok(u) => tracing::debug!(url = %u, "sitemap entry on another host skipped"),
@@ -218,10 +283,13 @@ mod tests {
             <url><loc>https://s.example/a?x=1&amp;y=2</loc><lastmod>2026-01-01</lastmod></url>
             <url><loc> https://s.example/b </loc></url></urlset>"#;
         let f = parse_sitemap(xml).unwrap();
+        let locs: Vec<&str> = f.pages.iter().map(|p| p.loc.as_str()).collect();
         assert_eq!(
-            f.pages,
+            locs,
             vec!["https://s.example/a?x=1&y=2", "https://s.example/b"]
         );
+        assert_eq!(f.pages[0].lastmod, parse_lastmod("2026-01-01"));
+        assert_eq!(f.pages[1].lastmod, None);
         let idx = br#"<sitemapindex><sitemap><loc>https://s.example/s1.xml.gz</loc></sitemap></sitemapindex>"#;
         assert_eq!(
             parse_sitemap(idx).unwrap().sitemaps,
@@ -234,6 +302,25 @@ mod tests {
             e.write_all(xml).unwrap();
         }
         assert_eq!(parse_sitemap(&gz).unwrap().pages.len(), 2);
+    }
+
+    #[test]
+    fn lastmod_reads_every_w3c_form() {
+        let t = |s| parse_lastmod(s).map(|d| d.to_rfc3339());
+        assert_eq!(t("2026-01-02"), Some("2026-01-02T00:00:00+00:00".into()));
+        assert_eq!(
+            t("2026-01-02T10:30:00+01:00"),
+            Some("2026-01-02T09:30:00+00:00".into())
+        );
+        assert_eq!(
+            t("2026-01-02T10:30+01:00"),
+            Some("2026-01-02T09:30:00+00:00".into())
+        );
+        assert_eq!(
+            t("2026-01-02T10:30:00"),
+            Some("2026-01-02T10:30:00+00:00".into())
+        );
+        assert_eq!(t("yesterday"), None);
     }
 
     #[test]

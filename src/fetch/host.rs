@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use url::Url;
 
 use super::{HostPolicy, RobotsVerdict};
@@ -53,14 +54,22 @@ impl fmt::Display for HostKey {
 /// interval the shop asked for.
 const PACING_MARGIN: Duration = Duration::from_millis(2);
 
+/// A cached robots.txt verdict and when it was fetched.
+pub(super) type CachedRobots = Option<(Instant, Arc<RobotsVerdict>)>;
+
 pub(super) struct Host {
     pub(super) key: HostKey,
-    pub(super) robots: OnceCell<Arc<RobotsVerdict>>,
+    pub(super) robots: tokio::sync::Mutex<CachedRobots>,
     limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
     interval: RwLock<Duration>,
     concurrency: Semaphore,
     /// Earliest instant of the next request after a 429/503 or an error.
     not_before: Mutex<Option<Instant>>,
+    /// Pace multiplier in hundredths: 100 = the shop's pace; doubles after an
+    /// error (up to 8×) and comes back by a tenth after each success.
+    slowdown: AtomicU32,
+    /// Retries left in this run.
+    budget: AtomicU32,
 }
 
 fn limiter_for(interval: Duration) -> DefaultDirectRateLimiter {
@@ -71,16 +80,45 @@ fn limiter_for(interval: Duration) -> DefaultDirectRateLimiter {
 }
 
 impl Host {
-    pub(super) fn new(key: HostKey, policy: HostPolicy) -> Host {
+    pub(super) fn new(key: HostKey, policy: HostPolicy, budget: u32) -> Host {
         let interval = Duration::from_secs_f64(1.0 / policy.rate) + PACING_MARGIN;
         Host {
             key,
-            robots: OnceCell::new(),
+            robots: tokio::sync::Mutex::new(None),
             limiter: RwLock::new(Arc::new(limiter_for(interval))),
             interval: RwLock::new(interval),
-            concurrency: Semaphore::new(1),
+            concurrency: Semaphore::new(policy.concurrency.max(1) as usize),
             not_before: Mutex::new(None),
+            slowdown: AtomicU32::new(100),
+            budget: AtomicU32::new(budget),
         }
+    }
+
+    fn interval(&self) -> Duration {
+        match self.interval.read() {
+            Ok(i) => *i,
+            Err(p) => *p.into_inner(),
+        }
+    }
+
+    pub(super) fn reset_budget(&self, budget: u32) {
+        self.budget.store(budget, Ordering::Relaxed);
+    }
+
+    /// Takes one retry from the run's budget; false when none is left.
+    pub(super) fn spend_retry(&self) -> bool {
+        self.budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+            .is_ok()
+    }
+
+    /// After an error the host's pace halves (down to an eighth).
+    pub(super) fn slow_down_after_error(&self) {
+        let _ = self
+            .slowdown
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| {
+                Some((m * 2).min(800))
+            });
     }
 
     fn limiter(&self) -> Arc<DefaultDirectRateLimiter> {
@@ -122,6 +160,12 @@ impl Host {
             tokio::time::sleep_until(t.into()).await;
         }
         self.limiter().until_ready().await;
+        let slowdown = self.slowdown.load(Ordering::Relaxed);
+        if slowdown > 100 {
+            // Slowed after errors: stretch the interval by the multiplier.
+            let extra = self.interval().mul_f64(f64::from(slowdown - 100) / 100.0);
+            tokio::time::sleep(extra).await;
+        }
         permit
     }
 
@@ -130,9 +174,14 @@ impl Host {
         *self.not_before.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + wait);
     }
 
-    /// A request succeeded: the penalty is over.
+    /// A request succeeded: the penalty is over, and the pace recovers by a tenth.
     pub(super) fn recover(&self) {
         *self.not_before.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = self
+            .slowdown
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| {
+                Some((m * 9 / 10).max(100))
+            });
     }
 }
 

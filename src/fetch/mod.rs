@@ -31,10 +31,16 @@ pub struct FetchConfig {
     pub timeout: Duration,
     /// Redirects followed at most.
     pub max_redirects: usize,
-    /// Retries after a 429, a 503, a time-out or a connection error.
+    /// Retries of one URL after a 429, a 503, a time-out or a connection error.
     pub max_retries: u32,
     /// Longest wait honoured from a `Retry-After` header.
     pub max_retry_after: Duration,
+    /// Retries allowed per host per run, all URLs together.
+    pub retry_budget: u32,
+    /// How long a robots.txt verdict is kept.
+    pub robots_ttl: Duration,
+    /// How long a "disallow all" verdict (5xx, unreachable) is kept before retrying.
+    pub robots_retry: Duration,
     /// First backoff delay (doubled at each retry, with jitter).
     pub backoff_base: Duration,
 }
@@ -47,20 +53,55 @@ impl FetchConfig {
             max_body: 10 * 1024 * 1024,
             timeout: Duration::from_secs(30),
             max_redirects: 5,
-            max_retries: 2,
+            max_retries: 3,
             max_retry_after: Duration::from_secs(600),
+            retry_budget: 20,
+            robots_ttl: Duration::from_secs(24 * 3600),
+            robots_retry: Duration::from_secs(600),
             backoff_base: Duration::from_millis(500),
         }
     }
 }
 
-/// What a shop allows: its rate and whether it may live on a private address.
+/// What a shop allows: its pace, and where its requests may go.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HostPolicy {
     /// Requests per second.
     pub rate: f64,
+    /// Requests in flight at once.
+    pub concurrency: u32,
     /// Whether private, loopback and link-local addresses are accepted.
     pub allow_private_network: bool,
+    /// Whether redirects may lead to another site.
+    pub offsite_redirects: bool,
+}
+
+impl HostPolicy {
+    /// The policy a watchlist shop asks for.
+    pub fn of(shop: &crate::catalog::Shop) -> HostPolicy {
+        HostPolicy {
+            rate: shop.rate,
+            concurrency: shop.concurrency,
+            allow_private_network: shop.allow_private_network,
+            offsite_redirects: shop.follow_offsite_redirects,
+        }
+    }
+}
+
+/// Validators of a previous response, for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` received.
+    pub etag: Option<String>,
+    /// The `Last-Modified` received.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// Whether there is anything to send.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
 }
 
 /// A response that was read.
@@ -89,6 +130,14 @@ impl Page {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The validators to send next time (`ETag`, `Last-Modified`).
+    pub fn validators(&self) -> Validators {
+        Validators {
+            etag: self.header("etag").map(str::to_string),
+            last_modified: self.header("last-modified").map(str::to_string),
+        }
+    }
+
     /// The body as text: charset from the header, a BOM or `<meta charset>`,
     /// else UTF-8 with replacement characters.
     pub fn text(&self) -> String {
@@ -101,6 +150,11 @@ impl Page {
 pub enum FetchOutcome {
     /// A 2xx response.
     Fetched(Page),
+    /// 304: unchanged since the validators were issued.
+    NotModified {
+        /// The URL.
+        url: Url,
+    },
     /// A non-2xx status after retries.
     Status {
         /// The URL.
@@ -135,6 +189,7 @@ impl FetchOutcome {
         match self {
             FetchOutcome::Fetched(p) => &p.requested,
             FetchOutcome::Status { url, .. }
+            | FetchOutcome::NotModified { url }
             | FetchOutcome::Disallowed { url }
             | FetchOutcome::Refused { url, .. }
             | FetchOutcome::Failed { url, .. } => url,
@@ -146,6 +201,7 @@ impl FetchOutcome {
         match self {
             FetchOutcome::Fetched(p) => format!("{} {}", p.status, p.url),
             FetchOutcome::Status { url, status } => format!("HTTP {status} for {url}"),
+            FetchOutcome::NotModified { url } => format!("304 not modified {url}"),
             FetchOutcome::Disallowed { url } => format!("{url} is disallowed by robots.txt"),
             FetchOutcome::Refused { url, reason } => format!("{url} refused: {reason}"),
             FetchOutcome::Failed { url, reason } => format!("{url} failed: {reason}"),
@@ -184,18 +240,30 @@ impl HostPool {
         &self.config
     }
 
-    fn host(&self, key: &HostKey, policy: HostPolicy) -> Arc<Host> {
-        let mut hosts = match self.hosts.lock() {
+    /// Starts a new run: every host gets its retry budget back.
+    pub fn new_run(&self) {
+        for h in self.lock_hosts().values() {
+            h.reset_budget(self.config.retry_budget);
+        }
+    }
+
+    fn lock_hosts(&self) -> std::sync::MutexGuard<'_, HashMap<HostKey, Arc<Host>>> {
+        match self.hosts.lock() {
             Ok(h) => h,
             Err(poisoned) => poisoned.into_inner(),
-        };
-        hosts
+        }
+    }
+
+    fn host(&self, key: &HostKey, policy: HostPolicy) -> Arc<Host> {
+        self.lock_hosts()
             .entry(key.clone())
-            .or_insert_with(|| Arc::new(Host::new(key.clone(), policy)))
+            .or_insert_with(|| Arc::new(Host::new(key.clone(), policy, self.config.retry_budget)))
             .clone()
     }
 
-    /// The robots.txt verdict for the URL's host, fetched once per pool.
+    /// The robots.txt verdict for the URL's host, cached for
+    /// [`FetchConfig::robots_ttl`] (a "disallow all" after a 5xx or a network
+    /// error for [`FetchConfig::robots_retry`] only).
     pub async fn robots(&self, url: &Url, policy: HostPolicy) -> Arc<RobotsVerdict> {
         let Some(key) = HostKey::of(url) else {
             return Arc::new(RobotsVerdict::AllowAll);
@@ -205,45 +273,122 @@ impl HostPool {
     }
 
     async fn robots_for(&self, host: &Host, policy: HostPolicy) -> Arc<RobotsVerdict> {
-        host.robots
-            .get_or_init(|| async {
-                let robots_url = host.key.robots_url();
-                let outcome = self.request(host, &robots_url, policy).await;
-                let verdict = RobotsVerdict::from_outcome(&outcome);
-                if let Some(delay) = verdict.crawl_delay() {
-                    host.slow_down_to(delay);
-                }
-                tracing::debug!(host = %host.key, verdict = verdict.summary(), "robots.txt");
-                Arc::new(verdict)
-            })
-            .await
-            .clone()
+        let mut cached = host.robots.lock().await;
+        if let Some((at, verdict)) = cached.as_ref() {
+            let ttl = match verdict.as_ref() {
+                RobotsVerdict::DisallowAll { .. } => self.config.robots_retry,
+                _ => self.config.robots_ttl,
+            };
+            if at.elapsed() < ttl {
+                return verdict.clone();
+            }
+        }
+        let robots_url = host.key.robots_url();
+        // robots.txt: no redirect to another site, and at most 500 KiB.
+        let (outcome, _) = self.request(host, &robots_url, policy, None).await;
+        let verdict = Arc::new(RobotsVerdict::from_outcome(&outcome));
+        if let Some(delay) = verdict.crawl_delay() {
+            host.slow_down_to(delay);
+        }
+        tracing::debug!(host = %host.key, verdict = verdict.summary(), "robots.txt");
+        *cached = Some((std::time::Instant::now(), verdict.clone()));
+        verdict
     }
 
     /// Fetches a URL politely: robots.txt first, then pacing, concurrency
-    /// limit, retries and caps.
+    /// limit, retries, redirects (same site unless the shop allows others)
+    /// and caps.
     pub async fn fetch(&self, url: &Url, policy: HostPolicy) -> FetchOutcome {
-        let Some(key) = HostKey::of(url) else {
-            return FetchOutcome::Failed {
-                url: url.clone(),
-                reason: "not an http(s) URL with a host".into(),
-            };
-        };
-        let host = self.host(&key, policy);
-        let robots = self.robots_for(&host, policy).await;
-        if !robots.allows(url) {
-            tracing::info!(%url, "skipped: disallowed by robots.txt");
-            return FetchOutcome::Disallowed { url: url.clone() };
-        }
-        self.request(&host, url, policy).await
+        self.fetch_conditional(url, policy, None).await
     }
 
-    async fn request(&self, host: &Host, url: &Url, policy: HostPolicy) -> FetchOutcome {
+    /// Like [`HostPool::fetch`], sending `If-None-Match` / `If-Modified-Since`
+    /// from `validators`; a 304 gives [`FetchOutcome::NotModified`].
+    pub async fn fetch_conditional(
+        &self,
+        url: &Url,
+        policy: HostPolicy,
+        validators: Option<&Validators>,
+    ) -> FetchOutcome {
+        let start = url.clone();
+        let mut current = url.clone();
+        let mut seen = vec![current.clone()];
+        loop {
+            let Some(key) = HostKey::of(&current) else {
+                return FetchOutcome::Failed {
+                    url: start,
+                    reason: format!("{current} is not an http(s) URL with a host"),
+                };
+            };
+            let host = self.host(&key, policy);
+            let robots = self.robots_for(&host, policy).await;
+            if !robots.allows(&current) {
+                tracing::info!(url = %current, "skipped: disallowed by robots.txt");
+                return FetchOutcome::Disallowed { url: start };
+            }
+            let (outcome, location) = self.request(&host, &current, policy, validators).await;
+            let Some(location) = location else {
+                return match outcome {
+                    FetchOutcome::Fetched(mut page) => {
+                        page.requested = start;
+                        FetchOutcome::Fetched(page)
+                    }
+                    FetchOutcome::NotModified { .. } => FetchOutcome::NotModified { url: start },
+                    FetchOutcome::Status { status, .. } => {
+                        FetchOutcome::Status { url: start, status }
+                    }
+                    other => other,
+                };
+            };
+            let next = match current.join(&location) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                _ => {
+                    return FetchOutcome::Failed {
+                        url: start,
+                        reason: format!("redirect to an invalid location {location:?}"),
+                    };
+                }
+            };
+            if seen.contains(&next) {
+                return FetchOutcome::Failed {
+                    url: start,
+                    reason: format!("redirect loop via {next}"),
+                };
+            }
+            if seen.len() > self.config.max_redirects {
+                return FetchOutcome::Failed {
+                    url: start,
+                    reason: format!("more than {} redirects", self.config.max_redirects),
+                };
+            }
+            if !policy.offsite_redirects && !same_site(&start, &next) {
+                return FetchOutcome::Failed {
+                    url: start,
+                    reason: format!(
+                        "redirect to another site ({next}); set follow_offsite_redirects = true on the shop to follow it"
+                    ),
+                };
+            }
+            tracing::debug!(from = %current, to = %next, "redirect");
+            seen.push(next.clone());
+            current = next;
+        }
+    }
+
+    /// One URL, with retries; a redirect comes back as its `Location`.
+    async fn request(
+        &self,
+        host: &Host,
+        url: &Url,
+        policy: HostPolicy,
+        validators: Option<&Validators>,
+    ) -> (FetchOutcome, Option<String>) {
         if let Err(reason) = net::check_literal_address(url, policy.allow_private_network) {
-            return FetchOutcome::Refused {
+            let refused = FetchOutcome::Refused {
                 url: url.clone(),
                 reason,
             };
+            return (refused, None);
         }
         let client = if policy.allow_private_network {
             &self.private_client
@@ -252,25 +397,24 @@ impl HostPool {
         };
         let mut attempt = 0;
         loop {
-            let outcome = {
+            let result = {
                 let _permit = host.acquire().await;
-                net::get(client, url, &self.config).await
+                net::get(client, url, &self.config, validators).await
             };
-            let retry_in = match &outcome {
-                net::Attempt::Done(_) => None,
-                net::Attempt::Retryable { retry_after, .. } => Some(*retry_after),
-            };
-            match (outcome, retry_in) {
-                (net::Attempt::Done(o), _) => {
+            match result {
+                net::Attempt::Done(outcome, redirect) => {
                     host.recover();
-                    return o;
+                    return (outcome, redirect);
                 }
-                (net::Attempt::Retryable { outcome, .. }, _)
-                    if attempt >= self.config.max_retries =>
-                {
-                    return outcome;
-                }
-                (net::Attempt::Retryable { outcome, .. }, Some(retry_after)) => {
+                net::Attempt::Retryable {
+                    outcome,
+                    retry_after,
+                } => {
+                    host.slow_down_after_error();
+                    if attempt >= self.config.max_retries || !host.spend_retry() {
+                        tracing::warn!(url = %url, "giving up: {}", outcome.describe());
+                        return (outcome, None);
+                    }
                     attempt += 1;
                     let wait = retry_after
                         .map(|d| d.min(self.config.max_retry_after))
@@ -284,8 +428,16 @@ impl HostPool {
                     );
                     host.penalise(wait);
                 }
-                (net::Attempt::Retryable { outcome, .. }, None) => return outcome,
             }
         }
     }
+}
+
+/// Same site: the same host, or the same host with `www.` added or removed.
+pub fn same_site(a: &Url, b: &Url) -> bool {
+    let strip = |u: &Url| {
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+    };
+    strip(a).is_some() && strip(a) == strip(b)
 }

@@ -90,7 +90,8 @@ pub(super) fn client(
         .user_agent(config.user_agent.clone())
         .timeout(config.timeout)
         .connect_timeout(Duration::from_secs(10).min(config.timeout))
-        .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
+        // Redirects are followed by the pool, hop by hop, through robots.txt and pacing.
+        .redirect(reqwest::redirect::Policy::none())
         .gzip(true)
         .brotli(true)
         .pool_idle_timeout(Duration::from_secs(30))
@@ -103,8 +104,9 @@ pub(super) fn client(
 
 /// The result of one attempt.
 pub(super) enum Attempt {
-    /// Final: success, a definitive status, or a non-retryable failure.
-    Done(FetchOutcome),
+    /// Final: success, a definitive status, or a non-retryable failure;
+    /// with the `Location` of a redirect.
+    Done(FetchOutcome, Option<String>),
     /// Worth another try, maybe after the server's `Retry-After`.
     Retryable {
         outcome: FetchOutcome,
@@ -142,12 +144,26 @@ pub(super) fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
-pub(super) async fn get(client: &reqwest::Client, url: &Url, config: &FetchConfig) -> Attempt {
+pub(super) async fn get(
+    client: &reqwest::Client,
+    url: &Url,
+    config: &FetchConfig,
+    validators: Option<&super::Validators>,
+) -> Attempt {
     let failed = |reason: String| FetchOutcome::Failed {
         url: url.clone(),
         reason,
     };
-    let mut resp = match client.get(url.clone()).send().await {
+    let mut request = client.get(url.clone());
+    if let Some(v) = validators {
+        if let Some(etag) = &v.etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &v.last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+        }
+    }
+    let mut resp = match request.send().await {
         Ok(r) => r,
         Err(e) => {
             let outcome = failed(error_reason(&e));
@@ -157,11 +173,28 @@ pub(super) async fn get(client: &reqwest::Client, url: &Url, config: &FetchConfi
                     retry_after: None,
                 }
             } else {
-                Attempt::Done(outcome)
+                Attempt::Done(outcome, None)
             };
         }
     };
     let status = resp.status().as_u16();
+    if status == 304 {
+        return Attempt::Done(FetchOutcome::NotModified { url: url.clone() }, None);
+    }
+    if (300..400).contains(&status) {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return Attempt::Done(
+            FetchOutcome::Status {
+                url: url.clone(),
+                status,
+            },
+            location,
+        );
+    }
     if !(200..300).contains(&status) {
         let outcome = FetchOutcome::Status {
             url: url.clone(),
@@ -178,16 +211,19 @@ pub(super) async fn get(client: &reqwest::Client, url: &Url, config: &FetchConfi
                 retry_after,
             }
         } else {
-            Attempt::Done(outcome)
+            Attempt::Done(outcome, None)
         };
     }
     if let Some(len) = resp.content_length()
         && len > config.max_body as u64
     {
-        return Attempt::Done(failed(format!(
-            "body of {len} bytes is over the {} byte cap",
-            config.max_body
-        )));
+        return Attempt::Done(
+            failed(format!(
+                "body of {len} bytes is over the {} byte cap",
+                config.max_body
+            )),
+            None,
+        );
     }
     let final_url = resp.url().clone();
     let headers: Vec<(String, String)> = resp
@@ -206,10 +242,13 @@ pub(super) async fn get(client: &reqwest::Client, url: &Url, config: &FetchConfi
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > config.max_body {
-                    return Attempt::Done(failed(format!(
-                        "body is over the {} byte cap; aborted",
-                        config.max_body
-                    )));
+                    return Attempt::Done(
+                        failed(format!(
+                            "body is over the {} byte cap; aborted",
+                            config.max_body
+                        )),
+                        None,
+                    );
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -222,14 +261,17 @@ pub(super) async fn get(client: &reqwest::Client, url: &Url, config: &FetchConfi
             }
         }
     }
-    Attempt::Done(FetchOutcome::Fetched(Page {
-        requested: url.clone(),
-        url: final_url,
-        status,
-        headers,
-        body,
-        fetched_at: Utc::now(),
-    }))
+    Attempt::Done(
+        FetchOutcome::Fetched(Page {
+            requested: url.clone(),
+            url: final_url,
+            status,
+            headers,
+            body,
+            fetched_at: Utc::now(),
+        }),
+        None,
+    )
 }
 
 /// Decodes a body to text: BOM, then the header's charset, then a

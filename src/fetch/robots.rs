@@ -57,7 +57,9 @@ impl RobotsVerdict {
             FetchOutcome::Status { status, .. } => RobotsVerdict::DisallowAll {
                 reason: format!("robots.txt answered HTTP {status}"),
             },
-            FetchOutcome::Disallowed { .. } => RobotsVerdict::AllowAll,
+            FetchOutcome::Disallowed { .. } | FetchOutcome::NotModified { .. } => {
+                RobotsVerdict::AllowAll
+            }
             FetchOutcome::Refused { reason, .. } | FetchOutcome::Failed { reason, .. } => {
                 RobotsVerdict::DisallowAll {
                     reason: format!("robots.txt unreachable: {reason}"),

@@ -38,7 +38,7 @@ pub enum StoreError {
 }
 
 /// A product variant as identified in one shop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProductRecord {
     /// Shop name.
     pub shop: String,
@@ -233,6 +233,34 @@ pub struct OutboxItem {
     pub finding: FindingRow,
 }
 
+/// What a page gave last time it was fetched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageCache {
+    /// `ETag` received.
+    pub etag: Option<String>,
+    /// `Last-Modified` received.
+    pub last_modified: Option<String>,
+    /// Wall-clock time of that fetch.
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// Products read on the page.
+    pub product_ids: Vec<i64>,
+}
+
+/// The last stored observation of a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObservation {
+    /// Price to pay.
+    pub price: Money,
+    /// Reference price shown.
+    pub reference: Option<Money>,
+    /// Its kind.
+    pub reference_kind: Option<String>,
+    /// Percent badge shown.
+    pub percent_badge: Option<u32>,
+    /// Availability.
+    pub availability: Option<String>,
+}
+
 /// Filters for listing findings.
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {
@@ -265,6 +293,8 @@ pub trait Store: Send + Sync {
         p: &ProductRecord,
         seen: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
+    /// A stored product.
+    async fn product(&self, product_id: i64) -> Result<Option<ProductRecord>, StoreError>;
     /// The product's baseline, if it was seen before.
     async fn baseline(&self, product_id: i64) -> Result<Option<Baseline>, StoreError>;
     /// Rules with an open finding for the product.
@@ -272,6 +302,18 @@ pub trait Store: Send + Sync {
     /// Writes an observation, its baseline update, findings, evidence and
     /// outbox rows in one transaction.
     async fn record(&self, r: &Recording) -> Result<Recorded, StoreError>;
+    /// The HTTP cache of every page of a shop, by URL.
+    async fn page_cache(
+        &self,
+        shop: &str,
+    ) -> Result<std::collections::HashMap<String, PageCache>, StoreError>;
+    /// Records what a page gave.
+    async fn save_page(&self, shop: &str, url: &str, page: &PageCache) -> Result<(), StoreError>;
+    /// The latest observation of a product.
+    async fn last_observation(
+        &self,
+        product_id: i64,
+    ) -> Result<Option<StoredObservation>, StoreError>;
     /// Outbox rows due at `now`, oldest first.
     async fn due_outbox(
         &self,

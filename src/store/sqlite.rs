@@ -11,8 +11,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{
-    Baseline, EvidenceInput, FindingFilter, FindingRow, OutboxItem, ProductRecord, Recorded,
-    Recording, Store, StoreError,
+    Baseline, EvidenceInput, FindingFilter, FindingRow, OutboxItem, PageCache, ProductRecord,
+    Recorded, Recording, Store, StoreError, StoredObservation,
 };
 use crate::domain::{Currency, Money};
 use crate::store::evidence_hash;
@@ -164,6 +164,15 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
+    }
+
+    async fn product(&self, product_id: i64) -> Result<Option<ProductRecord>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT shop, product_key, url, name, brand, sku, gtin, variant FROM products WHERE id = ?",
+        )
+        .bind(product_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn baseline(&self, product_id: i64) -> Result<Option<Baseline>, StoreError> {
@@ -321,6 +330,76 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    async fn page_cache(
+        &self,
+        shop: &str,
+    ) -> Result<std::collections::HashMap<String, PageCache>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT url, etag, last_modified, fetched_at, product_ids FROM pages WHERE shop = ?",
+        )
+        .bind(shop)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let ids: String = row.try_get("product_ids")?;
+            out.insert(
+                row.try_get("url")?,
+                PageCache {
+                    etag: row.try_get("etag")?,
+                    last_modified: row.try_get("last_modified")?,
+                    fetched_at: row.try_get("fetched_at")?,
+                    product_ids: serde_json::from_str(&ids)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    async fn save_page(&self, shop: &str, url: &str, page: &PageCache) -> Result<(), StoreError> {
+        let ids = serde_json::to_string(&page.product_ids)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO pages (shop, url, etag, last_modified, fetched_at, product_ids) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (shop, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
+             fetched_at = excluded.fetched_at, product_ids = excluded.product_ids",
+        )
+        .bind(shop)
+        .bind(url)
+        .bind(&page.etag)
+        .bind(&page.last_modified)
+        .bind(page.fetched_at.unwrap_or_else(Utc::now))
+        .bind(ids)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn last_observation(
+        &self,
+        product_id: i64,
+    ) -> Result<Option<StoredObservation>, StoreError> {
+        let row = sqlx::query(
+            "SELECT price_minor, currency, reference_minor, reference_kind, percent_badge, availability \
+             FROM observations WHERE product_id = ? ORDER BY observed_at DESC, id DESC LIMIT 1",
+        )
+        .bind(product_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let currency: String = row.try_get("currency")?;
+        let reference: Option<i64> = row.try_get("reference_minor")?;
+        let badge: Option<i64> = row.try_get("percent_badge")?;
+        Ok(Some(StoredObservation {
+            price: money(row.try_get("price_minor")?, &currency)?,
+            reference: reference.map(|m| money(m, &currency)).transpose()?,
+            reference_kind: row.try_get("reference_kind")?,
+            percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
+            availability: row.try_get("availability")?,
+        }))
     }
 
     async fn due_outbox(

@@ -123,6 +123,12 @@ async fn a_discount_outside_the_soldes_reaches_each_subscriber_of_the_brand_exac
     assert_eq!(code, Some(0), "{log}");
     assert_eq!(s["findings"], 1, "{s}\n{log}");
     assert_eq!(s["emails_sent"], 2, "{s}\n{log}");
+    // Conditional GET: the three product pages that did not change answer 304
+    // and are observed again without being downloaded; the lamp, the candle
+    // and the two bad pages (no ETag) are downloaded.
+    assert_eq!(s["pages_unchanged"], 3, "{s}");
+    assert_eq!(s["pages_fetched"], 4, "{s}");
+    assert_eq!(s["observations"], 4, "{s}");
     let mails = smtp.mails();
     assert_eq!(mails.len(), 2);
     let recipients: BTreeSet<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
