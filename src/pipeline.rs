@@ -458,7 +458,8 @@ async fn scan_shop(
                     run.unchanged(c).await?;
                 }
             }
-            FetchOutcome::Disallowed { .. } => {}
+            FetchOutcome::Disallowed { ref reason, .. }
+                if reason.starts_with("disallowed by robots.txt") => {}
             other => run.problem(other.describe()),
         }
     }

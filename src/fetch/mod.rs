@@ -162,10 +162,12 @@ pub enum FetchOutcome {
         /// The status.
         status: u16,
     },
-    /// robots.txt forbids the URL; it was not requested.
+    /// robots.txt forbids the URL, or could not be read; it was not requested.
     Disallowed {
         /// The URL.
         url: Url,
+        /// Which: a rule, or why robots.txt could not be read.
+        reason: String,
     },
     /// The host resolves to an address the shop may not use.
     Refused {
@@ -190,7 +192,7 @@ impl FetchOutcome {
             FetchOutcome::Fetched(p) => &p.requested,
             FetchOutcome::Status { url, .. }
             | FetchOutcome::NotModified { url }
-            | FetchOutcome::Disallowed { url }
+            | FetchOutcome::Disallowed { url, .. }
             | FetchOutcome::Refused { url, .. }
             | FetchOutcome::Failed { url, .. } => url,
         }
@@ -202,7 +204,7 @@ impl FetchOutcome {
             FetchOutcome::Fetched(p) => format!("{} {}", p.status, p.url),
             FetchOutcome::Status { url, status } => format!("HTTP {status} for {url}"),
             FetchOutcome::NotModified { url } => format!("304 not modified {url}"),
-            FetchOutcome::Disallowed { url } => format!("{url} is disallowed by robots.txt"),
+            FetchOutcome::Disallowed { url, reason } => format!("{url} not fetched: {reason}"),
             FetchOutcome::Refused { url, reason } => format!("{url} refused: {reason}"),
             FetchOutcome::Failed { url, reason } => format!("{url} failed: {reason}"),
         }
@@ -320,11 +322,19 @@ impl HostPool {
                     reason: format!("{current} is not an http(s) URL with a host"),
                 };
             };
+            if let Err(reason) = net::check_literal_address(&current, policy.allow_private_network)
+            {
+                return FetchOutcome::Refused { url: start, reason };
+            }
             let host = self.host(&key, policy);
             let robots = self.robots_for(&host, policy).await;
             if !robots.allows(&current) {
-                tracing::info!(url = %current, "skipped: disallowed by robots.txt");
-                return FetchOutcome::Disallowed { url: start };
+                let reason = match robots.as_ref() {
+                    RobotsVerdict::DisallowAll { reason } => reason.clone(),
+                    _ => "disallowed by robots.txt".to_string(),
+                };
+                tracing::info!(url = %current, "skipped: {reason}");
+                return FetchOutcome::Disallowed { url: start, reason };
             }
             let (outcome, location) = self.request(&host, &current, policy, validators).await;
             let Some(location) = location else {
