@@ -54,6 +54,20 @@ pub enum CatalogError {
     Invalid(Vec<CatalogIssue>),
 }
 
+/// Listing pages to walk for product links, for shops without a usable sitemap.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Listing {
+    /// First listing page, absolute or relative to the shop URL.
+    pub start: String,
+    /// CSS selector of the product links on a listing page.
+    pub product: String,
+    /// CSS selector of the "next page" link.
+    pub next: Option<String>,
+    /// Listing pages walked at most (default 50).
+    pub max_pages: Option<usize>,
+}
+
 /// Per-shop CSS selectors, for shops without structured data.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +117,8 @@ pub struct Shop {
     pub max_pages: usize,
     /// CSS selectors, for shops without structured data.
     pub selectors: Option<Selectors>,
+    /// Listing pages to walk, in addition to the sitemaps.
+    pub listing: Option<Listing>,
     /// Where the shop was defined.
     pub defined_in: PathBuf,
 }
@@ -334,6 +350,25 @@ impl Catalog {
                     });
                     continue;
                 }
+                if let Some(l) = &s.listing {
+                    let bad: Vec<String> = std::iter::once(("product", Some(&l.get_ref().product)))
+                        .chain(std::iter::once(("next", l.get_ref().next.as_ref())))
+                        .filter_map(|(k, v)| {
+                            let v = v?;
+                            scraper::Selector::parse(v).err().map(|e| {
+                                format!("`listing.{k}` = {v:?} is not a CSS selector ({e})")
+                            })
+                        })
+                        .collect();
+                    if !bad.is_empty() {
+                        issues.push(CatalogIssue {
+                            file: (*path).clone(),
+                            line: Some(at(l.span())),
+                            message: format!("shop `{name}`: {}", bad.join("; ")),
+                        });
+                        continue;
+                    }
+                }
                 let zone = s.zone.clone().unwrap_or_else(|| "national".into());
                 if let Err(e) = zone.parse::<crate::detect::calendar::Zone>() {
                     issue(format!("shop `{name}`: `zone`: {e}"));
@@ -352,6 +387,7 @@ impl Catalog {
                     schedule: s.schedule.as_ref().map(|s| s.get_ref().clone()),
                     max_pages: s.max_pages.unwrap_or(10_000),
                     selectors: s.selectors.clone(),
+                    listing: s.listing.as_ref().map(|l| l.get_ref().clone()),
                     defined_in: (*path).clone(),
                 });
             }
@@ -518,6 +554,7 @@ struct RawShop {
     schedule: Option<Spanned<String>>,
     max_pages: Option<usize>,
     selectors: Option<Selectors>,
+    listing: Option<Spanned<Listing>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -227,6 +227,35 @@ async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMa
                 ),
             )
         }
+        "/collection" => {
+            // Listing pages: three products a page, with a "next" link.
+            let page: usize = uri
+                .query()
+                .and_then(|q| q.strip_prefix("page="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let items: String = PRODUCTS
+                .iter()
+                .skip((page.max(1) - 1) * 3)
+                .take(3)
+                .map(|p| {
+                    format!(
+                        "<li><a class=\"produit\" href=\"/produits/{}\">{}</a></li>",
+                        p.slug,
+                        html_escape::encode_text(p.name)
+                    )
+                })
+                .collect();
+            let next = if page * 3 < PRODUCTS.len() {
+                format!(
+                    "<a rel=\"next\" href=\"/collection?page={}\">Suivant</a>",
+                    page + 1
+                )
+            } else {
+                String::new()
+            };
+            html_page("Collection", &format!("<ul>{items}</ul>{next}"))
+        }
         "/produits/vase-casse" if state.options.bad_pages => html_page(
             "Vase Grès",
             "<script type=\"application/ld+json\">{\"@type\": \"Product\", \"name\": \"Vase Grès\", \"brand\": \"Maison Lumière\", \"offers\": {\"price\": </script><p>Vase Grès — 59,00 €</p>",

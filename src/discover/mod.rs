@@ -195,7 +195,83 @@ pub struct Discovery {
     pub errors: Vec<String>,
 }
 
-/// Finds the shop's product pages through its sitemaps.
+/// Product links and the next page's link on one listing page.
+pub fn parse_listing(
+    html: &str,
+    base: &Url,
+    product: &str,
+    next: Option<&str>,
+) -> (Vec<Url>, Option<Url>) {
+    let doc = scraper::Html::parse_document(html);
+    let links = |sel: &str| -> Vec<Url> {
+        match scraper::Selector::parse(sel) {
+            Ok(s) => doc
+                .select(&s)
+                .filter_map(|e| e.value().attr("href"))
+                .filter_map(|h| base.join(h.trim()).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    };
+    let products = links(product);
+    let next = next.and_then(|n| links(n).into_iter().next());
+    (products, next)
+}
+
+/// Walks a shop's listing pages (pagination by a "next" selector).
+async fn walk_listing(
+    pool: &HostPool,
+    shop: &Shop,
+    policy: HostPolicy,
+    d: &mut Discovery,
+    seen: &mut HashSet<Url>,
+) {
+    let Some(listing) = &shop.listing else { return };
+    let mut next = match shop.url.join(&listing.start) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            d.errors
+                .push(format!("listing start {:?}: {e}", listing.start));
+            return;
+        }
+    };
+    let mut visited = HashSet::new();
+    let max = listing.max_pages.unwrap_or(50);
+    while let Some(url) = next.take() {
+        if visited.len() >= max || !visited.insert(url.clone()) {
+            break;
+        }
+        d.requests += 1;
+        let page = match pool.fetch(&url, policy).await {
+            FetchOutcome::Fetched(p) => p,
+            other => {
+                d.errors.push(format!("listing {}", other.describe()));
+                break;
+            }
+        };
+        let (products, following) = parse_listing(
+            &page.text(),
+            &page.url,
+            &listing.product,
+            listing.next.as_deref(),
+        );
+        for u in products {
+            if crate::fetch::same_site(&u, &shop.url)
+                && d.pages.len() < shop.max_pages
+                && seen.insert(u.clone())
+            {
+                d.pages.push(PageRef {
+                    url: u,
+                    lastmod: None,
+                });
+            }
+        }
+        next = following;
+    }
+}
+
+/// Finds the shop's product pages through its sitemaps, then its listing pages.
 pub async fn discover(pool: &HostPool, shop: &Shop, policy: HostPolicy) -> Discovery {
     let mut d = Discovery::default();
     let robots = pool.robots(&shop.url, policy).await;
@@ -269,6 +345,11 @@ pub async fn discover(pool: &HostPool, shop: &Shop, policy: HostPolicy) -> Disco
             }
         }
     }
+    walk_listing(pool, shop, policy, &mut d, &mut seen_pages).await;
+    if shop.listing.is_some() && !d.pages.is_empty() {
+        // Listing pages found products: a missing sitemap is not a problem then.
+        d.errors.retain(|e| !e.starts_with("sitemap "));
+    }
     d
 }
 
@@ -321,6 +402,17 @@ mod tests {
             Some("2026-01-02T10:30:00+00:00".into())
         );
         assert_eq!(t("yesterday"), None);
+    }
+
+    #[test]
+    fn listing_pages_yield_product_links_and_the_next_page() {
+        let html = r#"<ul><li><a class="p" href="/p/1">1</a></li><li><a class="p" href="https://s.example/p/2">2</a></li>
+            <li><a class="p" href="javascript:void(0)">x</a></li></ul><a rel="next" href="?page=2">suivant</a>"#;
+        let base = Url::parse("https://s.example/c/all").unwrap();
+        let (p, n) = parse_listing(html, &base, "a.p", Some("a[rel=next]"));
+        let p: Vec<&str> = p.iter().map(Url::as_str).collect();
+        assert_eq!(p, vec!["https://s.example/p/1", "https://s.example/p/2"]);
+        assert_eq!(n.unwrap().as_str(), "https://s.example/c/all?page=2");
     }
 
     #[test]

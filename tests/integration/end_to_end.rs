@@ -302,3 +302,41 @@ async fn the_demo_runs_offline_and_delivers_one_alert_per_subscriber() {
         .collect();
     assert_eq!(mails.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_pages_are_walked_when_a_shop_has_no_sitemap() {
+    let shop = FixtureShop::start("127.0.0.1:0", FixtureOptions::default())
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let entry = format!(
+        "[[shop]]\nname = \"Sans plan\"\nurl = \"{}/\"\nsitemap = \"/pas-de-plan.xml\"\nrate = {RATE}\nallow_private_network = true\n\n\
+         [shop.listing]\nstart = \"/collection\"\nproduct = \"a.produit\"\nnext = \"a[rel=next]\"\n\n",
+        shop.base_url()
+    );
+    let wl = watchlist(tmp.path(), "w.toml", &(entry + BRANDS_AND_SUBSCRIBERS));
+    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let mail = tmp.path().join("mail");
+    let (code, s, log) = scan_json(
+        tmp.path(),
+        &[
+            "scan",
+            "--json",
+            "--watchlists",
+            wl.to_str().unwrap(),
+            "--database",
+            &db,
+            "--mail-dir",
+            mail.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(s["pages_fetched"], 5, "{s}\n{log}");
+    assert_eq!(s["observations"], 4, "{s}");
+    let paths: Vec<String> = shop.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.contains(&"/collection?page=2".to_string()),
+        "{paths:?}"
+    );
+}
