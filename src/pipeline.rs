@@ -317,8 +317,12 @@ impl ShopRun<'_> {
     async fn fetched(&mut self, page: &Page) -> Result<Vec<i64>, StoreError> {
         self.summary.pages_fetched += 1;
         let html = page.text();
-        let extraction =
-            extract::extract_page(&html, &page.url, default_currency(&self.shop.country));
+        let extraction = extract::extract_page(
+            &html,
+            &page.url,
+            default_currency(&self.shop.country),
+            self.shop.selectors.as_ref(),
+        );
         for w in &extraction.warnings {
             tracing::info!(shop = %self.shop.name, url = %page.url, "{w}");
         }

@@ -4,6 +4,7 @@ mod calendar;
 mod check;
 mod daemon;
 mod demo;
+mod extract;
 mod findings;
 mod scan;
 
@@ -105,6 +106,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Validate the watchlists without touching the network.
     Check(check::CheckArgs),
+    /// Print every offer Vigie reads on a page (a file or a URL).
+    Extract(extract::ExtractArgs),
     /// See the whole pipeline offline against a built-in fixture shop.
     Demo(demo::DemoArgs),
     /// Scan each shop on its `schedule` and deliver alerts, until SIGTERM.
@@ -156,6 +159,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match &cli.command {
         Command::Scan(a) => scan::run(g, a).await,
         Command::Check(a) => check::run(g, a),
+        Command::Extract(a) => extract::run(g, a).await,
         Command::Demo(a) => demo::run(g, a).await,
         Command::Daemon => daemon::run(g).await,
         Command::Migrate => {

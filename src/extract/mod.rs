@@ -4,8 +4,10 @@
 //! for pages that carry structured data) and read by [`jsonld`]. Every string out of here is scraped
 //! text: untrusted until escaped.
 
+pub mod html;
 pub mod jsonld;
 pub mod offer;
+pub mod price_text;
 
 use url::Url;
 
@@ -94,11 +96,16 @@ fn script_type_is_jsonld(tag: &str) -> bool {
     value.starts_with("application/ld+json")
 }
 
-/// Extracts every offer of a page.
+/// Extracts every offer of a page, from the most trusted source that has
+/// any: JSON-LD, then microdata, then OpenGraph; the shop's own selectors
+/// when it has some. A lower source fills a crossed-out price the chosen
+/// one lacks when they agree on the price; a disagreement on the price is
+/// recorded as a warning.
 pub fn extract_page(
     html: &str,
     page_url: &Url,
     default_currency: Option<Currency>,
+    selectors: Option<&crate::catalog::Selectors>,
 ) -> PageExtraction {
     let mut out = PageExtraction::default();
     let blocks: Vec<String> = jsonld_blocks(html)
@@ -107,12 +114,64 @@ pub fn extract_page(
         .collect();
     let found = jsonld::offers_from_jsonld(&blocks, page_url, default_currency);
     out.warnings.extend(found.warnings);
-    out.offers = found.offers;
+    let mut offers = found.offers;
+    // The DOM is built only when structured data is missing or thin.
+    let needs_dom = selectors.is_some()
+        || offers.is_empty()
+        || (offers.len() == 1 && offers[0].reference_price.is_none());
+    if needs_dom {
+        let doc = scraper::Html::parse_document(html);
+        let mut lower: Vec<ExtractedOffer> = html::microdata(&doc, page_url, default_currency);
+        lower.extend(html::opengraph(&doc, page_url, default_currency));
+        if let Some(s) = selectors {
+            let (sel_offers, warnings) = html::with_selectors(&doc, s, page_url, default_currency);
+            out.warnings.extend(warnings);
+            lower.extend(sel_offers);
+        }
+        if offers.is_empty() {
+            // The most trusted lower source wins; the others only complete it.
+            let best = lower.iter().filter_map(|o| o.source).min();
+            let (chosen, rest): (Vec<_>, Vec<_>) =
+                lower.into_iter().partition(|o| o.source == best);
+            offers = chosen;
+            lower = rest;
+        }
+        if offers.len() == 1 {
+            let o = &mut offers[0];
+            for other in &lower {
+                match (o.price, other.price) {
+                    (Some(a), Some(b)) if a == b => {
+                        if o.reference_price.is_none() && other.reference_price.is_some() {
+                            o.reference_price = other.reference_price;
+                            o.reference_kind = other.reference_kind;
+                            o.warnings.push(format!(
+                                "crossed-out price read from {}",
+                                other.source.map(|s| s.as_str()).unwrap_or("?")
+                            ));
+                        }
+                        if o.percent_badge.is_none() {
+                            o.percent_badge = other.percent_badge;
+                        }
+                    }
+                    (Some(a), Some(b)) => o.warnings.push(format!(
+                        "sources disagree: {} says {}, {} says {}",
+                        o.source.map(|s| s.as_str()).unwrap_or("?"),
+                        a,
+                        other.source.map(|s| s.as_str()).unwrap_or("?"),
+                        b
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out.offers = offers;
     if out.offers.is_empty() {
         out.warnings.push(if blocks.is_empty() {
-            "no structured product data (JSON-LD) on the page".to_string()
+            "no product data on the page (no JSON-LD, microdata, product meta tags or matching selectors)"
+                .to_string()
         } else {
-            "no product offer in the page's JSON-LD".to_string()
+            "no product offer in the page's structured data".to_string()
         });
     }
     out

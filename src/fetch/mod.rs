@@ -20,6 +20,12 @@ use host::Host;
 pub use host::HostKey;
 pub use robots::RobotsVerdict;
 
+/// Decodes an HTML document's bytes: BOM, then the `Content-Type` charset,
+/// then `<meta charset>`, else UTF-8.
+pub fn decode_html(body: &[u8], content_type: Option<&str>) -> String {
+    net::decode_body(body, content_type)
+}
+
 /// Settings shared by every host.
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
