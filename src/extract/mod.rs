@@ -96,6 +96,24 @@ fn script_type_is_jsonld(tag: &str) -> bool {
     value.starts_with("application/ld+json")
 }
 
+/// Whether the markup hints at a crossed-out or former price that
+/// structured data might have left out (`<del>`, `<s>`, `<strike>`, sale
+/// or original price meta tags). A byte search: cheap next to a DOM.
+fn shows_a_former_price(html: &str) -> bool {
+    let b = html.as_bytes();
+    [
+        "<del",
+        "<s>",
+        "<s ",
+        "<strike",
+        "original_price",
+        "sale_price",
+        "StrikethroughPrice",
+    ]
+    .iter()
+    .any(|n| memchr::memmem::find(b, n.as_bytes()).is_some())
+}
+
 /// Extracts every offer of a page, from the most trusted source that has
 /// any: JSON-LD, then microdata, then OpenGraph; the shop's own selectors
 /// when it has some. A lower source fills a crossed-out price the chosen
@@ -118,7 +136,7 @@ pub fn extract_page(
     // The DOM is built only when structured data is missing or thin.
     let needs_dom = selectors.is_some()
         || offers.is_empty()
-        || (offers.len() == 1 && offers[0].reference_price.is_none());
+        || (offers.len() == 1 && offers[0].reference_price.is_none() && shows_a_former_price(html));
     if needs_dom {
         let doc = scraper::Html::parse_document(html);
         let mut lower: Vec<ExtractedOffer> = html::microdata(&doc, page_url, default_currency);
