@@ -26,7 +26,7 @@ fn init_tracing(g: &cli::GlobalArgs) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

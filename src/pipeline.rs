@@ -17,12 +17,16 @@ use crate::domain::{Currency, Money};
 use crate::extract::{self, ExtractedOffer};
 use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
 use crate::notify::{self, Mailer};
+use std::collections::{HashMap, HashSet};
+
 use crate::store::{
-    EvidenceInput, NewObservation, PageCache, ProductRecord, Recording, Store, StoreError,
+    Baseline, Batch, BatchItem, EvidenceInput, FindingDraft, KnownProduct, NewObservation,
+    PageCache, PageWrite, ProductRecord, ShopSnapshot, Store, StoreError, StoredObservation,
 };
 
-/// How many shops are crawled at once (each shop's host keeps its own pace).
-pub const SHOP_CONCURRENCY: usize = 64;
+/// How many shops are crawled at once (each host keeps its own pace, so
+/// this only bounds memory; 1,000 polite hosts run side by side).
+pub const SHOP_CONCURRENCY: usize = 4096;
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -196,7 +200,13 @@ pub async fn scan(
     Ok(summary)
 }
 
-/// One shop's scan: the shared context and the running totals.
+/// Pages whose writes are committed together, at most.
+pub const BATCH_PAGES: usize = 64;
+/// Longest time writes wait before being committed, at slow crawl rates.
+pub const BATCH_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One shop's scan: its stored state (read once), the writes waiting to be
+/// committed, and the running totals.
 struct ShopRun<'a> {
     catalog: &'a Catalog,
     store: &'a dyn Store,
@@ -204,6 +214,12 @@ struct ShopRun<'a> {
     ctx: Context<'a>,
     scan_id: i64,
     opts: &'a ScanOptions,
+    snapshot: ShopSnapshot,
+    key_of_id: HashMap<i64, String>,
+    observed: HashSet<String>,
+    batch: Batch,
+    batch_pages: usize,
+    batch_started: std::time::Instant,
     summary: ScanSummary,
     lines: Vec<String>,
 }
@@ -228,76 +244,161 @@ impl ShopRun<'_> {
             .push(format!("{}: {msg}", self.shop.name));
     }
 
-    /// Stores an observation, runs the rules, opens or closes findings.
-    async fn observe(&mut self, product_id: i64, s: Sighting<'_>) -> Result<(), StoreError> {
-        let baseline = self.store.baseline(product_id).await?;
-        let open = self.store.open_rules(product_id).await?;
-        let raise = detect::evaluate(&s.offer, baseline.as_ref(), &self.ctx);
-        let close_rules = detect::rules_to_close(&raise, &open);
+    /// Runs the rules on an observation against the product's state, and
+    /// queues what it changes. No IO: the batch is written by [`Self::flush`].
+    fn observe(&mut self, s: Sighting<'_>) {
+        let key = s.record.product_key.clone();
+        if !self.observed.insert(key.clone()) {
+            // Listed twice in one scan (two pages show it): one observation.
+            return;
+        }
+        let now = self.opts.now;
+        let known = self.snapshot.products.get(&key);
+        let baseline = known.and_then(|k| k.baseline.clone());
+        let open: Vec<String> = known.map(|k| k.open_rules.clone()).unwrap_or_default();
+        let fired = detect::evaluate(&s.offer, baseline.as_ref(), &self.ctx);
+        let close_rules = detect::rules_to_close(&fired, &open);
+        let (continuing, raise): (Vec<FindingDraft>, Vec<FindingDraft>) =
+            fired.into_iter().partition(|f| open.contains(&f.rule));
         let evidence = match (&s.evidence, raise.is_empty()) {
-            (Some((page, offer)), false) => Some(EvidenceInput {
-                url: page.url.to_string(),
-                fetched_at: page.fetched_at,
-                status: page.status,
-                headers: page.headers.clone(),
-                body: page.body.clone(),
-                record: json!({ "offer": offer, "scan_clock": self.opts.now.to_rfc3339() }),
-            }),
+            (Some((page, offer)), false) => EvidenceInput::new(
+                page.url.to_string(),
+                page.fetched_at,
+                page.status,
+                page.headers.clone(),
+                &page.body,
+                json!({ "offer": offer, "scan_clock": now.to_rfc3339() }),
+            )
+            .map_err(|e| tracing::error!("evidence for {} not kept: {e}", page.url))
+            .ok(),
             _ => None,
         };
-        let recipients = self
-            .catalog
-            .subscribers_of(&s.record.brand)
-            .map(|sub| (sub.name.clone(), sub.email.clone()))
+        let undiscounted = !s.offer.declares_reduction();
+        let new_baseline = Baseline {
+            regular: if undiscounted {
+                Some(s.offer.price)
+            } else {
+                baseline.as_ref().and_then(|b| b.regular)
+            },
+            last_price: s.offer.price,
+            last_observed_at: now,
+            observations: baseline.as_ref().map_or(0, |b| b.observations) + 1,
+        };
+        let mut open_after: Vec<String> = open
+            .into_iter()
+            .filter(|r| !close_rules.contains(r))
             .collect();
-        let done = self
-            .store
-            .record(&Recording {
-                observation: NewObservation {
-                    scan_id: self.scan_id,
-                    product_id,
-                    observed_at: self.opts.now,
-                    price: s.offer.price,
-                    reference: s.offer.reference,
-                    reference_kind: s.offer.reference_kind.clone(),
-                    percent_badge: s.offer.percent_badge,
-                    availability: s.availability,
-                    source: s.source.to_string(),
-                },
-                raise,
-                close_rules,
-                recipients,
-                evidence,
-            })
-            .await?;
-        self.summary.observations += 1;
-        self.summary.findings += done.opened.len();
-        for id in &done.opened {
-            tracing::info!(shop = %self.shop.name, brand = %s.record.brand, finding = id, url = %s.record.url, "new finding");
-        }
+        open_after.extend(raise.iter().map(|f| f.rule.clone()));
+        let last = StoredObservation {
+            price: s.offer.price,
+            reference: s.offer.reference,
+            reference_kind: s.offer.reference_kind.clone(),
+            percent_badge: s.offer.percent_badge,
+            availability: s.availability.clone(),
+        };
+        let entry = self
+            .snapshot
+            .products
+            .entry(key.clone())
+            .or_insert_with(|| KnownProduct {
+                id: 0,
+                record: s.record.clone(),
+                baseline: None,
+                open_rules: Vec::new(),
+                last: None,
+            });
+        entry.record = s.record.clone();
+        entry.baseline = Some(new_baseline.clone());
+        entry.open_rules = open_after;
+        entry.last = Some(last);
         if self.opts.output.is_some() {
             self.lines.push(output_line(
                 &s.record,
                 s.offer.price,
                 s.offer.reference,
-                self.opts.now,
+                now,
             ));
+        }
+        let recipients = self
+            .catalog
+            .subscribers_of(&s.record.brand)
+            .map(|sub| (sub.name.clone(), sub.email.clone()))
+            .collect();
+        self.batch.items.push(BatchItem {
+            product: s.record,
+            observation: NewObservation {
+                scan_id: self.scan_id,
+                observed_at: now,
+                price: s.offer.price,
+                reference: s.offer.reference,
+                reference_kind: s.offer.reference_kind,
+                percent_badge: s.offer.percent_badge,
+                availability: s.availability,
+                source: s.source.to_string(),
+            },
+            baseline: new_baseline,
+            raise,
+            continue_rules: continuing.into_iter().map(|f| f.rule).collect(),
+            close_rules,
+            recipients,
+            evidence,
+        });
+        self.summary.observations += 1;
+    }
+
+    /// Commits the queued writes when the batch is full or old enough.
+    async fn page_done(&mut self) -> Result<(), StoreError> {
+        self.batch_pages += 1;
+        if self.batch_pages >= BATCH_PAGES || self.batch_started.elapsed() >= BATCH_MAX_AGE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Commits the queued writes in one transaction.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::replace(
+            &mut self.batch,
+            Batch {
+                shop: self.shop.name.clone(),
+                ..Batch::default()
+            },
+        );
+        self.batch_pages = 0;
+        self.batch_started = std::time::Instant::now();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let done = self.store.write_batch(&batch).await?;
+        for (key, id) in &done.product_ids {
+            if let Some(p) = self.snapshot.products.get_mut(key) {
+                p.id = *id;
+            }
+            self.key_of_id.insert(*id, key.clone());
+        }
+        self.summary.findings += done.opened.len();
+        for (id, key, rule) in &done.opened {
+            tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, product = %key, "new finding");
         }
         Ok(())
     }
 
     /// A page that did not change: its products are observed again as they were.
-    async fn unchanged(&mut self, cached: &PageCache) -> Result<(), StoreError> {
+    fn unchanged(&mut self, cached: &PageCache) {
         self.summary.pages_unchanged += 1;
-        for &product_id in &cached.product_ids {
-            let (Some(last), Some(record)) = (
-                self.store.last_observation(product_id).await?,
-                self.store.product(product_id).await?,
-            ) else {
+        for id in &cached.product_ids {
+            let Some(known) = self
+                .key_of_id
+                .get(id)
+                .and_then(|k| self.snapshot.products.get(k))
+            else {
+                continue;
+            };
+            let Some(last) = known.last.clone() else {
                 continue;
             };
             let sighting = Sighting {
-                record,
+                record: known.record.clone(),
                 offer: ObservedOffer {
                     price: last.price,
                     reference: last.reference,
@@ -308,13 +409,13 @@ impl ShopRun<'_> {
                 source: "unchanged",
                 evidence: None,
             };
-            self.observe(product_id, sighting).await?;
+            self.observe(sighting);
         }
-        Ok(())
     }
 
-    /// A fresh page: extract, keep the watched brands, observe.
-    async fn fetched(&mut self, page: &Page) -> Result<Vec<i64>, StoreError> {
+    /// A fresh page: extract, keep the watched brands, observe. Returns the
+    /// keys of the products read.
+    fn fetched(&mut self, page: &Page) -> Vec<String> {
         self.summary.pages_fetched += 1;
         let html = page.text();
         let extraction = extract::extract_page(
@@ -330,7 +431,7 @@ impl ShopRun<'_> {
             let why = extraction.warnings.join("; ");
             self.problem(format!("{}: no offer read ({why})", page.url));
         }
-        let mut product_ids = Vec::new();
+        let mut keys = Vec::new();
         for offer in &extraction.offers {
             let Some(brand) = offer
                 .brand
@@ -357,8 +458,7 @@ impl ShopRun<'_> {
                 gtin: offer.gtin.clone(),
                 variant: offer.variant.clone(),
             };
-            let product_id = self.store.upsert_product(&record, self.opts.now).await?;
-            product_ids.push(product_id);
+            keys.push(record.product_key.clone());
             let sighting = Sighting {
                 record,
                 offer: ObservedOffer {
@@ -371,9 +471,9 @@ impl ShopRun<'_> {
                 source: offer.source.map(|s| s.as_str()).unwrap_or("unknown"),
                 evidence: Some((page, offer)),
             };
-            self.observe(product_id, sighting).await?;
+            self.observe(sighting);
         }
-        Ok(product_ids)
+        keys
     }
 }
 
@@ -387,6 +487,13 @@ async fn scan_shop(
     opts: &ScanOptions,
 ) -> Result<ShopResult, StoreError> {
     let policy = HostPolicy::of(shop);
+    let found = discover::discover(pool, shop, policy).await;
+    let snapshot = store.load_shop(&shop.name).await?;
+    let key_of_id = snapshot
+        .products
+        .values()
+        .map(|p| (p.id, p.record.product_key.clone()))
+        .collect();
     let mut run = ShopRun {
         catalog,
         store,
@@ -399,10 +506,18 @@ async fn scan_shop(
         },
         scan_id,
         opts,
+        snapshot,
+        key_of_id,
+        observed: HashSet::new(),
+        batch: Batch {
+            shop: shop.name.clone(),
+            ..Batch::default()
+        },
+        batch_pages: 0,
+        batch_started: std::time::Instant::now(),
         summary: ScanSummary::default(),
         lines: Vec::new(),
     };
-    let found = discover::discover(pool, shop, policy).await;
     for e in &found.errors {
         run.problem(e.clone());
     }
@@ -420,21 +535,21 @@ async fn scan_shop(
         });
     }
     tracing::info!(shop = %shop.name, pages = found.pages.len(), "crawling");
-    let cache = store.page_cache(&shop.name).await?;
     let mut reached_any = false;
     for page_ref in &found.pages {
-        let cached = cache.get(page_ref.url.as_str());
+        let cached = run.snapshot.pages.get(page_ref.url.as_str()).cloned();
         // The sitemap says the page has not changed since we read it: no request.
-        if let Some(c) = cached
+        if let Some(c) = &cached
             && let (Some(lastmod), Some(fetched_at)) = (page_ref.lastmod, c.fetched_at)
             && lastmod <= fetched_at
             && !c.product_ids.is_empty()
         {
             reached_any = true;
-            run.unchanged(c).await?;
+            run.unchanged(c);
+            run.page_done().await?;
             continue;
         }
-        let validators = cached.map(|c| Validators {
+        let validators = cached.as_ref().map(|c| Validators {
             etag: c.etag.clone(),
             last_modified: c.last_modified.clone(),
         });
@@ -444,29 +559,32 @@ async fn scan_shop(
         {
             FetchOutcome::Fetched(page) => {
                 reached_any = true;
-                let product_ids = run.fetched(&page).await?;
+                let product_keys = run.fetched(&page);
                 let v = page.validators();
-                let entry = PageCache {
-                    etag: v.etag,
-                    last_modified: v.last_modified,
-                    fetched_at: Some(page.fetched_at),
-                    product_ids,
-                };
-                store
-                    .save_page(&shop.name, page_ref.url.as_str(), &entry)
-                    .await?;
+                run.batch.pages.push(PageWrite {
+                    url: page_ref.url.to_string(),
+                    cache: PageCache {
+                        etag: v.etag,
+                        last_modified: v.last_modified,
+                        fetched_at: Some(page.fetched_at),
+                        product_ids: Vec::new(),
+                    },
+                    product_keys,
+                });
             }
             FetchOutcome::NotModified { .. } => {
                 reached_any = true;
-                if let Some(c) = cached {
-                    run.unchanged(c).await?;
+                if let Some(c) = &cached {
+                    run.unchanged(c);
                 }
             }
             FetchOutcome::Disallowed { ref reason, .. }
                 if reason.starts_with("disallowed by robots.txt") => {}
             other => run.problem(other.describe()),
         }
+        run.page_done().await?;
     }
+    run.flush().await?;
     if !reached_any {
         run.summary.shops_failed.push(shop.name.clone());
     }

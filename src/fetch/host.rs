@@ -49,10 +49,12 @@ impl fmt::Display for HostKey {
     }
 }
 
-/// A small safety margin added to every interval, so that scheduling jitter
-/// on the way to the server never makes two requests arrive closer than the
-/// interval the shop asked for.
-const PACING_MARGIN: Duration = Duration::from_millis(2);
+/// A small safety margin added to every interval (1 %, at most 2 ms), so
+/// that scheduling jitter on the way to the server never makes two
+/// requests arrive closer than the interval the shop asked for.
+fn with_margin(interval: Duration) -> Duration {
+    interval + (interval / 100).min(Duration::from_millis(2))
+}
 
 /// A cached robots.txt verdict and when it was fetched.
 pub(super) type CachedRobots = Option<(Instant, Arc<RobotsVerdict>)>;
@@ -70,6 +72,8 @@ pub(super) struct Host {
     slowdown: AtomicU32,
     /// Retries left in this run.
     budget: AtomicU32,
+    /// Requests allowed in flight at once.
+    concurrency_limit: u32,
 }
 
 fn limiter_for(interval: Duration) -> DefaultDirectRateLimiter {
@@ -81,7 +85,7 @@ fn limiter_for(interval: Duration) -> DefaultDirectRateLimiter {
 
 impl Host {
     pub(super) fn new(key: HostKey, policy: HostPolicy, budget: u32) -> Host {
-        let interval = Duration::from_secs_f64(1.0 / policy.rate) + PACING_MARGIN;
+        let interval = with_margin(Duration::from_secs_f64(1.0 / policy.rate));
         Host {
             key,
             robots: tokio::sync::Mutex::new(None),
@@ -91,6 +95,23 @@ impl Host {
             not_before: Mutex::new(None),
             slowdown: AtomicU32::new(100),
             budget: AtomicU32::new(budget),
+            concurrency_limit: policy.concurrency.max(1),
+        }
+    }
+
+    /// Called when a request has completed. With one request at a time
+    /// (the default), the next one waits a full interval counted from this
+    /// completion: the server received this request at the latest now, so it
+    /// never sees two requests closer than the interval, however late the
+    /// first one reached it (a new connection, a busy event loop). With
+    /// several in flight, the rate limiter alone spaces their starts.
+    pub(super) fn request_done(&self) {
+        if self.concurrency_limit == 1 {
+            let next = Instant::now() + self.interval();
+            let mut nb = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+            if nb.is_none_or(|t| t < next) {
+                *nb = Some(next);
+            }
         }
     }
 
@@ -131,7 +152,7 @@ impl Host {
     /// Slows the host to at most one request per `delay` (robots.txt
     /// `Crawl-delay`), when that is slower than the shop's rate.
     pub(super) fn slow_down_to(&self, delay: Duration) {
-        let wanted = delay + PACING_MARGIN;
+        let wanted = with_margin(delay);
         let mut interval = match self.interval.write() {
             Ok(i) => i,
             Err(p) => p.into_inner(),
@@ -147,6 +168,8 @@ impl Host {
             Ok(mut l) => *l = Arc::new(limiter),
             Err(p) => *p.into_inner() = Arc::new(limiter),
         }
+        drop(interval);
+        self.request_done();
     }
 
     /// Waits for a concurrency slot, any penalty, and the rate limiter.
@@ -171,12 +194,15 @@ impl Host {
 
     /// No request before `wait` from now (Retry-After or backoff).
     pub(super) fn penalise(&self, wait: Duration) {
-        *self.not_before.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + wait);
+        let until = Instant::now() + wait;
+        let mut nb = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+        if nb.is_none_or(|t| t < until) {
+            *nb = Some(until);
+        }
     }
 
-    /// A request succeeded: the penalty is over, and the pace recovers by a tenth.
+    /// A request succeeded: the pace recovers by a tenth.
     pub(super) fn recover(&self) {
-        *self.not_before.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let _ = self
             .slowdown
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| {

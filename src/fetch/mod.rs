@@ -415,7 +415,9 @@ impl HostPool {
         loop {
             let result = {
                 let _permit = host.acquire().await;
-                net::get(client, url, &self.config, validators).await
+                let r = net::get(client, url, &self.config, validators).await;
+                host.request_done();
+                r
             };
             match result {
                 net::Attempt::Done(outcome, redirect) => {

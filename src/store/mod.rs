@@ -63,8 +63,6 @@ pub struct ProductRecord {
 pub struct NewObservation {
     /// The scan.
     pub scan_id: i64,
-    /// The product.
-    pub product_id: i64,
     /// When (scan clock).
     pub observed_at: DateTime<Utc>,
     /// Price to pay.
@@ -105,10 +103,39 @@ pub struct EvidenceInput {
     pub status: u16,
     /// Headers.
     pub headers: Vec<(String, String)>,
-    /// Raw body.
-    pub body: Vec<u8>,
+    /// SHA-256 of the raw body, lower-case hex.
+    pub body_sha256: String,
+    /// The raw body, zstd-compressed.
+    pub body_zstd: Vec<u8>,
     /// Structured data and matched text, as JSON.
     pub record: serde_json::Value,
+}
+
+impl EvidenceInput {
+    /// Hashes and compresses a response body at once, so that evidence
+    /// waiting to be committed takes a tenth of the memory.
+    pub fn new(
+        url: String,
+        fetched_at: DateTime<Utc>,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: &[u8],
+        record: serde_json::Value,
+    ) -> Result<EvidenceInput, StoreError> {
+        let mut body_zstd = zstd::bulk::compress(body, 3)
+            .map_err(|e| StoreError::Corrupt(format!("cannot compress evidence: {e}")))?;
+        // The buffer is allocated at the worst-case size; keep only what is used.
+        body_zstd.shrink_to_fit();
+        Ok(EvidenceInput {
+            url,
+            fetched_at,
+            status,
+            headers,
+            body_sha256: sha256_hex(body),
+            body_zstd,
+            record,
+        })
+    }
 }
 
 /// A finding the detector raised, before it is stored.
@@ -130,34 +157,6 @@ pub struct FindingDraft {
     pub calendar: String,
     /// Figures used, as JSON.
     pub details: serde_json::Value,
-}
-
-/// Everything one observation changes, written in one transaction.
-#[derive(Debug, Clone)]
-pub struct Recording {
-    /// The observation.
-    pub observation: NewObservation,
-    /// Findings to open (those already open for the same rule are kept, not duplicated).
-    pub raise: Vec<FindingDraft>,
-    /// Rules whose open finding ends with this observation.
-    pub close_rules: Vec<String>,
-    /// Who to tell about each newly opened finding: (name, email).
-    pub recipients: Vec<(String, String)>,
-    /// The response, kept as evidence when a finding opens.
-    pub evidence: Option<EvidenceInput>,
-}
-
-/// What a [`Recording`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Recorded {
-    /// Findings newly opened (ids).
-    pub opened: Vec<i64>,
-    /// Findings already open and seen again.
-    pub continued: usize,
-    /// Findings closed.
-    pub closed: usize,
-    /// Outbox rows queued.
-    pub queued: usize,
 }
 
 /// A finding as stored.
@@ -274,6 +273,95 @@ pub struct FindingFilter {
     pub rule: Option<String>,
 }
 
+/// What the store knows of a product when a scan starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownProduct {
+    /// Product id.
+    pub id: i64,
+    /// The product as stored.
+    pub record: ProductRecord,
+    /// Its baseline.
+    pub baseline: Option<Baseline>,
+    /// Rules with an open finding.
+    pub open_rules: Vec<String>,
+    /// Its latest observation.
+    pub last: Option<StoredObservation>,
+}
+
+/// A shop's stored state, read once when its scan starts.
+#[derive(Debug, Clone, Default)]
+pub struct ShopSnapshot {
+    /// Products by product key.
+    pub products: std::collections::HashMap<String, KnownProduct>,
+    /// HTTP cache by page URL.
+    pub pages: std::collections::HashMap<String, PageCache>,
+}
+
+/// One observation and what it changes.
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    /// The product (inserted or refreshed).
+    pub product: ProductRecord,
+    /// The observation (its `product_id` is filled in by the store).
+    pub observation: NewObservation,
+    /// The product's baseline after this observation.
+    pub baseline: Baseline,
+    /// Findings to open (a rule already open is not opened twice).
+    pub raise: Vec<FindingDraft>,
+    /// Rules already open that this observation confirms.
+    pub continue_rules: Vec<String>,
+    /// Rules whose open finding ends with this observation.
+    pub close_rules: Vec<String>,
+    /// Who to tell about each newly opened finding: (name, email).
+    pub recipients: Vec<(String, String)>,
+    /// The response, kept as evidence when a finding opens.
+    pub evidence: Option<EvidenceInput>,
+}
+
+/// A page's HTTP cache entry, with the products it showed (by key).
+#[derive(Debug, Clone)]
+pub struct PageWrite {
+    /// Page URL.
+    pub url: String,
+    /// Validators and fetch time (`product_ids` ignored).
+    pub cache: PageCache,
+    /// Keys of the products read there.
+    pub product_keys: Vec<String>,
+}
+
+/// Writes that belong together, committed in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// The shop the pages belong to.
+    pub shop: String,
+    /// Observations.
+    pub items: Vec<BatchItem>,
+    /// Page cache entries.
+    pub pages: Vec<PageWrite>,
+}
+
+impl Batch {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.pages.is_empty()
+    }
+}
+
+/// What a [`Batch`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchResult {
+    /// Product ids by key, for every product of the batch.
+    pub product_ids: std::collections::HashMap<String, i64>,
+    /// Findings newly opened: (finding id, product key, rule).
+    pub opened: Vec<(i64, String, String)>,
+    /// Findings already open and seen again.
+    pub continued: usize,
+    /// Findings closed.
+    pub closed: usize,
+    /// Outbox rows queued.
+    pub queued: usize,
+}
+
 /// The storage interface every backend implements.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -287,33 +375,11 @@ pub trait Store: Send + Sync {
         scan_id: i64,
         summary: &serde_json::Value,
     ) -> Result<(), StoreError>;
-    /// Inserts or refreshes a product; returns its id.
-    async fn upsert_product(
-        &self,
-        p: &ProductRecord,
-        seen: DateTime<Utc>,
-    ) -> Result<i64, StoreError>;
-    /// A stored product.
-    async fn product(&self, product_id: i64) -> Result<Option<ProductRecord>, StoreError>;
-    /// The product's baseline, if it was seen before.
-    async fn baseline(&self, product_id: i64) -> Result<Option<Baseline>, StoreError>;
-    /// Rules with an open finding for the product.
-    async fn open_rules(&self, product_id: i64) -> Result<Vec<String>, StoreError>;
-    /// Writes an observation, its baseline update, findings, evidence and
-    /// outbox rows in one transaction.
-    async fn record(&self, r: &Recording) -> Result<Recorded, StoreError>;
-    /// The HTTP cache of every page of a shop, by URL.
-    async fn page_cache(
-        &self,
-        shop: &str,
-    ) -> Result<std::collections::HashMap<String, PageCache>, StoreError>;
-    /// Records what a page gave.
-    async fn save_page(&self, shop: &str, url: &str, page: &PageCache) -> Result<(), StoreError>;
-    /// The latest observation of a product.
-    async fn last_observation(
-        &self,
-        product_id: i64,
-    ) -> Result<Option<StoredObservation>, StoreError>;
+    /// Everything known of a shop's products and pages.
+    async fn load_shop(&self, shop: &str) -> Result<ShopSnapshot, StoreError>;
+    /// Writes observations, baselines, findings, evidence, outbox rows and
+    /// page cache entries in one transaction.
+    async fn write_batch(&self, batch: &Batch) -> Result<BatchResult, StoreError>;
     /// Outbox rows due at `now`, oldest first.
     async fn due_outbox(
         &self,

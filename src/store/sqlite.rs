@@ -8,11 +8,14 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite, Transaction};
+
+/// Rows per multi-row statement (10 columns × 200 stays far below SQLite's 32766 variables).
+const CHUNK: usize = 200;
 
 use super::{
-    Baseline, EvidenceInput, FindingFilter, FindingRow, OutboxItem, PageCache, ProductRecord,
-    Recorded, Recording, Store, StoreError, StoredObservation,
+    Baseline, Batch, BatchResult, EvidenceInput, FindingFilter, FindingRow, KnownProduct,
+    OutboxItem, PageCache, ProductRecord, ShopSnapshot, Store, StoreError, StoredObservation,
 };
 use crate::domain::{Currency, Money};
 use crate::store::evidence_hash;
@@ -54,31 +57,26 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// Inserts one evidence record chained to `prev`; returns its id and hash.
     async fn insert_evidence(
         tx: &mut Transaction<'_, Sqlite>,
         e: &EvidenceInput,
-    ) -> Result<i64, StoreError> {
-        let prev: Option<String> =
-            sqlx::query_scalar("SELECT hash FROM evidence ORDER BY id DESC LIMIT 1")
-                .fetch_optional(&mut **tx)
-                .await?;
-        let prev = prev.unwrap_or_else(|| "0".repeat(64));
-        let body_sha256 = crate::store::sha256_hex(&e.body);
+        prev: &str,
+    ) -> Result<(i64, String), StoreError> {
+        let body_sha256 = &e.body_sha256;
         let headers =
             serde_json::to_string(&e.headers).map_err(|x| StoreError::Corrupt(x.to_string()))?;
         let record = e.record.to_string();
         let fetched_at = e.fetched_at.to_rfc3339();
         let hash = evidence_hash(
-            &prev,
+            prev,
             &e.url,
             &fetched_at,
             e.status,
             &headers,
-            &body_sha256,
+            body_sha256,
             &record,
         );
-        let compressed = zstd::encode_all(e.body.as_slice(), 3)
-            .map_err(|x| StoreError::Corrupt(format!("cannot compress evidence: {x}")))?;
         let id = sqlx::query(
             "INSERT INTO evidence (url, fetched_at, status, headers, body_sha256, body_zstd, record, prev_hash, hash) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -87,15 +85,15 @@ impl SqliteStore {
         .bind(&fetched_at)
         .bind(i64::from(e.status))
         .bind(&headers)
-        .bind(&body_sha256)
-        .bind(compressed)
+        .bind(body_sha256)
+        .bind(&e.body_zstd)
         .bind(&record)
-        .bind(&prev)
+        .bind(prev)
         .bind(&hash)
         .execute(&mut **tx)
         .await?
         .last_insert_rowid();
-        Ok(id)
+        Ok((id, hash))
     }
 }
 
@@ -138,214 +136,84 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn upsert_product(
-        &self,
-        p: &ProductRecord,
-        seen: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO products (shop, product_key, url, name, brand, sku, gtin, variant, first_seen, last_seen) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (shop, product_key) DO UPDATE SET url = excluded.url, name = excluded.name, \
-             brand = excluded.brand, sku = excluded.sku, gtin = excluded.gtin, variant = excluded.variant, \
-             last_seen = excluded.last_seen \
-             RETURNING id",
+    async fn load_shop(&self, shop: &str) -> Result<ShopSnapshot, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
+                    b.regular_minor, b.currency AS b_currency, b.last_price_minor, b.last_observed_at, b.observations, \
+                    o.price_minor, o.currency AS o_currency, o.reference_minor, o.reference_kind, o.percent_badge, o.availability \
+             FROM products p \
+             LEFT JOIN baselines b ON b.product_id = p.id \
+             LEFT JOIN observations o ON o.id = (SELECT id FROM observations WHERE product_id = p.id \
+                                                 ORDER BY observed_at DESC, id DESC LIMIT 1) \
+             WHERE p.shop = ?",
         )
-        .bind(&p.shop)
-        .bind(&p.product_key)
-        .bind(&p.url)
-        .bind(&p.name)
-        .bind(&p.brand)
-        .bind(&p.sku)
-        .bind(&p.gtin)
-        .bind(&p.variant)
-        .bind(seen)
-        .bind(seen)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    async fn product(&self, product_id: i64) -> Result<Option<ProductRecord>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT shop, product_key, url, name, brand, sku, gtin, variant FROM products WHERE id = ?",
-        )
-        .bind(product_id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    async fn baseline(&self, product_id: i64) -> Result<Option<Baseline>, StoreError> {
-        let row = sqlx::query(
-            "SELECT regular_minor, currency, last_price_minor, last_observed_at, observations \
-             FROM baselines WHERE product_id = ?",
-        )
-        .bind(product_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let currency: String = row.try_get("currency")?;
-        let regular: Option<i64> = row.try_get("regular_minor")?;
-        Ok(Some(Baseline {
-            regular: regular.map(|m| money(m, &currency)).transpose()?,
-            last_price: money(row.try_get("last_price_minor")?, &currency)?,
-            last_observed_at: row.try_get("last_observed_at")?,
-            observations: row.try_get("observations")?,
-        }))
-    }
-
-    async fn open_rules(&self, product_id: i64) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT rule FROM findings WHERE product_id = ? AND closed_at IS NULL ORDER BY rule",
-        )
-        .bind(product_id)
+        .bind(shop)
         .fetch_all(&self.pool)
-        .await?)
-    }
-
-    async fn record(&self, r: &Recording) -> Result<Recorded, StoreError> {
-        let o = &r.observation;
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO observations (scan_id, product_id, observed_at, price_minor, currency, \
-             reference_minor, reference_kind, percent_badge, availability, source) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scan_id, product_id) DO NOTHING",
-        )
-        .bind(o.scan_id)
-        .bind(o.product_id)
-        .bind(o.observed_at)
-        .bind(o.price.minor)
-        .bind(o.price.currency.as_str())
-        .bind(o.reference.map(|m| m.minor))
-        .bind(&o.reference_kind)
-        .bind(o.percent_badge.map(i64::from))
-        .bind(&o.availability)
-        .bind(&o.source)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            // This product was already observed in this scan (listed twice).
-            tx.commit().await?;
-            return Ok(Recorded::default());
-        }
-        let undiscounted = o.reference.is_none() && o.percent_badge.is_none();
-        sqlx::query(
-            "INSERT INTO baselines (product_id, regular_minor, currency, last_price_minor, last_observed_at, observations) \
-             VALUES (?, ?, ?, ?, ?, 1) \
-             ON CONFLICT (product_id) DO UPDATE SET \
-               regular_minor = CASE WHEN ? THEN excluded.last_price_minor ELSE baselines.regular_minor END, \
-               currency = excluded.currency, last_price_minor = excluded.last_price_minor, \
-               last_observed_at = excluded.last_observed_at, observations = baselines.observations + 1",
-        )
-        .bind(o.product_id)
-        .bind(undiscounted.then_some(o.price.minor))
-        .bind(o.price.currency.as_str())
-        .bind(o.price.minor)
-        .bind(o.observed_at)
-        .bind(undiscounted)
-        .execute(&mut *tx)
         .await?;
-
-        let mut done = Recorded::default();
-        for rule in &r.close_rules {
-            done.closed += sqlx::query(
-                "UPDATE findings SET closed_at = ? WHERE product_id = ? AND rule = ? AND closed_at IS NULL",
-            )
-            .bind(o.observed_at)
-            .bind(o.product_id)
-            .bind(rule)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as usize;
+        let mut snap = ShopSnapshot::default();
+        let mut by_id = std::collections::HashMap::new();
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let record = ProductRecord::from_row(&row)?;
+            let baseline = match row.try_get::<Option<String>, _>("b_currency")? {
+                Some(c) => {
+                    let regular: Option<i64> = row.try_get("regular_minor")?;
+                    Some(Baseline {
+                        regular: regular.map(|m| money(m, &c)).transpose()?,
+                        last_price: money(row.try_get("last_price_minor")?, &c)?,
+                        last_observed_at: row.try_get("last_observed_at")?,
+                        observations: row.try_get("observations")?,
+                    })
+                }
+                None => None,
+            };
+            let last = match row.try_get::<Option<String>, _>("o_currency")? {
+                Some(c) => {
+                    let reference: Option<i64> = row.try_get("reference_minor")?;
+                    let badge: Option<i64> = row.try_get("percent_badge")?;
+                    Some(StoredObservation {
+                        price: money(row.try_get("price_minor")?, &c)?,
+                        reference: reference.map(|m| money(m, &c)).transpose()?,
+                        reference_kind: row.try_get("reference_kind")?,
+                        percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
+                        availability: row.try_get("availability")?,
+                    })
+                }
+                None => None,
+            };
+            by_id.insert(id, record.product_key.clone());
+            snap.products.insert(
+                record.product_key.clone(),
+                KnownProduct {
+                    id,
+                    record,
+                    baseline,
+                    open_rules: Vec::new(),
+                    last,
+                },
+            );
         }
-        let product: (String, String, Option<String>, String) =
-            sqlx::query_as("SELECT shop, brand, name, url FROM products WHERE id = ?")
-                .bind(o.product_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let mut evidence_id = None;
-        for f in &r.raise {
-            let open: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM findings WHERE product_id = ? AND rule = ? AND closed_at IS NULL",
-            )
-            .bind(o.product_id)
-            .bind(&f.rule)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = open {
-                sqlx::query("UPDATE findings SET last_seen_at = ? WHERE id = ?")
-                    .bind(o.observed_at)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                done.continued += 1;
-                continue;
-            }
-            if evidence_id.is_none()
-                && let Some(e) = &r.evidence
-            {
-                evidence_id = Some(Self::insert_evidence(&mut tx, e).await?);
-            }
-            let id = sqlx::query(
-                "INSERT INTO findings (rule, severity, legal_basis, product_id, shop, brand, product_name, url, \
-                 price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, evidence_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&f.rule)
-            .bind(&f.severity)
-            .bind(&f.legal_basis)
-            .bind(o.product_id)
-            .bind(&product.0)
-            .bind(&product.1)
-            .bind(&product.2)
-            .bind(&product.3)
-            .bind(f.price.minor)
-            .bind(f.reference.map(|m| m.minor))
-            .bind(f.price.currency.as_str())
-            .bind(f.percent.map(i64::from))
-            .bind(&f.calendar)
-            .bind(f.details.to_string())
-            .bind(o.observed_at)
-            .bind(o.observed_at)
-            .bind(evidence_id)
-            .execute(&mut *tx)
-            .await?
-            .last_insert_rowid();
-            done.opened.push(id);
-            for (name, email) in &r.recipients {
-                done.queued += sqlx::query(
-                    "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at) \
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (finding_id, email) DO NOTHING",
-                )
-                .bind(id)
-                .bind(name)
-                .bind(email)
-                .bind(Utc::now())
-                .bind(Utc::now())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as usize;
+        let open: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT f.product_id, f.rule FROM findings f JOIN products p ON p.id = f.product_id \
+             WHERE p.shop = ? AND f.closed_at IS NULL ORDER BY f.rule",
+        )
+        .bind(shop)
+        .fetch_all(&self.pool)
+        .await?;
+        for (id, rule) in open {
+            if let Some(p) = by_id.get(&id).and_then(|k| snap.products.get_mut(k)) {
+                p.open_rules.push(rule);
             }
         }
-        tx.commit().await?;
-        Ok(done)
-    }
-
-    async fn page_cache(
-        &self,
-        shop: &str,
-    ) -> Result<std::collections::HashMap<String, PageCache>, StoreError> {
         let rows = sqlx::query(
             "SELECT url, etag, last_modified, fetched_at, product_ids FROM pages WHERE shop = ?",
         )
         .bind(shop)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
             let ids: String = row.try_get("product_ids")?;
-            out.insert(
+            snap.pages.insert(
                 row.try_get("url")?,
                 PageCache {
                     etag: row.try_get("etag")?,
@@ -356,50 +224,215 @@ impl Store for SqliteStore {
                 },
             );
         }
-        Ok(out)
+        Ok(snap)
     }
 
-    async fn save_page(&self, shop: &str, url: &str, page: &PageCache) -> Result<(), StoreError> {
-        let ids = serde_json::to_string(&page.product_ids)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO pages (shop, url, etag, last_modified, fetched_at, product_ids) VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (shop, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
-             fetched_at = excluded.fetched_at, product_ids = excluded.product_ids",
-        )
-        .bind(shop)
-        .bind(url)
-        .bind(&page.etag)
-        .bind(&page.last_modified)
-        .bind(page.fetched_at.unwrap_or_else(Utc::now))
-        .bind(ids)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
+    async fn write_batch(&self, batch: &Batch) -> Result<BatchResult, StoreError> {
+        let mut done = BatchResult::default();
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        let mut tx = self.pool.begin().await?;
+        // Products, many rows a statement.
+        for chunk in batch.items.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO products (shop, product_key, url, name, brand, sku, gtin, variant, first_seen, last_seen) ",
+            );
+            q.push_values(chunk, |mut b, it| {
+                let p = &it.product;
+                b.push_bind(&p.shop)
+                    .push_bind(&p.product_key)
+                    .push_bind(&p.url)
+                    .push_bind(&p.name)
+                    .push_bind(&p.brand)
+                    .push_bind(&p.sku)
+                    .push_bind(&p.gtin)
+                    .push_bind(&p.variant)
+                    .push_bind(it.observation.observed_at)
+                    .push_bind(it.observation.observed_at);
+            });
+            q.push(
+                " ON CONFLICT (shop, product_key) DO UPDATE SET url = excluded.url, name = excluded.name, \
+                 brand = excluded.brand, sku = excluded.sku, gtin = excluded.gtin, variant = excluded.variant, \
+                 last_seen = excluded.last_seen RETURNING product_key, id",
+            );
+            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            done.product_ids.extend(rows);
+        }
+        let id_of = |key: &str| -> Result<i64, StoreError> {
+            done.product_ids
+                .get(key)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for product {key}")))
+        };
+        let mut ids = Vec::with_capacity(batch.items.len());
+        for it in &batch.items {
+            ids.push(id_of(&it.product.product_key)?);
+        }
+        for (chunk, chunk_ids) in batch.items.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO observations (scan_id, product_id, observed_at, price_minor, currency, \
+                 reference_minor, reference_kind, percent_badge, availability, source) ",
+            );
+            q.push_values(chunk.iter().zip(chunk_ids), |mut b, (it, id)| {
+                let o = &it.observation;
+                b.push_bind(o.scan_id)
+                    .push_bind(*id)
+                    .push_bind(o.observed_at)
+                    .push_bind(o.price.minor)
+                    .push_bind(o.price.currency.as_str())
+                    .push_bind(o.reference.map(|m| m.minor))
+                    .push_bind(&o.reference_kind)
+                    .push_bind(o.percent_badge.map(i64::from))
+                    .push_bind(&o.availability)
+                    .push_bind(&o.source);
+            });
+            q.push(" ON CONFLICT (scan_id, product_id) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
 
-    async fn last_observation(
-        &self,
-        product_id: i64,
-    ) -> Result<Option<StoredObservation>, StoreError> {
-        let row = sqlx::query(
-            "SELECT price_minor, currency, reference_minor, reference_kind, percent_badge, availability \
-             FROM observations WHERE product_id = ? ORDER BY observed_at DESC, id DESC LIMIT 1",
-        )
-        .bind(product_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let currency: String = row.try_get("currency")?;
-        let reference: Option<i64> = row.try_get("reference_minor")?;
-        let badge: Option<i64> = row.try_get("percent_badge")?;
-        Ok(Some(StoredObservation {
-            price: money(row.try_get("price_minor")?, &currency)?,
-            reference: reference.map(|m| money(m, &currency)).transpose()?,
-            reference_kind: row.try_get("reference_kind")?,
-            percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
-            availability: row.try_get("availability")?,
-        }))
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO baselines (product_id, regular_minor, currency, last_price_minor, last_observed_at, observations) ",
+            );
+            q.push_values(chunk.iter().zip(chunk_ids), |mut b, (it, id)| {
+                let bl = &it.baseline;
+                b.push_bind(*id)
+                    .push_bind(bl.regular.map(|m| m.minor))
+                    .push_bind(bl.last_price.currency.as_str())
+                    .push_bind(bl.last_price.minor)
+                    .push_bind(bl.last_observed_at)
+                    .push_bind(bl.observations);
+            });
+            q.push(
+                " ON CONFLICT (product_id) DO UPDATE SET regular_minor = excluded.regular_minor, \
+                 currency = excluded.currency, last_price_minor = excluded.last_price_minor, \
+                 last_observed_at = excluded.last_observed_at, observations = excluded.observations",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        let mut prev_hash: Option<String> = None;
+        for (it, &product_id) in batch.items.iter().zip(&ids) {
+            let at = it.observation.observed_at;
+            for rule in &it.close_rules {
+                done.closed += sqlx::query(
+                    "UPDATE findings SET closed_at = ? WHERE product_id = ? AND rule = ? AND closed_at IS NULL",
+                )
+                .bind(at)
+                .bind(product_id)
+                .bind(rule)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as usize;
+            }
+            if !it.continue_rules.is_empty() {
+                let mut q = QueryBuilder::<Sqlite>::new("UPDATE findings SET last_seen_at = ");
+                q.push_bind(at)
+                    .push(" WHERE closed_at IS NULL AND product_id = ")
+                    .push_bind(product_id);
+                q.push(" AND rule IN (");
+                let mut sep = q.separated(", ");
+                for r in &it.continue_rules {
+                    sep.push_bind(r);
+                }
+                q.push(")");
+                done.continued += q.build().execute(&mut *tx).await?.rows_affected() as usize;
+            }
+            let mut evidence_id = None;
+            for f in &it.raise {
+                if evidence_id.is_none()
+                    && let Some(e) = &it.evidence
+                {
+                    let prev = match prev_hash.take() {
+                        Some(h) => h,
+                        None => {
+                            sqlx::query_scalar("SELECT hash FROM evidence ORDER BY id DESC LIMIT 1")
+                                .fetch_optional(&mut *tx)
+                                .await?
+                                .unwrap_or_else(|| "0".repeat(64))
+                        }
+                    };
+                    let (id, hash) = Self::insert_evidence(&mut tx, e, &prev).await?;
+                    evidence_id = Some(id);
+                    prev_hash = Some(hash);
+                }
+                let p = &it.product;
+                let id: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO findings (rule, severity, legal_basis, product_id, shop, brand, product_name, url, \
+                     price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, evidence_id) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (rule, product_id) WHERE closed_at IS NULL DO NOTHING RETURNING id",
+                )
+                .bind(&f.rule)
+                .bind(&f.severity)
+                .bind(&f.legal_basis)
+                .bind(product_id)
+                .bind(&p.shop)
+                .bind(&p.brand)
+                .bind(&p.name)
+                .bind(&p.url)
+                .bind(f.price.minor)
+                .bind(f.reference.map(|m| m.minor))
+                .bind(f.price.currency.as_str())
+                .bind(f.percent.map(i64::from))
+                .bind(&f.calendar)
+                .bind(f.details.to_string())
+                .bind(at)
+                .bind(at)
+                .bind(evidence_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(id) = id else {
+                    done.continued += 1;
+                    continue;
+                };
+                done.opened
+                    .push((id, p.product_key.clone(), f.rule.clone()));
+                for (name, email) in &it.recipients {
+                    done.queued += sqlx::query(
+                        "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at) \
+                         VALUES (?, ?, ?, ?, ?) ON CONFLICT (finding_id, email) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(name)
+                    .bind(email)
+                    .bind(Utc::now())
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected() as usize;
+                }
+            }
+        }
+        for chunk in batch.pages.chunks(CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for pw in chunk {
+                let ids: Vec<i64> = pw
+                    .product_keys
+                    .iter()
+                    .map(|k| id_of(k))
+                    .collect::<Result<_, _>>()?;
+                let ids =
+                    serde_json::to_string(&ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                rows.push((pw, ids));
+            }
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO pages (shop, url, etag, last_modified, fetched_at, product_ids) ",
+            );
+            q.push_values(rows, |mut b, (pw, ids)| {
+                b.push_bind(&batch.shop)
+                    .push_bind(&pw.url)
+                    .push_bind(&pw.cache.etag)
+                    .push_bind(&pw.cache.last_modified)
+                    .push_bind(pw.cache.fetched_at.unwrap_or_else(Utc::now))
+                    .push_bind(ids);
+            });
+            q.push(
+                " ON CONFLICT (shop, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
+                 fetched_at = excluded.fetched_at, product_ids = excluded.product_ids",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     async fn due_outbox(
