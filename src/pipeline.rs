@@ -14,6 +14,7 @@ use crate::detect::calendar::{Calendar, Zone};
 use crate::detect::{self, Context, ObservedOffer};
 use crate::discover;
 use crate::domain::{Currency, Money};
+use crate::extract::platform::{self, Platform};
 use crate::extract::{self, ExtractedOffer};
 use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
 use crate::notify::{self, Mailer};
@@ -431,8 +432,14 @@ impl ShopRun<'_> {
             let why = extraction.warnings.join("; ");
             self.problem(format!("{}: no offer read ({why})", page.url));
         }
+        self.offers(page, &extraction.offers)
+    }
+
+    /// Observes the offers of watched brands read from a page (a product
+    /// page or a catalogue page). Returns the keys of the products read.
+    fn offers(&mut self, page: &Page, offers: &[ExtractedOffer]) -> Vec<String> {
         let mut keys = Vec::new();
-        for offer in &extraction.offers {
+        for offer in offers {
             let Some(brand) = offer
                 .brand
                 .as_deref()
@@ -487,7 +494,6 @@ async fn scan_shop(
     opts: &ScanOptions,
 ) -> Result<ShopResult, StoreError> {
     let policy = HostPolicy::of(shop);
-    let found = discover::discover(pool, shop, policy).await;
     let snapshot = store.load_shop(&shop.name).await?;
     let key_of_id = snapshot
         .products
@@ -518,6 +524,19 @@ async fn scan_shop(
         summary: ScanSummary::default(),
         lines: Vec::new(),
     };
+    if let Some(platform) = shop.platform
+        && let Some(reached) = walk_catalogue(&mut run, pool, policy, platform).await?
+    {
+        run.flush().await?;
+        if !reached {
+            run.summary.shops_failed.push(shop.name.clone());
+        }
+        return Ok(ShopResult {
+            summary: run.summary,
+            lines: run.lines,
+        });
+    }
+    let found = discover::discover(pool, shop, policy).await;
     for e in &found.errors {
         run.problem(e.clone());
     }
@@ -592,6 +611,75 @@ async fn scan_shop(
         summary: run.summary,
         lines: run.lines,
     })
+}
+
+/// Reads a platform catalogue page by page. `Ok(None)` when the shop has
+/// no catalogue there (401/404 on the first page, or a platform without
+/// one): the caller falls back to sitemaps. `Ok(Some(reached))` otherwise.
+async fn walk_catalogue(
+    run: &mut ShopRun<'_>,
+    pool: &HostPool,
+    policy: HostPolicy,
+    platform: Platform,
+) -> Result<Option<bool>, StoreError> {
+    let size = platform::page_size(platform);
+    if size == 0 {
+        return Ok(None);
+    }
+    let currency = default_currency(&run.shop.country).unwrap_or(Currency::EUR);
+    let max_pages = run.shop.max_pages / size + 1;
+    let mut seen_ids = HashSet::new();
+    let mut reached = false;
+    for n in 1..=max_pages {
+        let Some(url) = platform::catalogue_url(platform, &run.shop.url, n) else {
+            return Ok(None);
+        };
+        let page = match pool.fetch(&url, policy).await {
+            FetchOutcome::Fetched(p) => p,
+            FetchOutcome::Status {
+                status: 401 | 403 | 404,
+                ..
+            } if n == 1 => {
+                tracing::info!(shop = %run.shop.name, "no {platform:?} catalogue at {url}; reading sitemaps instead");
+                return Ok(None);
+            }
+            other => {
+                run.problem(format!("catalogue {}", other.describe()));
+                break;
+            }
+        };
+        reached = true;
+        let parsed = match platform {
+            Platform::Shopify => platform::shopify(&page.body, &run.shop.url, currency),
+            Platform::Woocommerce => platform::woocommerce(&page.body),
+            Platform::Prestashop => return Ok(None),
+        };
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) if n == 1 => {
+                tracing::warn!(shop = %run.shop.name, "{url}: {e}; reading sitemaps instead");
+                return Ok(None);
+            }
+            Err(e) => {
+                run.problem(format!("{url}: {e}"));
+                break;
+            }
+        };
+        run.summary.pages_fetched += 1;
+        let fresh = parsed
+            .ids
+            .iter()
+            .filter(|id| seen_ids.insert((*id).clone()))
+            .count();
+        run.offers(&page, &parsed.offers);
+        run.page_done().await?;
+        // A short page is the last; a page of products already seen means
+        // the shop ignores `page=` and repeats itself.
+        if parsed.products < size || fresh == 0 {
+            break;
+        }
+    }
+    Ok(Some(reached))
 }
 
 fn output_line(

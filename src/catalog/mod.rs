@@ -119,6 +119,8 @@ pub struct Shop {
     pub selectors: Option<Selectors>,
     /// Listing pages to walk, in addition to the sitemaps.
     pub listing: Option<Listing>,
+    /// The shop's platform, whose catalogue is read instead of its pages.
+    pub platform: Option<crate::extract::platform::Platform>,
     /// Where the shop was defined.
     pub defined_in: PathBuf,
 }
@@ -388,6 +390,7 @@ impl Catalog {
                     max_pages: s.max_pages.unwrap_or(10_000),
                     selectors: s.selectors.clone(),
                     listing: s.listing.as_ref().map(|l| l.get_ref().clone()),
+                    platform: s.platform,
                     defined_in: (*path).clone(),
                 });
             }
@@ -555,6 +558,7 @@ struct RawShop {
     max_pages: Option<usize>,
     selectors: Option<Selectors>,
     listing: Option<Spanned<Listing>>,
+    platform: Option<crate::extract::platform::Platform>,
 }
 
 #[derive(Debug, Deserialize)]

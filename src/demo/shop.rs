@@ -227,6 +227,45 @@ async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMa
                 ),
             )
         }
+        "/products.json" => {
+            // A Shopify-like catalogue: every product on page 1, nothing after.
+            let page: usize = uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let products: Vec<serde_json::Value> = if page == 1 {
+                PRODUCTS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let (price, reference) = price_on(p, day);
+                        let eur = |m: i64| Money::new(m, Currency::EUR).decimal_string();
+                        serde_json::json!({
+                            "id": 1000 + i,
+                            "title": p.name,
+                            "handle": p.slug,
+                            "vendor": p.brand,
+                            "variants": [{
+                                "id": 5000 + i,
+                                "title": "Default Title",
+                                "sku": p.sku,
+                                "barcode": p.gtin,
+                                "price": eur(price),
+                                "compare_at_price": reference.map(eur),
+                                "available": true
+                            }]
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            text(
+                "application/json",
+                serde_json::json!({ "products": products }).to_string(),
+            )
+        }
         "/collection" => {
             // Listing pages: three products a page, with a "next" link.
             let page: usize = uri

@@ -7,6 +7,7 @@
 pub mod html;
 pub mod jsonld;
 pub mod offer;
+pub mod platform;
 pub mod price_text;
 
 use url::Url;
@@ -133,6 +134,10 @@ pub fn extract_page(
     let found = jsonld::offers_from_jsonld(&blocks, page_url, default_currency);
     out.warnings.extend(found.warnings);
     let mut offers = found.offers;
+    // PrestaShop's own page data is more trusted than its JSON-LD.
+    if let Some(p) = platform::prestashop(html, page_url, default_currency) {
+        offers = vec![p];
+    }
     // The DOM is built only when structured data is missing or thin.
     let needs_dom = selectors.is_some()
         || offers.is_empty()

@@ -340,3 +340,61 @@ async fn listing_pages_are_walked_when_a_shop_has_no_sitemap() {
         "{paths:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopify_catalogue_is_read_without_fetching_product_pages() {
+    let shop = FixtureShop::start("127.0.0.1:0", FixtureOptions::default())
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let entry = format!(
+        "[[shop]]\nname = \"Boutique Shopify\"\nurl = \"{}/\"\nplatform = \"shopify\"\nrate = {RATE}\nallow_private_network = true\n\n",
+        shop.base_url()
+    );
+    let wl = watchlist(tmp.path(), "w.toml", &(entry + BRANDS_AND_SUBSCRIBERS));
+    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let mail = tmp.path().join("mail");
+    let args = |now: &'static str| {
+        vec![
+            "scan".to_string(),
+            "--json".into(),
+            "--watchlists".into(),
+            wl.to_str().unwrap().into(),
+            "--database".into(),
+            db.clone(),
+            "--mail-dir".into(),
+            mail.to_str().unwrap().into(),
+            "--now".into(),
+            now.into(),
+        ]
+    };
+    let a1 = args("2026-03-10T09:00:00+01:00");
+    let (code, s, log) = scan_json(
+        tmp.path(),
+        &a1.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(s["observations"], 4, "{s}\n{log}");
+    assert_eq!(s["findings"], 0);
+    shop.set_day(2);
+    let a2 = args("2026-03-11T09:00:00+01:00");
+    let (_, s, log) = scan_json(
+        tmp.path(),
+        &a2.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(s["findings"], 1, "{s}\n{log}");
+    assert_eq!(s["emails_sent"], 2);
+    let paths: Vec<String> = shop.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().all(|p| !p.starts_with("/produits/")),
+        "no product page fetched: {paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/products.json?limit=250&page=1")),
+        "{paths:?}"
+    );
+}
