@@ -139,8 +139,9 @@ pub fn extract_page(
         offers = vec![p];
     }
     // The DOM is built only when structured data is missing or thin.
+    let priceless = offers.iter().all(|o| o.price.is_none());
     let needs_dom = selectors.is_some()
-        || offers.is_empty()
+        || priceless
         || (offers.len() == 1 && offers[0].reference_price.is_none() && shows_a_former_price(html));
     if needs_dom {
         let doc = scraper::Html::parse_document(html);
@@ -150,6 +151,14 @@ pub fn extract_page(
             let (sel_offers, warnings) = html::with_selectors(&doc, s, page_url, default_currency);
             out.warnings.extend(warnings);
             lower.extend(sel_offers);
+        }
+        if priceless && lower.iter().any(|o| o.price.is_some()) {
+            // Structured data without a price does not hide a price shown otherwise.
+            if !offers.is_empty() {
+                out.warnings.push("JSON-LD states no price; using the page's other data".into());
+            }
+            offers.clear();
+            lower.retain(|o| o.price.is_some());
         }
         if offers.is_empty() {
             // The most trusted lower source wins; the others only complete it.
@@ -222,6 +231,18 @@ mod tests {
                 r#"{"unterminated":"#
             ]
         );
+    }
+
+    #[test]
+    fn a_priceless_jsonld_offer_does_not_hide_a_microdata_price() {
+        let html = r#"<script type="application/ld+json">{"@type":"Product","name":"Vase","brand":"X","offers":{"@type":"Offer"}}</script>
+            <div itemscope itemtype="https://schema.org/Product"><span itemprop="name">Vase</span><span itemprop="brand">X</span>
+            <span itemprop="price" content="35.00"></span><meta itemprop="priceCurrency" content="EUR"></div>"#;
+        let url = Url::parse("https://s.example/p").unwrap();
+        let e = extract_page(html, &url, None, None);
+        assert_eq!(e.offers.len(), 1);
+        assert_eq!(e.offers[0].source, Some(Source::Microdata));
+        assert_eq!(e.offers[0].price.map(|m| m.minor), Some(3500));
     }
 
     #[test]
