@@ -4,6 +4,7 @@ mod calendar;
 mod check;
 mod daemon;
 mod demo;
+mod evidence;
 mod extract;
 mod findings;
 mod scan;
@@ -118,6 +119,10 @@ pub enum Command {
     Findings(findings::FindingsArgs),
     /// Print the legal sales periods.
     Calendar(calendar::CalendarArgs),
+    /// Write a finding's evidence bundle (page, record, hashes).
+    Evidence(evidence::EvidenceArgs),
+    /// Check the evidence hash chain; exit 1 and name the record if broken.
+    Verify,
 }
 
 /// An error on the way out, with its exit code.
@@ -173,5 +178,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Findings(a) => findings::run(g, a).await,
         Command::Calendar(a) => calendar::run(a),
+        Command::Evidence(a) => evidence::evidence(g, a).await,
+        Command::Verify => evidence::verify(g).await,
     }
 }

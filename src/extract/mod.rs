@@ -155,7 +155,8 @@ pub fn extract_page(
         if priceless && lower.iter().any(|o| o.price.is_some()) {
             // Structured data without a price does not hide a price shown otherwise.
             if !offers.is_empty() {
-                out.warnings.push("JSON-LD states no price; using the page's other data".into());
+                out.warnings
+                    .push("JSON-LD states no price; using the page's other data".into());
             }
             offers.clear();
             lower.retain(|o| o.price.is_some());

@@ -2,6 +2,7 @@
 //! and, later, PostgreSQL for scale-out. Queries are runtime `query_as`
 //! with `FromRow`; migrations live in `migrations/<backend>/`.
 
+pub mod evidence;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -260,6 +261,57 @@ pub struct StoredObservation {
     pub availability: Option<String>,
 }
 
+/// An evidence record as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EvidenceRow {
+    /// Id.
+    pub id: i64,
+    /// URL fetched.
+    pub url: String,
+    /// When, RFC 3339 as hashed.
+    pub fetched_at: String,
+    /// HTTP status.
+    pub status: i64,
+    /// Headers, JSON.
+    pub headers: String,
+    /// SHA-256 of the raw body.
+    pub body_sha256: String,
+    /// The body, zstd.
+    pub body_zstd: Vec<u8>,
+    /// Structured data and matched text, JSON.
+    pub record: String,
+    /// Hash of the previous record.
+    pub prev_hash: String,
+    /// This record's chained hash.
+    pub hash: String,
+}
+
+impl EvidenceRow {
+    /// The hash this record should carry, given the previous record's hash.
+    pub fn expected_hash(&self, prev_hash: &str) -> String {
+        let status = u16::try_from(self.status).unwrap_or(0);
+        evidence_hash(
+            prev_hash,
+            &self.url,
+            &self.fetched_at,
+            status,
+            &self.headers,
+            &self.body_sha256,
+            &self.record,
+        )
+    }
+
+    /// The raw body, decompressed.
+    pub fn body(&self) -> Result<Vec<u8>, StoreError> {
+        zstd::decode_all(self.body_zstd.as_slice()).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "evidence #{}: body cannot be decompressed: {e}",
+                self.id
+            ))
+        })
+    }
+}
+
 /// Filters for listing findings.
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {
@@ -397,6 +449,12 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Lists findings.
     async fn findings(&self, f: &FindingFilter) -> Result<Vec<FindingRow>, StoreError>;
+    /// One finding.
+    async fn finding(&self, id: i64) -> Result<Option<FindingRow>, StoreError>;
+    /// One evidence record.
+    async fn evidence(&self, id: i64) -> Result<Option<EvidenceRow>, StoreError>;
+    /// Evidence records with an id above `after`, in id order, at most `limit`.
+    async fn evidence_after(&self, after: i64, limit: i64) -> Result<Vec<EvidenceRow>, StoreError>;
 }
 
 /// Opens the store a URL names, and applies migrations.

@@ -14,8 +14,9 @@ use sqlx::{FromRow, QueryBuilder, Row, Sqlite, Transaction};
 const CHUNK: usize = 200;
 
 use super::{
-    Baseline, Batch, BatchResult, EvidenceInput, FindingFilter, FindingRow, KnownProduct,
-    OutboxItem, PageCache, ProductRecord, ShopSnapshot, Store, StoreError, StoredObservation,
+    Baseline, Batch, BatchResult, EvidenceInput, EvidenceRow, FindingFilter, FindingRow,
+    KnownProduct, OutboxItem, PageCache, ProductRecord, ShopSnapshot, Store, StoreError,
+    StoredObservation,
 };
 use crate::domain::{Currency, Money};
 use crate::store::evidence_hash;
@@ -25,6 +26,9 @@ use crate::store::evidence_hash;
 pub struct SqliteStore {
     pool: SqlitePool,
 }
+
+const EVIDENCE_COLUMNS: &str =
+    "id, url, fetched_at, status, headers, body_sha256, body_zstd, record, prev_hash, hash";
 
 const FINDING_COLUMNS: &str = "id, rule, severity, legal_basis, shop, brand, product_name, url, \
      price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, \
@@ -497,6 +501,34 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn finding(&self, id: i64) -> Result<Option<FindingRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {FINDING_COLUMNS} FROM findings WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn evidence(&self, id: i64) -> Result<Option<EvidenceRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn evidence_after(&self, after: i64, limit: i64) -> Result<Vec<EvidenceRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE id > ? ORDER BY id LIMIT ?"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn findings(&self, f: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {

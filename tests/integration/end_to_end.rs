@@ -398,3 +398,81 @@ async fn a_shopify_catalogue_is_read_without_fetching_product_pages() {
         "{paths:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_bundles_are_written_and_tampering_is_detected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = vigie(tmp.path(), &["demo", "--dir", "d"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = format!("sqlite://{}", tmp.path().join("d/demo.db").display());
+
+    let out = vigie(
+        tmp.path(),
+        &["evidence", "1", "--out", "bundle", "--database", &db],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(tmp.path().join("bundle/page.html")).unwrap();
+    assert!(page.contains("Lampe Opaline") && page.contains("StrikethroughPrice"));
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("bundle/record.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["finding"]["rule"], "R3");
+    assert_eq!(record["evidence"]["http_status"], 200);
+    let sums = std::fs::read_to_string(tmp.path().join("bundle/SHA256SUMS")).unwrap();
+    assert!(sums.contains(record["evidence"]["body_sha256"].as_str().unwrap()));
+
+    let verify = |db: String| {
+        let cwd = tmp.path().to_path_buf();
+        async move { vigie(&cwd, &["verify", "--database", &db]).await }
+    };
+    let out = verify(db.clone()).await;
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("intact: 1 record(s)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Flip one byte of the stored page.
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let (blob,): (Vec<u8>,) = sqlx::query_as("SELECT body_zstd FROM evidence WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut tampered = blob.clone();
+    let mid = tampered.len() / 2;
+    tampered[mid] ^= 0x01;
+    sqlx::query("UPDATE evidence SET body_zstd = ? WHERE id = 1")
+        .bind(&tampered)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = verify(db.clone()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("evidence record #1 FAILS"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Restore it, then edit the structured record instead.
+    sqlx::query("UPDATE evidence SET body_zstd = ? WHERE id = 1")
+        .bind(&blob)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(verify(db.clone()).await.status.success());
+    sqlx::query("UPDATE evidence SET record = replace(record, '12900', '13900') WHERE id = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = verify(db.clone()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("#1 FAILS") && stdout(&out).contains("hash"),
+        "{}",
+        stdout(&out)
+    );
+}
