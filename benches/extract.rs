@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 use vigie::domain::Currency;
+use vigie::extract::promo_text::PromoCache;
 use vigie::extract::{extract_page, jsonld_blocks};
 
 /// A realistic ~100 KB product page: navigation, description, related
@@ -100,6 +101,7 @@ fn main() {
                 &url,
                 Some(Currency::EUR),
                 None,
+                None,
             )))
         },
         2000,
@@ -115,6 +117,7 @@ fn main() {
                 black_box(&plain),
                 &url,
                 Some(Currency::EUR),
+                None,
                 None,
             )))
         },
@@ -132,6 +135,7 @@ fn main() {
                 &url,
                 Some(Currency::EUR),
                 None,
+                None,
             )))
         },
         100,
@@ -139,6 +143,24 @@ fn main() {
     );
     println!(
         "extract_page (microdata)    median {:>8.1} µs/page",
+        t.as_secs_f64() * 1e6
+    );
+    let mut cache = PromoCache::default();
+    let t = median_per_iter(
+        || {
+            drop(black_box(extract_page(
+                black_box(&plain),
+                &url,
+                Some(Currency::EUR),
+                None,
+                Some(&mut cache),
+            )))
+        },
+        2000,
+        15,
+    );
+    println!(
+        "extract_page (regular price, shop's promo cache warm) median {:>8.1} µs/page",
         t.as_secs_f64() * 1e6
     );
     let t = median_per_iter(

@@ -221,6 +221,7 @@ struct ShopRun<'a> {
     batch: Batch,
     batch_pages: usize,
     batch_started: std::time::Instant,
+    promo_cache: extract::promo_text::PromoCache,
     summary: ScanSummary,
     lines: Vec<String>,
 }
@@ -424,6 +425,7 @@ impl ShopRun<'_> {
             &page.url,
             default_currency(&self.shop.country),
             self.shop.selectors.as_ref(),
+            Some(&mut self.promo_cache),
         );
         for w in &extraction.warnings {
             tracing::info!(shop = %self.shop.name, url = %page.url, "{w}");
@@ -521,6 +523,7 @@ async fn scan_shop(
         },
         batch_pages: 0,
         batch_started: std::time::Instant::now(),
+        promo_cache: Default::default(),
         summary: ScanSummary::default(),
         lines: Vec::new(),
     };

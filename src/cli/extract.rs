@@ -137,6 +137,7 @@ pub async fn run(g: &GlobalArgs, a: &ExtractArgs) -> Result<ExitCode, CliError> 
         &page_url,
         currency,
         shop.as_ref().and_then(|s| s.selectors.as_ref()),
+        None,
     );
     if a.json {
         for o in &extraction.offers {

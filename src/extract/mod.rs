@@ -9,6 +9,7 @@ pub mod jsonld;
 pub mod offer;
 pub mod platform;
 pub mod price_text;
+pub mod promo_text;
 
 use url::Url;
 
@@ -125,6 +126,7 @@ pub fn extract_page(
     page_url: &Url,
     default_currency: Option<Currency>,
     selectors: Option<&crate::catalog::Selectors>,
+    promo_cache: Option<&mut promo_text::PromoCache>,
 ) -> PageExtraction {
     let mut out = PageExtraction::default();
     let blocks: Vec<String> = jsonld_blocks(html)
@@ -198,6 +200,22 @@ pub fn extract_page(
             }
         }
     }
+    if !offers.is_empty() {
+        // Promotional wording of the page applies to its offers.
+        let promo: Vec<PromoMatch> = promo_text::classify_html(html, promo_cache)
+            .into_iter()
+            .map(|p| PromoMatch {
+                class: p.class.as_str().to_string(),
+                text: p.text,
+                location: format!("page, byte {}", p.start),
+            })
+            .collect();
+        if !promo.is_empty() {
+            for o in &mut offers {
+                o.promo.extend(promo.iter().cloned());
+            }
+        }
+    }
     out.offers = offers;
     if out.offers.is_empty() {
         out.warnings.push(if blocks.is_empty() {
@@ -240,7 +258,7 @@ mod tests {
             <div itemscope itemtype="https://schema.org/Product"><span itemprop="name">Vase</span><span itemprop="brand">X</span>
             <span itemprop="price" content="35.00"></span><meta itemprop="priceCurrency" content="EUR"></div>"#;
         let url = Url::parse("https://s.example/p").unwrap();
-        let e = extract_page(html, &url, None, None);
+        let e = extract_page(html, &url, None, None, None);
         assert_eq!(e.offers.len(), 1);
         assert_eq!(e.offers[0].source, Some(Source::Microdata));
         assert_eq!(e.offers[0].price.map(|m| m.minor), Some(3500));
