@@ -21,8 +21,8 @@ use crate::notify::{self, Mailer};
 use std::collections::{HashMap, HashSet};
 
 use crate::store::{
-    Baseline, Batch, BatchItem, EvidenceInput, FindingDraft, KnownProduct, NewObservation,
-    PageCache, PageWrite, ProductRecord, ShopSnapshot, Store, StoreError, StoredObservation,
+    Baseline, Batch, BatchItem, EvidenceInput, KnownProduct, NewObservation, PageCache, PageWrite,
+    ProductRecord, ShopSnapshot, Store, StoreError, StoredObservation,
 };
 
 /// How many shops are crawled at once (each host keeps its own pace, so
@@ -257,11 +257,41 @@ impl ShopRun<'_> {
         let now = self.opts.now;
         let known = self.snapshot.products.get(&key);
         let baseline = known.and_then(|k| k.baseline.clone());
-        let open: Vec<String> = known.map(|k| k.open_rules.clone()).unwrap_or_default();
-        let fired = detect::evaluate(&s.offer, baseline.as_ref(), &self.ctx);
-        let close_rules = detect::rules_to_close(&fired, &open);
-        let (continuing, raise): (Vec<FindingDraft>, Vec<FindingDraft>) =
-            fired.into_iter().partition(|f| open.contains(&f.rule));
+        let open: Vec<(String, Option<u32>)> =
+            known.map(|k| k.open_rules.clone()).unwrap_or_default();
+        let mut history = baseline
+            .as_ref()
+            .map(|b| b.history.clone())
+            .unwrap_or_default();
+        let mut fired = detect::evaluate(&detect::Input {
+            offer: &s.offer,
+            history: &history,
+            ctx: &self.ctx,
+            policy: &self.catalog.policy,
+        });
+        // A promotion the brand announced is reported as such, not as disguised.
+        let day = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
+        if let Some(a) = self
+            .catalog
+            .policy
+            .announced_for(&s.record.brand, &self.shop.name, day)
+        {
+            for f in fired
+                .iter_mut()
+                .filter(|f| matches!(f.rule.as_str(), "R3" | "R7" | "R9"))
+            {
+                f.severity = "announced".into();
+                if let Some(obj) = f.details.as_object_mut() {
+                    obj.insert(
+                        "announced".into(),
+                        json!({ "from": a.from, "to": a.to, "note": a.note }),
+                    );
+                }
+            }
+        }
+        let decision = detect::decide(fired, &open, &mut history, self.catalog.policy.confirm);
+        let (raise, continuing, close_rules) =
+            (decision.raise, decision.continuing, decision.close);
         let evidence = match (&s.evidence, raise.is_empty()) {
             (Some((page, offer)), false) => EvidenceInput::new(
                 page.url.to_string(),
@@ -276,27 +306,40 @@ impl ShopRun<'_> {
             _ => None,
         };
         let undiscounted = !s.offer.declares_reduction();
+        history.push(
+            now,
+            s.offer.price.minor,
+            !undiscounted,
+            s.offer.reference.map(|m| m.minor),
+            s.offer.percent_badge,
+        );
+        // The regular price: the most frequent undiscounted price of the last
+        // 60 days (by time), else the last undiscounted price seen.
+        let regular = history
+            .regular_price(
+                now - chrono::Duration::days(60),
+                now + chrono::Duration::seconds(1),
+            )
+            .map(|m| Money::new(m, s.offer.price.currency));
         let new_baseline = Baseline {
-            regular: if undiscounted {
-                Some(s.offer.price)
-            } else {
-                baseline.as_ref().and_then(|b| b.regular)
-            },
+            regular,
             last_price: s.offer.price,
             last_observed_at: now,
             observations: baseline.as_ref().map_or(0, |b| b.observations) + 1,
+            history,
         };
-        let mut open_after: Vec<String> = open
+        let mut open_after: Vec<(String, Option<u32>)> = open
             .into_iter()
-            .filter(|r| !close_rules.contains(r))
+            .filter(|(r, _)| !close_rules.contains(r))
             .collect();
-        open_after.extend(raise.iter().map(|f| f.rule.clone()));
+        open_after.extend(raise.iter().map(|f| (f.rule.clone(), f.percent)));
         let last = StoredObservation {
             price: s.offer.price,
             reference: s.offer.reference,
             reference_kind: s.offer.reference_kind.clone(),
             percent_badge: s.offer.percent_badge,
             availability: s.availability.clone(),
+            promo: s.offer.promo.clone(),
         };
         let entry = self
             .snapshot
@@ -337,10 +380,11 @@ impl ShopRun<'_> {
                 percent_badge: s.offer.percent_badge,
                 availability: s.availability,
                 source: s.source.to_string(),
+                promo: s.offer.promo,
             },
             baseline: new_baseline,
             raise,
-            continue_rules: continuing.into_iter().map(|f| f.rule).collect(),
+            continue_rules: continuing,
             close_rules,
             recipients,
             evidence,
@@ -406,6 +450,7 @@ impl ShopRun<'_> {
                     reference: last.reference,
                     reference_kind: last.reference_kind,
                     percent_badge: last.percent_badge,
+                    promo: last.promo,
                 },
                 availability: last.availability,
                 source: "unchanged",
@@ -475,6 +520,11 @@ impl ShopRun<'_> {
                     reference: offer.reference_price,
                     reference_kind: offer.reference_kind.map(|k| k.as_str().to_string()),
                     percent_badge: offer.percent_badge,
+                    promo: offer
+                        .promo
+                        .iter()
+                        .map(|p| (p.class.clone(), p.text.clone()))
+                        .collect(),
                 },
                 availability: offer.availability.clone(),
                 source: offer.source.map(|s| s.as_str()).unwrap_or("unknown"),

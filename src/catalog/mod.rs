@@ -156,6 +156,8 @@ pub struct Catalog {
     pub subscribers: Vec<Subscriber>,
     /// The files read.
     pub files: Vec<PathBuf>,
+    /// Detection policy (`[policy]`, with every `[[announced]]` promotion).
+    pub policy: crate::detect::Policy,
     brand_index: HashMap<String, usize>,
 }
 
@@ -224,6 +226,7 @@ impl Catalog {
         let mut alias_owner: HashMap<String, String> = HashMap::new();
         let mut subscriber_names: HashMap<String, (PathBuf, usize)> = HashMap::new();
         let mut pending_subscribers = Vec::new();
+        let mut policy_at: Option<(PathBuf, usize)> = None;
 
         for (path, text, raw) in &parsed {
             catalog.files.push((*path).clone());
@@ -394,6 +397,55 @@ impl Catalog {
                     defined_in: (*path).clone(),
                 });
             }
+            if let Some(p) = &raw.policy {
+                let line = at(p.span());
+                if let Some((f, l)) = &policy_at {
+                    issues.push(CatalogIssue {
+                        file: (*path).clone(),
+                        line: Some(line),
+                        message: format!(
+                            "[policy] is defined twice (first at {}:{l}); keep one",
+                            f.display()
+                        ),
+                    });
+                } else {
+                    let unknown: Vec<&String> = p
+                        .get_ref()
+                        .rules
+                        .iter()
+                        .filter(|r| {
+                            !crate::detect::policy::ALL_RULES
+                                .iter()
+                                .any(|a| a.eq_ignore_ascii_case(r))
+                        })
+                        .collect();
+                    if unknown.is_empty() {
+                        policy_at = Some(((*path).clone(), line));
+                        let announced = std::mem::take(&mut catalog.policy.announced);
+                        catalog.policy = p.get_ref().clone();
+                        catalog.policy.announced = announced;
+                    } else {
+                        issues.push(CatalogIssue {
+                            file: (*path).clone(),
+                            line: Some(line),
+                            message: format!(
+                                "[policy] rules: unknown rule(s) {unknown:?}; rules are R1 to R9"
+                            ),
+                        });
+                    }
+                }
+            }
+            for a in &raw.announced {
+                if a.get_ref().to < a.get_ref().from {
+                    issues.push(CatalogIssue {
+                        file: (*path).clone(),
+                        line: Some(at(a.span())),
+                        message: "[[announced]]: `to` is before `from`".into(),
+                    });
+                    continue;
+                }
+                catalog.policy.announced.push(a.get_ref().clone());
+            }
             for sub in &raw.subscriber {
                 pending_subscribers.push(((*path).clone(), at(sub.name.span()), text, sub));
             }
@@ -540,6 +592,9 @@ struct RawFile {
     brand: Vec<RawBrand>,
     #[serde(default)]
     subscriber: Vec<RawSubscriber>,
+    policy: Option<Spanned<crate::detect::Policy>>,
+    #[serde(default)]
+    announced: Vec<Spanned<crate::detect::policy::Announced>>,
 }
 
 #[derive(Debug, Deserialize)]

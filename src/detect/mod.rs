@@ -4,13 +4,17 @@
 //! basis, the calendar used and the figures.
 
 pub mod calendar;
+pub mod history;
+pub mod policy;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::Money;
-use crate::store::{Baseline, FindingDraft};
+use crate::store::FindingDraft;
 use calendar::{Calendar, Zone};
+pub use history::History;
+pub use policy::Policy;
 
 /// What the detector looks at in one observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +27,8 @@ pub struct ObservedOffer {
     pub reference_kind: Option<String>,
     /// Percent badge displayed.
     pub percent_badge: Option<u32>,
+    /// Promotional wording on the page: (class, text).
+    pub promo: Vec<(String, String)>,
 }
 
 impl ObservedOffer {
@@ -83,54 +89,416 @@ impl Context<'_> {
     }
 }
 
-/// Rule R3, discount-outside-sales: a declared reduction on a watched brand
-/// outside the legal sales periods. Lawful, but reportable (collective's policy).
-pub fn r3_discount_outside_sales(offer: &ObservedOffer, ctx: &Context<'_>) -> Option<FindingDraft> {
-    if !offer.declares_reduction() || ctx.calendar.period_at(ctx.zone, ctx.now).is_some() {
+/// Everything a rule looks at for one observation.
+#[derive(Debug, Clone)]
+pub struct Input<'a> {
+    /// The observation.
+    pub offer: &'a ObservedOffer,
+    /// The product's history before this observation.
+    pub history: &'a History,
+    /// Calendar and clock.
+    pub ctx: &'a Context<'a>,
+    /// Thresholds.
+    pub policy: &'a Policy,
+}
+
+fn draft(
+    rule: &str,
+    severity: &str,
+    basis: &str,
+    input: &Input<'_>,
+    details: serde_json::Value,
+) -> FindingDraft {
+    let o = input.offer;
+    let mut figures = json!({
+        "price": o.price.decimal_string(),
+        "reference_price": o.reference.map(|m| m.decimal_string()),
+        "reference_kind": o.reference_kind,
+        "percent_badge": o.percent_badge,
+        "currency": o.price.currency.as_str(),
+        "zone": input.ctx.zone.as_str(),
+        "evaluated_at": input.ctx.now.to_rfc3339(),
+    });
+    if let (Some(f), Some(d)) = (figures.as_object_mut(), details.as_object()) {
+        f.extend(d.clone());
+    }
+    FindingDraft {
+        rule: rule.into(),
+        severity: severity.into(),
+        legal_basis: basis.into(),
+        price: o.price,
+        reference: o.reference,
+        percent: o.declared_percent(),
+        calendar: input.ctx.calendar_note(),
+        details: figures,
+    }
+}
+
+fn money(minor: i64, like: &Money) -> String {
+    Money::new(minor, like.currency).decimal_string()
+}
+
+fn in_period(input: &Input<'_>) -> bool {
+    input
+        .ctx
+        .calendar
+        .period_at(input.ctx.zone, input.ctx.now)
+        .is_some()
+}
+
+fn wording<'a>(o: &'a ObservedOffer, class: &str) -> Option<&'a str> {
+    o.promo
+        .iter()
+        .find(|(c, _)| c == class)
+        .map(|(_, t)| t.as_str())
+}
+
+/// R1, soldes-out-of-period: "soldes" wording outside the legal periods.
+pub fn r1_soldes_out_of_period(input: &Input<'_>) -> Option<FindingDraft> {
+    let text = wording(input.offer, "soldes")?;
+    if in_period(input) {
         return None;
     }
-    Some(FindingDraft {
-        rule: "R3".into(),
-        severity: "report".into(),
-        legal_basis: "Réduction annoncée hors des périodes légales de soldes (C. com. L310-3) — licite mais signalée selon la politique du collectif".into(),
-        price: offer.price,
-        reference: offer.reference,
-        percent: offer.declared_percent(),
-        calendar: ctx.calendar_note(),
-        details: json!({
-            "price": offer.price.decimal_string(),
-            "reference_price": offer.reference.map(|m| m.decimal_string()),
-            "reference_kind": offer.reference_kind,
-            "percent_badge": offer.percent_badge,
-            "currency": offer.price.currency.as_str(),
-            "zone": ctx.zone.as_str(),
-            "evaluated_at": ctx.now.to_rfc3339(),
-        }),
-    })
+    Some(draft(
+        "R1",
+        "violation",
+        "C. com. L310-3 et L310-5 : le mot « soldes » est réservé aux périodes légales",
+        input,
+        json!({ "matched_text": text }),
+    ))
 }
 
-/// Runs every rule on one observation.
-pub fn evaluate(
-    offer: &ObservedOffer,
-    _baseline: Option<&Baseline>,
-    ctx: &Context<'_>,
-) -> Vec<FindingDraft> {
-    r3_discount_outside_sales(offer, ctx).into_iter().collect()
+/// R2, disguised-pre-sale: "pré-soldes" / "soldes privés" outside a period
+/// (a violation), or a private sale with a declared reduction in the days
+/// before a period (reported for information).
+pub fn r2_disguised_pre_sale(input: &Input<'_>) -> Option<FindingDraft> {
+    if in_period(input) {
+        return None;
+    }
+    if let Some(text) = wording(input.offer, "pre_soldes") {
+        return Some(draft(
+            "R2",
+            "violation",
+            "C. com. L310-5 : pré-soldes hors des périodes légales",
+            input,
+            json!({ "matched_text": text, "variant": "pre_soldes" }),
+        ));
+    }
+    let text = wording(input.offer, "private_sale")?;
+    if !input.offer.declares_reduction() {
+        return None;
+    }
+    let next = input
+        .ctx
+        .calendar
+        .next_period_start_after(input.ctx.zone, input.ctx.now)?;
+    let days_before = (next.start - input.ctx.now).num_days();
+    if days_before > input.policy.pre_sale_days {
+        return None;
+    }
+    Some(draft(
+        "R2",
+        "report",
+        "C. com. L310-5 ; pratique déloyale : vente privée accessible à tous juste avant les soldes",
+        input,
+        json!({ "matched_text": text, "variant": "private_sale", "days_before_soldes": days_before,
+                "soldes_start": next.first_day.to_string() }),
+    ))
 }
 
-/// Which open findings end: those whose rule no longer fires.
-pub fn rules_to_close(raised: &[FindingDraft], open_rules: &[String]) -> Vec<String> {
-    open_rules
+/// R3, discount-outside-sales: a declared reduction outside the legal
+/// periods. Lawful, but reportable (collective's policy).
+pub fn r3_discount_outside_sales(input: &Input<'_>) -> Option<FindingDraft> {
+    let o = input.offer;
+    if !o.declares_reduction() || in_period(input) {
+        return None;
+    }
+    if o.declared_percent().unwrap_or(0) < input.policy.min_discount_percent {
+        return None;
+    }
+    Some(draft(
+        "R3",
+        "report",
+        "Réduction annoncée hors des périodes légales de soldes (C. com. L310-3) — licite mais signalée selon la politique du collectif",
+        input,
+        json!({}),
+    ))
+}
+
+/// R4, missing-prior-price: a reduction is announced (badge or wording)
+/// but no prior price is shown.
+pub fn r4_missing_prior_price(input: &Input<'_>) -> Option<FindingDraft> {
+    let o = input.offer;
+    if o.reference.is_some() {
+        return None;
+    }
+    let badge = o.percent_badge.is_some_and(|p| p > 0);
+    if !badge {
+        return None;
+    }
+    Some(draft(
+        "R4",
+        "report",
+        "C. consom. L112-1-1 : toute réduction annoncée indique le prix antérieur",
+        input,
+        json!({ "announced_by": "percent badge" }),
+    ))
+}
+
+/// The reference price the law allows for the current reduction: the lowest
+/// price of the 30 days before its start (§3), with the window's coverage.
+/// For a continuous campaign, the window is the one before its first step.
+fn lawful_reference(input: &Input<'_>) -> Option<(i64, history::Window, DateTime<Utc>)> {
+    let o = input.offer;
+    if !o.declares_reduction() {
+        return None;
+    }
+    let start = input
+        .history
+        .campaign_start()
+        .map_or(input.ctx.now, |r| r.first);
+    let w = input
+        .history
+        .window(start - chrono::Duration::days(30), start);
+    if w.coverage_percent < input.policy.min_coverage_percent {
+        return None;
+    }
+    Some((w.lowest?, w, start))
+}
+
+/// R5, fake-reference-price: the crossed-out price is above the lowest price
+/// of the 30 days before the reduction.
+pub fn r5_fake_reference(input: &Input<'_>) -> Option<FindingDraft> {
+    let o = input.offer;
+    let displayed = o
+        .reference
+        .filter(|_| o.reference_kind.as_deref() != Some("recommended"))?;
+    let (lowest, w, start) = lawful_reference(input)?;
+    // One currency unit of tolerance (§3: "+ 0.01").
+    if displayed.minor <= lowest + 1 {
+        return None;
+    }
+    Some(draft(
+        "R5",
+        "violation",
+        "C. consom. L112-1-1 et L121-2 : le prix barré dépasse le prix le plus bas des 30 jours précédant la réduction",
+        input,
+        json!({ "lowest_30_days": money(lowest, &o.price), "campaign_start": start.to_rfc3339(),
+                "coverage_percent": w.coverage_percent, "largest_gap_hours": w.largest_gap_hours }),
+    ))
+}
+
+/// R6, wrong-discount-base: the percentage shown is larger than the one
+/// computed from the lawful reference price (CJEU C-330/23).
+pub fn r6_wrong_discount_base(input: &Input<'_>) -> Option<FindingDraft> {
+    let o = input.offer;
+    let shown = o.percent_badge?;
+    let (lowest, w, start) = lawful_reference(input)?;
+    if lowest <= 0 {
+        return None;
+    }
+    let true_percent = 100.0 * (1.0 - o.price.minor as f64 / lowest as f64);
+    if f64::from(shown) <= true_percent + 1.0 {
+        return None;
+    }
+    Some(draft(
+        "R6",
+        "violation",
+        "CJUE C-330/23 (Aldi Süd) : le pourcentage annoncé se calcule sur le prix antérieur",
+        input,
+        json!({ "percent_shown": shown, "percent_from_prior_price": (true_percent * 10.0).round() / 10.0,
+                "lowest_30_days": money(lowest, &o.price), "campaign_start": start.to_rfc3339(),
+                "coverage_percent": w.coverage_percent, "largest_gap_hours": w.largest_gap_hours }),
+    ))
+}
+
+/// R7, perpetual-promotion: a reduction shown continuously for more than N
+/// days, its reference not charged in the last 30 days.
+pub fn r7_perpetual_promotion(input: &Input<'_>) -> Option<FindingDraft> {
+    let o = input.offer;
+    if !o.declares_reduction() {
+        return None;
+    }
+    let start = input.history.campaign_start()?.first;
+    let days = (input.ctx.now - start).num_days();
+    if days <= input.policy.perpetual_days {
+        return None;
+    }
+    let reference = o.reference?;
+    let since = input.ctx.now - chrono::Duration::days(30);
+    let charged = input
+        .history
+        .runs
         .iter()
-        .filter(|r| !raised.iter().any(|f| &f.rule == *r))
-        .cloned()
+        .any(|r| !r.declared && r.last >= since && r.price >= reference.minor);
+    if charged {
+        return None;
+    }
+    Some(draft(
+        "R7",
+        "report",
+        "C. consom. L121-2 : promotion permanente, prix de référence jamais pratiqué (seuil fixé par le collectif)",
+        input,
+        json!({ "running_since": start.to_rfc3339(), "days": days, "threshold_days": input.policy.perpetual_days }),
+    ))
+}
+
+/// R8, pumped-before-promo: the crossed-out price was charged only in the
+/// 30–60 days before the reduction, after a lower price that the
+/// "reduction" merely returns to.
+pub fn r8_pumped_before_promo(input: &Input<'_>) -> Option<FindingDraft> {
+    let o = input.offer;
+    let reference = o.reference?;
+    if !o.declares_reduction() {
+        return None;
+    }
+    let start = input
+        .history
+        .campaign_start()
+        .map_or(input.ctx.now, |r| r.first);
+    let undiscounted: Vec<&history::PriceRun> = input
+        .history
+        .runs
+        .iter()
+        .filter(|r| !r.declared && r.first < start)
+        .collect();
+    // The raise: the first run at the reference price, 30–60 days before the reduction.
+    let raise = undiscounted.iter().find(|r| r.price == reference.minor)?;
+    let raised_days = (start - raise.first).num_days();
+    if !(20..=60).contains(&raised_days) {
+        return None;
+    }
+    // Before the raise, the price was (about) what the reduction now shows.
+    let before = undiscounted.iter().rev().find(|r| r.last <= raise.first)?;
+    let tolerance = before.price / 100;
+    if (before.price - o.price.minor).abs() > tolerance.max(1) {
+        return None;
+    }
+    Some(draft(
+        "R8",
+        "report",
+        "C. consom. L121-2 : prix relevé peu avant une « réduction » qui le ramène à son niveau antérieur",
+        input,
+        json!({ "price_before_raise": money(before.price, &o.price), "raised_on": raise.first.to_rfc3339(),
+                "raised_days_before_reduction": raised_days }),
+    ))
+}
+
+/// R9, silent-price-cut: the public price is well below the regular price
+/// with no declared reduction (collective's policy).
+pub fn r9_silent_price_cut(input: &Input<'_>) -> Option<FindingDraft> {
+    let o = input.offer;
+    if o.declares_reduction() {
+        return None;
+    }
+    let now = input.ctx.now;
+    let regular = input
+        .history
+        .regular_price(now - chrono::Duration::days(60), now)?;
+    if regular <= 0 || o.price.minor >= regular {
+        return None;
+    }
+    let cut = (regular - o.price.minor) * 100 / regular;
+    if cut < i64::from(input.policy.silent_cut_percent) {
+        return None;
+    }
+    let mut f = draft(
+        "R9",
+        "report",
+        "Baisse de prix sans réduction annoncée (politique du collectif)",
+        input,
+        json!({ "regular_price": money(regular, &o.price), "cut_percent": cut }),
+    );
+    f.percent = u32::try_from(cut).ok();
+    Some(f)
+}
+
+/// Runs every rule the policy enables on one observation.
+pub fn evaluate(input: &Input<'_>) -> Vec<FindingDraft> {
+    type Rule = fn(&Input<'_>) -> Option<FindingDraft>;
+    const RULES: [(&str, Rule); 9] = [
+        ("R1", r1_soldes_out_of_period),
+        ("R2", r2_disguised_pre_sale),
+        ("R3", r3_discount_outside_sales),
+        ("R4", r4_missing_prior_price),
+        ("R5", r5_fake_reference),
+        ("R6", r6_wrong_discount_base),
+        ("R7", r7_perpetual_promotion),
+        ("R8", r8_pumped_before_promo),
+        ("R9", r9_silent_price_cut),
+    ];
+    RULES
+        .iter()
+        .filter(|(id, _)| input.policy.enabled(id))
+        .filter_map(|(_, rule)| rule(input))
         .collect()
+}
+
+/// What the rules that fired on one observation do to the product's
+/// findings: one finding per promotion episode and rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    /// Findings to open: a new episode, or a deeper reduction ("deepened").
+    pub raise: Vec<FindingDraft>,
+    /// Rules whose open finding this observation confirms.
+    pub continuing: Vec<String>,
+    /// Rules whose open finding ends (the rule no longer fires, or it deepened).
+    pub close: Vec<String>,
+}
+
+/// Applies the episode logic: a rule already open is confirmed, or closed
+/// and raised again as "deepened" when the reduction deepens; a rule not
+/// open is raised after `confirm` consecutive observations (the streak is
+/// kept in `history`); an open rule that no longer fires is closed.
+pub fn decide(
+    fired: Vec<FindingDraft>,
+    open: &[(String, Option<u32>)],
+    history: &mut History,
+    confirm: u32,
+) -> Decision {
+    let mut d = Decision::default();
+    let fired_rules: Vec<String> = fired.iter().map(|f| f.rule.clone()).collect();
+    for mut f in fired {
+        match open.iter().find(|(r, _)| *r == f.rule) {
+            Some((_, was)) => {
+                if f.percent.is_some_and(|p| p > was.unwrap_or(0)) && was.is_some() {
+                    if let Some(obj) = f.details.as_object_mut() {
+                        obj.insert("episode".into(), json!("deepened"));
+                        obj.insert("previous_percent".into(), json!(was));
+                    }
+                    d.close.push(f.rule.clone());
+                    d.raise.push(f);
+                } else {
+                    d.continuing.push(f.rule.clone());
+                }
+            }
+            None => {
+                let streak = history.streaks.entry(f.rule.clone()).or_insert(0);
+                *streak += 1;
+                if *streak >= confirm.max(1) {
+                    history.streaks.remove(&f.rule);
+                    if let Some(obj) = f.details.as_object_mut() {
+                        obj.insert("episode".into(), json!("opened"));
+                    }
+                    d.raise.push(f);
+                }
+            }
+        }
+    }
+    history.streaks.retain(|r, _| fired_rules.contains(r));
+    for (r, _) in open {
+        if !fired_rules.contains(r) {
+            d.close.push(r.clone());
+        }
+    }
+    d
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::Currency;
+    use chrono::Duration;
 
     fn eur(minor: i64) -> Money {
         Money::new(minor, Currency::EUR)
@@ -146,53 +514,56 @@ mod tests {
             reference: reference.map(eur),
             reference_kind: reference.map(|_| "strikethrough".to_string()),
             percent_badge: None,
+            promo: Vec::new(),
         }
+    }
+
+    /// Runs the rules on `o` at `now`, after `days` daily observations of
+    /// `regular` ending the day before.
+    fn rules(o: &ObservedOffer, now: &str, history: &History) -> Vec<String> {
+        let cal = Calendar::builtin();
+        let ctx = Context {
+            calendar: &cal,
+            zone: Zone::National,
+            now: at(now),
+        };
+        let policy = Policy::default();
+        evaluate(&Input {
+            offer: o,
+            history,
+            ctx: &ctx,
+            policy: &policy,
+        })
+        .into_iter()
+        .map(|f| f.rule)
+        .collect()
+    }
+
+    fn daily(from: &str, days: i64, price: i64) -> History {
+        let mut h = History::default();
+        for d in 0..days {
+            h.push(at(from) + Duration::days(d), price, false, None, None);
+        }
+        h
     }
 
     #[test]
     fn r3_fires_on_a_crossed_out_price_outside_the_soldes_only() {
-        let cal = Calendar::builtin();
-        let march = Context {
-            calendar: &cal,
-            zone: Zone::National,
-            now: at("2026-03-10T09:00:00Z"),
-        };
-        let f = r3_discount_outside_sales(&offer(12900, Some(18900)), &march).unwrap();
-        assert_eq!(f.rule, "R3");
-        assert_eq!(f.percent, Some(31));
-        assert!(
-            f.calendar
-                .contains("prochaines soldes du 24/06/2026 au 21/07/2026"),
-            "{}",
-            f.calendar
+        let h = daily("2026-02-05T09:00:00Z", 33, 18900);
+        assert_eq!(
+            rules(&offer(12900, Some(18900)), "2026-03-10T09:00:00Z", &h),
+            vec!["R3"]
         );
         // During the winter soldes 2026 (7 Jan – 3 Feb) the same offer is lawful.
-        let january = Context {
-            now: at("2026-01-15T12:00:00Z"),
-            ..march.clone()
-        };
-        assert!(r3_discount_outside_sales(&offer(12900, Some(18900)), &january).is_none());
+        let h = daily("2025-12-10T09:00:00Z", 35, 18900);
+        assert!(rules(&offer(12900, Some(18900)), "2026-01-15T12:00:00Z", &h).is_empty());
         // No reduction, or a reference that is not above the price: nothing.
-        assert!(r3_discount_outside_sales(&offer(12900, None), &march).is_none());
-        assert!(r3_discount_outside_sales(&offer(12900, Some(12900)), &march).is_none());
+        assert!(rules(&offer(18900, None), "2026-03-10T09:00:00Z", &h).is_empty());
         // A recommended retail price is not a declared reduction.
         let mut rrp = offer(12900, Some(18900));
         rrp.reference_kind = Some("recommended".into());
-        assert!(r3_discount_outside_sales(&rrp, &march).is_none());
-        // A percent badge alone is.
-        let mut badge = offer(12900, None);
-        badge.percent_badge = Some(20);
-        assert_eq!(
-            r3_discount_outside_sales(&badge, &march).unwrap().percent,
-            Some(20)
-        );
-    }
-
-    #[test]
-    fn findings_close_when_their_rule_stops_firing() {
-        assert_eq!(
-            rules_to_close(&[], &["R3".to_string()]),
-            vec!["R3".to_string()]
+        assert!(
+            !rules(&rrp, "2026-03-10T09:00:00Z", &History::default()).contains(&"R3".to_string())
         );
         let cal = Calendar::builtin();
         let ctx = Context {
@@ -200,7 +571,216 @@ mod tests {
             zone: Zone::National,
             now: at("2026-03-10T09:00:00Z"),
         };
-        let raised = evaluate(&offer(100, Some(200)), None, &ctx);
-        assert!(rules_to_close(&raised, &["R3".to_string()]).is_empty());
+        let f = r3_discount_outside_sales(&Input {
+            offer: &offer(12900, Some(18900)),
+            history: &h,
+            ctx: &ctx,
+            policy: &Policy::default(),
+        })
+        .unwrap();
+        assert_eq!(f.percent, Some(31));
+        assert!(
+            f.calendar
+                .contains("prochaines soldes du 24/06/2026 au 21/07/2026"),
+            "{}",
+            f.calendar
+        );
+    }
+
+    #[test]
+    fn soldes_wording_out_of_season_is_r1_and_pre_soldes_r2() {
+        let mut o = offer(100, None);
+        o.promo = vec![("soldes".into(), "SOLDES".into())];
+        assert_eq!(
+            rules(&o, "2026-03-10T09:00:00Z", &History::default()),
+            vec!["R1"]
+        );
+        assert!(
+            rules(&o, "2026-01-10T09:00:00Z", &History::default()).is_empty(),
+            "in the soldes"
+        );
+        o.promo = vec![("pre_soldes".into(), "Pré-soldes".into())];
+        assert_eq!(
+            rules(&o, "2026-06-20T09:00:00Z", &History::default()),
+            vec!["R2"]
+        );
+    }
+
+    #[test]
+    fn a_private_sale_just_before_the_soldes_is_r2() {
+        let mut o = offer(8000, Some(10000));
+        o.promo = vec![("private_sale".into(), "Ventes privées".into())];
+        let h = daily("2025-11-20T09:00:00Z", 34, 10000);
+        let r = rules(&o, "2025-12-27T09:00:00Z", &h);
+        assert!(
+            r.contains(&"R2".to_string()) && r.contains(&"R3".to_string()),
+            "{r:?}"
+        );
+        let r = rules(&o, "2025-11-10T09:00:00Z", &History::default());
+        assert!(!r.contains(&"R2".to_string()), "two months before: {r:?}");
+    }
+
+    #[test]
+    fn a_badge_without_a_prior_price_is_r4() {
+        let mut o = offer(8000, None);
+        o.percent_badge = Some(20);
+        let r = rules(&o, "2026-03-10T09:00:00Z", &History::default());
+        assert!(r.contains(&"R4".to_string()), "{r:?}");
+    }
+
+    #[test]
+    fn a_reference_above_the_30_day_low_is_r5_and_a_big_badge_r6() {
+        let h = daily("2026-02-05T09:00:00Z", 33, 10000);
+        // Crossed-out 150 € never charged: the 30-day low is 100 €.
+        assert_eq!(
+            rules(&offer(9000, Some(15000)), "2026-03-10T09:00:00Z", &h),
+            vec!["R3", "R5"]
+        );
+        // "-50 %" against the lawful base of 100 € for 70 €: 30 % at most.
+        let mut o = offer(7000, Some(10000));
+        o.percent_badge = Some(50);
+        assert_eq!(rules(&o, "2026-03-10T09:00:00Z", &h), vec!["R3", "R6"]);
+        // Not enough history: R5/R6 do not guess.
+        assert_eq!(
+            rules(
+                &offer(9000, Some(15000)),
+                "2026-03-10T09:00:00Z",
+                &History::default()
+            ),
+            vec!["R3"]
+        );
+    }
+
+    #[test]
+    fn the_reference_of_a_continuous_campaign_stays_the_first_one() {
+        let mut h = daily("2026-02-01T09:00:00Z", 30, 10000);
+        // First step: 100 → 80 (reference 100, lawful).
+        for d in 0..10 {
+            h.push(
+                at("2026-03-03T09:00:00Z") + Duration::days(d),
+                8000,
+                true,
+                Some(10000),
+                None,
+            );
+        }
+        // Second step, deeper: 60 against 100 — still the price before the first step.
+        let r = rules(&offer(6000, Some(10000)), "2026-03-13T09:00:00Z", &h);
+        assert_eq!(
+            r,
+            vec!["R3"],
+            "the 30-day low is 80 € now, but the campaign's base is 100 €"
+        );
+    }
+
+    #[test]
+    fn a_promotion_that_never_ends_is_r7() {
+        let mut h = History::default();
+        for d in 0..50 {
+            h.push(
+                at("2026-02-05T09:00:00Z") + Duration::days(d),
+                8000,
+                true,
+                Some(12000),
+                None,
+            );
+        }
+        let r = rules(&offer(8000, Some(12000)), "2026-03-27T09:00:00Z", &h);
+        assert!(r.contains(&"R7".to_string()), "{r:?}");
+    }
+
+    #[test]
+    fn a_price_pumped_then_reduced_is_r8() {
+        let mut h = daily("2026-01-01T09:00:00Z", 20, 8000);
+        for d in 0..40 {
+            h.push(
+                at("2026-01-21T09:00:00Z") + Duration::days(d),
+                10000,
+                false,
+                None,
+                None,
+            );
+        }
+        let r = rules(&offer(8000, Some(10000)), "2026-03-02T09:00:00Z", &h);
+        assert!(r.contains(&"R8".to_string()), "{r:?}");
+        assert!(
+            !r.contains(&"R5".to_string()),
+            "the reference was charged in the 30 days: {r:?}"
+        );
+    }
+
+    #[test]
+    fn a_silent_cut_of_15_percent_or_more_is_r9() {
+        let h = daily("2026-02-01T09:00:00Z", 30, 10000);
+        assert_eq!(
+            rules(&offer(8000, None), "2026-03-05T09:00:00Z", &h),
+            vec!["R9"]
+        );
+        assert!(
+            rules(&offer(9000, None), "2026-03-05T09:00:00Z", &h).is_empty(),
+            "10 % is below the threshold"
+        );
+    }
+
+    fn draft_with(rule: &str, percent: Option<u32>) -> FindingDraft {
+        FindingDraft {
+            rule: rule.into(),
+            severity: "report".into(),
+            legal_basis: String::new(),
+            price: eur(100),
+            reference: None,
+            percent,
+            calendar: String::new(),
+            details: json!({}),
+        }
+    }
+
+    #[test]
+    fn episodes_open_continue_deepen_and_close() {
+        let mut h = History::default();
+        let open = vec![("R3".to_string(), Some(20))];
+        let d = decide(vec![draft_with("R3", Some(20))], &open, &mut h, 1);
+        assert_eq!(
+            (d.raise.len(), d.continuing.clone(), d.close.len()),
+            (0, vec!["R3".to_string()], 0)
+        );
+        let d = decide(vec![draft_with("R3", Some(40))], &open, &mut h, 1);
+        assert_eq!(d.raise[0].details["episode"], "deepened");
+        assert_eq!(d.close, vec!["R3".to_string()]);
+        let d = decide(vec![], &open, &mut h, 1);
+        assert_eq!(d.close, vec!["R3".to_string()]);
+    }
+
+    #[test]
+    fn confirmation_waits_for_n_consecutive_observations() {
+        let mut h = History::default();
+        assert!(
+            decide(vec![draft_with("R9", Some(20))], &[], &mut h, 3)
+                .raise
+                .is_empty()
+        );
+        assert!(
+            decide(vec![draft_with("R9", Some(20))], &[], &mut h, 3)
+                .raise
+                .is_empty()
+        );
+        assert_eq!(
+            decide(vec![draft_with("R9", Some(20))], &[], &mut h, 3)
+                .raise
+                .len(),
+            1
+        );
+        // A break resets the streak.
+        assert!(
+            decide(vec![draft_with("R9", Some(20))], &[], &mut h, 3)
+                .raise
+                .is_empty()
+        );
+        decide(vec![], &[], &mut h, 3);
+        assert!(
+            decide(vec![draft_with("R9", Some(20))], &[], &mut h, 3)
+                .raise
+                .is_empty()
+        );
     }
 }

@@ -78,6 +78,8 @@ pub struct NewObservation {
     pub availability: Option<String>,
     /// Where the data came from.
     pub source: String,
+    /// Promotional wording on the page: (class, text).
+    pub promo: Vec<(String, String)>,
 }
 
 /// The stored baseline of a product.
@@ -91,6 +93,8 @@ pub struct Baseline {
     pub last_observed_at: DateTime<Utc>,
     /// Observations counted.
     pub observations: i64,
+    /// Recent price runs and confirmation streaks.
+    pub history: crate::detect::History,
 }
 
 /// The raw response behind a finding.
@@ -259,6 +263,8 @@ pub struct StoredObservation {
     pub percent_badge: Option<u32>,
     /// Availability.
     pub availability: Option<String>,
+    /// Promotional wording on the page: (class, text).
+    pub promo: Vec<(String, String)>,
 }
 
 /// An evidence record as stored.
@@ -334,8 +340,8 @@ pub struct KnownProduct {
     pub record: ProductRecord,
     /// Its baseline.
     pub baseline: Option<Baseline>,
-    /// Rules with an open finding.
-    pub open_rules: Vec<String>,
+    /// Open findings: (rule, percent).
+    pub open_rules: Vec<(String, Option<u32>)>,
     /// Its latest observation.
     pub last: Option<StoredObservation>,
 }

@@ -143,8 +143,8 @@ impl Store for SqliteStore {
     async fn load_shop(&self, shop: &str) -> Result<ShopSnapshot, StoreError> {
         let rows = sqlx::query(
             "SELECT p.id, p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
-                    b.regular_minor, b.currency AS b_currency, b.last_price_minor, b.last_observed_at, b.observations, \
-                    o.price_minor, o.currency AS o_currency, o.reference_minor, o.reference_kind, o.percent_badge, o.availability \
+                    b.regular_minor, b.currency AS b_currency, b.last_price_minor, b.last_observed_at, b.observations, b.history, \
+                    o.price_minor, o.currency AS o_currency, o.reference_minor, o.reference_kind, o.percent_badge, o.availability, o.promo \
              FROM products p \
              LEFT JOIN baselines b ON b.product_id = p.id \
              LEFT JOIN observations o ON o.id = (SELECT id FROM observations WHERE product_id = p.id \
@@ -167,6 +167,12 @@ impl Store for SqliteStore {
                         last_price: money(row.try_get("last_price_minor")?, &c)?,
                         last_observed_at: row.try_get("last_observed_at")?,
                         observations: row.try_get("observations")?,
+                        history: serde_json::from_str(&row.try_get::<String, _>("history")?)
+                            .map_err(|e| {
+                                StoreError::Corrupt(format!(
+                                    "baseline history of product {id}: {e}"
+                                ))
+                            })?,
                     })
                 }
                 None => None,
@@ -181,6 +187,8 @@ impl Store for SqliteStore {
                         reference_kind: row.try_get("reference_kind")?,
                         percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
                         availability: row.try_get("availability")?,
+                        promo: serde_json::from_str(&row.try_get::<String, _>("promo")?)
+                            .unwrap_or_default(),
                     })
                 }
                 None => None,
@@ -197,16 +205,17 @@ impl Store for SqliteStore {
                 },
             );
         }
-        let open: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT f.product_id, f.rule FROM findings f JOIN products p ON p.id = f.product_id \
+        let open: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT f.product_id, f.rule, f.percent FROM findings f JOIN products p ON p.id = f.product_id \
              WHERE p.shop = ? AND f.closed_at IS NULL ORDER BY f.rule",
         )
         .bind(shop)
         .fetch_all(&self.pool)
         .await?;
-        for (id, rule) in open {
+        for (id, rule, percent) in open {
             if let Some(p) = by_id.get(&id).and_then(|k| snap.products.get_mut(k)) {
-                p.open_rules.push(rule);
+                p.open_rules
+                    .push((rule, percent.and_then(|p| u32::try_from(p).ok())));
             }
         }
         let rows = sqlx::query(
@@ -276,7 +285,7 @@ impl Store for SqliteStore {
         for (chunk, chunk_ids) in batch.items.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO observations (scan_id, product_id, observed_at, price_minor, currency, \
-                 reference_minor, reference_kind, percent_badge, availability, source) ",
+                 reference_minor, reference_kind, percent_badge, availability, source, promo) ",
             );
             q.push_values(chunk.iter().zip(chunk_ids), |mut b, (it, id)| {
                 let o = &it.observation;
@@ -289,27 +298,39 @@ impl Store for SqliteStore {
                     .push_bind(&o.reference_kind)
                     .push_bind(o.percent_badge.map(i64::from))
                     .push_bind(&o.availability)
-                    .push_bind(&o.source);
+                    .push_bind(&o.source)
+                    .push_bind(serde_json::to_string(&o.promo).unwrap_or_else(|_| "[]".into()));
             });
             q.push(" ON CONFLICT (scan_id, product_id) DO NOTHING");
             q.build().execute(&mut *tx).await?;
 
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO baselines (product_id, regular_minor, currency, last_price_minor, last_observed_at, observations) ",
+                "INSERT INTO baselines (product_id, regular_minor, currency, last_price_minor, last_observed_at, observations, history) ",
             );
-            q.push_values(chunk.iter().zip(chunk_ids), |mut b, (it, id)| {
-                let bl = &it.baseline;
-                b.push_bind(*id)
-                    .push_bind(bl.regular.map(|m| m.minor))
-                    .push_bind(bl.last_price.currency.as_str())
-                    .push_bind(bl.last_price.minor)
-                    .push_bind(bl.last_observed_at)
-                    .push_bind(bl.observations);
-            });
+            let histories: Vec<String> = chunk
+                .iter()
+                .map(|it| {
+                    serde_json::to_string(&it.baseline.history).unwrap_or_else(|_| "{}".into())
+                })
+                .collect();
+            q.push_values(
+                chunk.iter().zip(chunk_ids).zip(histories),
+                |mut b, ((it, id), h)| {
+                    let bl = &it.baseline;
+                    b.push_bind(*id)
+                        .push_bind(bl.regular.map(|m| m.minor))
+                        .push_bind(bl.last_price.currency.as_str())
+                        .push_bind(bl.last_price.minor)
+                        .push_bind(bl.last_observed_at)
+                        .push_bind(bl.observations)
+                        .push_bind(h);
+                },
+            );
             q.push(
                 " ON CONFLICT (product_id) DO UPDATE SET regular_minor = excluded.regular_minor, \
                  currency = excluded.currency, last_price_minor = excluded.last_price_minor, \
-                 last_observed_at = excluded.last_observed_at, observations = excluded.observations",
+                 last_observed_at = excluded.last_observed_at, observations = excluded.observations, \
+                 history = excluded.history",
             );
             q.build().execute(&mut *tx).await?;
         }
