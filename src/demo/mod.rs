@@ -2,6 +2,7 @@
 //! shop on loopback, over two simulated days.
 
 pub mod shop;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 

@@ -109,6 +109,9 @@ pub struct FixtureOptions {
     pub bad_pages: bool,
     /// Replaces the name of "Lampe Opaline" (to test escaping).
     pub lamp_name: Option<String>,
+    /// Serves the 90-day timeline products (see [`super::timeline`]) instead
+    /// of the demo's; `set_day(d)` picks the timeline day.
+    pub timeline: bool,
 }
 
 struct ShopState {
@@ -202,7 +205,7 @@ async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMa
             ),
         ),
         "/sitemap.xml" => {
-            let mut urls: Vec<String> = PRODUCTS
+            let mut urls: Vec<String> = products(&state.options)
                 .iter()
                 .map(|p| format!("{base}/produits/{}", p.slug))
                 .collect();
@@ -308,12 +311,19 @@ async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMa
         }
         p => match p
             .strip_prefix("/produits/")
-            .and_then(|slug| PRODUCTS.iter().find(|x| x.slug == slug))
+            .and_then(|slug| products(&state.options).iter().find(|x| x.slug == slug))
         {
             Some(product) => {
                 // Conditional GET: the ETag changes when what the page shows changes.
-                let (price, reference) = price_on(product, day);
-                let etag = format!("\"{}-{price}-{}\"", product.slug, reference.unwrap_or(0));
+                let d = show(&state.options, product, day);
+                let etag = format!(
+                    "\"{}-{}-{}-{}-{}\"",
+                    product.slug,
+                    d.price,
+                    d.reference.unwrap_or(0),
+                    d.badge.unwrap_or(0),
+                    d.banner.map_or(0, str::len)
+                );
                 let inm = headers
                     .get(header::IF_NONE_MATCH)
                     .and_then(|v| v.to_str().ok());
@@ -350,8 +360,34 @@ fn html_page(title: &str, main: &str) -> Response {
     )
 }
 
-fn product_page(p: &FixtureProduct, day: u32, base: &str, options: &FixtureOptions) -> Response {
+fn products(options: &FixtureOptions) -> &'static [FixtureProduct] {
+    if options.timeline {
+        super::timeline::PRODUCTS
+    } else {
+        PRODUCTS
+    }
+}
+
+/// What a product shows on a day, in the demo or the timeline.
+fn show(options: &FixtureOptions, p: &FixtureProduct, day: u32) -> super::timeline::Display {
+    if options.timeline {
+        return super::timeline::display(p.slug, day);
+    }
     let (price, reference) = price_on(p, day);
+    let badge = reference.and_then(|r| {
+        Money::new(price, Currency::EUR).percent_below(&Money::new(r, Currency::EUR))
+    });
+    super::timeline::Display {
+        price,
+        reference,
+        badge,
+        banner: None,
+    }
+}
+
+fn product_page(p: &FixtureProduct, day: u32, base: &str, options: &FixtureOptions) -> Response {
+    let d = show(options, p, day);
+    let (price, reference) = (d.price, d.reference);
     let eur = |m: i64| Money::new(m, Currency::EUR);
     let name = match (&options.lamp_name, p.slug) {
         (Some(n), "lampe-opaline") => n.clone(),
@@ -384,15 +420,24 @@ fn product_page(p: &FixtureProduct, day: u32, base: &str, options: &FixtureOptio
     });
     // `</` cannot close the script element from inside the JSON.
     let json = data.to_string().replace("</", "<\\/");
-    let visible = match reference {
+    let badge = d
+        .badge
+        .map(|b| format!(" <span class=\"badge\">-{b} %</span>"))
+        .unwrap_or_default();
+    let mut visible = match reference {
         Some(r) => format!(
-            "<p class=\"prix\"><del>{}</del> <ins>{}</ins> <span class=\"badge\">-{} %</span></p>",
+            "<p class=\"prix\"><del>{}</del> <ins>{}</ins>{badge}</p>",
             eur(r).display_fr(),
             eur(price).display_fr(),
-            eur(price).percent_below(&eur(r)).unwrap_or(0)
         ),
-        None => format!("<p class=\"prix\">{}</p>", eur(price).display_fr()),
+        None => format!("<p class=\"prix\">{}{badge}</p>", eur(price).display_fr()),
     };
+    if let Some(banner) = d.banner {
+        visible = format!(
+            "<div class=\"bandeau\">{}</div>{visible}",
+            html_escape::encode_text(banner)
+        );
+    }
     html_page(
         &name,
         &format!(

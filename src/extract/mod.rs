@@ -202,7 +202,9 @@ pub fn extract_page(
     }
     if !offers.is_empty() {
         // Promotional wording of the page applies to its offers.
-        let promo: Vec<PromoMatch> = promo_text::classify_html(html, promo_cache)
+        let phrases = promo_text::classify_html(html, promo_cache);
+        let promo_badge = phrases.iter().find_map(|p| p.percent);
+        let promo: Vec<PromoMatch> = phrases
             .into_iter()
             .map(|p| PromoMatch {
                 class: p.class.as_str().to_string(),
@@ -211,8 +213,17 @@ pub fn extract_page(
             })
             .collect();
         if !promo.is_empty() {
+            // On a one-product page, a visible "-30 %" badge is that product's.
+            let single = offers.len() == 1
+                || offers
+                    .windows(2)
+                    .all(|w| w[0].name == w[1].name && w[0].price == w[1].price);
+            let badge = promo_badge.filter(|_| single);
             for o in &mut offers {
                 o.promo.extend(promo.iter().cloned());
+                if o.percent_badge.is_none() && o.price.is_some() {
+                    o.percent_badge = badge;
+                }
             }
         }
     }

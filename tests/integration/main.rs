@@ -3,4 +3,5 @@
 mod end_to_end;
 mod fetch;
 mod support;
+mod timeline;
 mod watchlists;
