@@ -7,6 +7,7 @@ mod demo;
 mod evidence;
 mod extract;
 mod findings;
+mod history;
 mod scan;
 
 use std::path::PathBuf;
@@ -119,6 +120,8 @@ pub enum Command {
     Findings(findings::FindingsArgs),
     /// Print the legal sales periods.
     Calendar(calendar::CalendarArgs),
+    /// Print a product's price series (by URL, SKU or GTIN).
+    History(history::HistoryArgs),
     /// Write a finding's evidence bundle (page, record, hashes).
     Evidence(evidence::EvidenceArgs),
     /// Check the evidence hash chain; exit 1 and name the record if broken.
@@ -178,6 +181,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Findings(a) => findings::run(g, a).await,
         Command::Calendar(a) => calendar::run(a),
+        Command::History(a) => history::run(g, a).await,
         Command::Evidence(a) => evidence::evidence(g, a).await,
         Command::Verify => evidence::verify(g).await,
     }

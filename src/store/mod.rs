@@ -455,6 +455,12 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Lists findings.
     async fn findings(&self, f: &FindingFilter) -> Result<Vec<FindingRow>, StoreError>;
+    /// Observations of the products whose product key, URL, SKU or GTIN is
+    /// `needle`, oldest first: (product, observation time, observation).
+    async fn history(
+        &self,
+        needle: &str,
+    ) -> Result<Vec<(ProductRecord, DateTime<Utc>, StoredObservation)>, StoreError>;
     /// One finding.
     async fn finding(&self, id: i64) -> Result<Option<FindingRow>, StoreError>;
     /// One evidence record.

@@ -524,6 +524,43 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn history(
+        &self,
+        needle: &str,
+    ) -> Result<Vec<(ProductRecord, DateTime<Utc>, StoredObservation)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
+                    o.observed_at, o.price_minor, o.currency, o.reference_minor, o.reference_kind, \
+                    o.percent_badge, o.availability, o.promo \
+             FROM products p JOIN observations o ON o.product_id = p.id \
+             WHERE p.product_key = ?1 OR p.url = ?1 OR p.sku = ?1 OR p.gtin = ?1 \
+             ORDER BY p.id, o.observed_at, o.id",
+        )
+        .bind(needle)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let currency: String = row.try_get("currency")?;
+            let reference: Option<i64> = row.try_get("reference_minor")?;
+            let badge: Option<i64> = row.try_get("percent_badge")?;
+            out.push((
+                ProductRecord::from_row(&row)?,
+                row.try_get("observed_at")?,
+                StoredObservation {
+                    price: money(row.try_get("price_minor")?, &currency)?,
+                    reference: reference.map(|m| money(m, &currency)).transpose()?,
+                    reference_kind: row.try_get("reference_kind")?,
+                    percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
+                    availability: row.try_get("availability")?,
+                    promo: serde_json::from_str(&row.try_get::<String, _>("promo")?)
+                        .unwrap_or_default(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
     async fn finding(&self, id: i64) -> Result<Option<FindingRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {FINDING_COLUMNS} FROM findings WHERE id = ?"
