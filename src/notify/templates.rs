@@ -55,6 +55,14 @@ fn rule_title(rule: &str) -> &'static str {
     }
 }
 
+fn severity_label(severity: &str) -> &'static str {
+    match severity {
+        "violation" => "infraction à la règle citée",
+        "announced" => "promotion annoncée par la marque (pour information)",
+        _ => "constat à signaler (licite ou non selon les cas)",
+    }
+}
+
 /// The email telling a subscriber about one finding.
 pub fn finding_email(item: &OutboxItem) -> Email {
     let f = &item.finding;
@@ -63,13 +71,23 @@ pub fn finding_email(item: &OutboxItem) -> Email {
         .clone()
         .unwrap_or_else(|| "(produit sans nom)".into());
     let percent = f.percent.map(|p| format!("-{p} %")).unwrap_or_default();
+    let announced = f.severity == "announced";
     let subject = format!(
-        "[Vigie] {} chez {} : {} {} ({})",
+        "[Vigie] {} chez {} : {}{} ({}){}",
         f.brand,
         f.shop,
-        percent,
+        if percent.is_empty() {
+            String::new()
+        } else {
+            format!("{percent} ")
+        },
         rule_title(&f.rule),
-        f.rule
+        f.rule,
+        if announced {
+            " — promotion annoncée par la marque"
+        } else {
+            ""
+        }
     );
     let price = money(f, f.price_minor);
     let reference = f.reference_minor.map(|m| money(f, m));
@@ -96,6 +114,7 @@ pub fn finding_email(item: &OutboxItem) -> Email {
     text.push_str(&format!("Observé le : {}\n", when(f.opened_at)));
     text.push_str(&format!("Calendrier : {}\n", f.calendar));
     text.push_str(&format!("Règle : {} — {}\n", f.rule, rule_title(&f.rule)));
+    text.push_str(&format!("Gravité : {}\n", severity_label(&f.severity)));
     text.push_str(&format!("Base : {}\n", f.legal_basis));
     text.push_str(&format!("Preuve : {evidence}\n\n"));
     text.push_str(&format!("-- \n{COMPETITION_NOTICE}\n"));

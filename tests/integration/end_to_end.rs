@@ -476,3 +476,71 @@ async fn evidence_bundles_are_written_and_tampering_is_detected() {
         stdout(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_product_name_arrives_escaped_and_harmless() {
+    let hostile =
+        "<script>alert(1)</script>\r\nBcc: evil@attacker.example\r\n<img src=x onerror=alert(2)>";
+    let shop = FixtureShop::start(
+        "127.0.0.1:0",
+        FixtureOptions {
+            lamp_name: Some(hostile.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let smtp = SmtpServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let wl = watchlist(
+        tmp.path(),
+        "w.toml",
+        &(shop_entry("Boutique Démo", &shop.base_url()) + BRANDS_AND_SUBSCRIBERS),
+    );
+    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let smtp_url = smtp.url();
+    for (day, now) in [
+        (1, "2026-03-10T09:00:00+01:00"),
+        (2, "2026-03-11T09:00:00+01:00"),
+    ] {
+        shop.set_day(day);
+        let out = vigie(
+            tmp.path(),
+            &[
+                "scan",
+                "--watchlists",
+                wl.to_str().unwrap(),
+                "--database",
+                &db,
+                "--smtp-url",
+                &smtp_url,
+                "--now",
+                now,
+            ],
+        )
+        .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2);
+    for m in &mails {
+        assert!(m.to.iter().all(|t| !t.contains("attacker")), "{:?}", m.to);
+        assert!(m.header("Bcc").is_empty(), "no Bcc header");
+        let raw = String::from_utf8_lossy(&m.raw);
+        assert!(
+            !raw.lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "no header line from scraped text"
+        );
+        let bodies = m.bodies();
+        let html = &bodies[1].1;
+        assert!(
+            !html.contains("<script>") && !html.contains("<img"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+    }
+}
