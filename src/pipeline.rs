@@ -21,7 +21,7 @@ use crate::notify::{self, Mailer};
 use std::collections::{HashMap, HashSet};
 
 use crate::store::{
-    Baseline, Batch, BatchItem, EvidenceInput, KnownProduct, NewObservation, PageCache, PageWrite,
+    Batch, BatchItem, EvidenceInput, KnownProduct, NewObservation, PageCache, PageWrite,
     ProductRecord, ShopSnapshot, Store, StoreError, StoredObservation,
 };
 
@@ -256,42 +256,24 @@ impl ShopRun<'_> {
         }
         let now = self.opts.now;
         let known = self.snapshot.products.get(&key);
-        let baseline = known.and_then(|k| k.baseline.clone());
+        let baseline = known.and_then(|k| k.baseline.as_ref());
         let open: Vec<(String, Option<u32>)> =
             known.map(|k| k.open_rules.clone()).unwrap_or_default();
-        let mut history = baseline
-            .as_ref()
-            .map(|b| b.history.clone())
-            .unwrap_or_default();
-        let mut fired = detect::evaluate(&detect::Input {
+        let assessment = detect::assess(&detect::Observed {
             offer: &s.offer,
-            history: &history,
+            baseline,
+            open: &open,
+            brand: &s.record.brand,
+            shop: &self.shop.name,
             ctx: &self.ctx,
             policy: &self.catalog.policy,
         });
-        // A promotion the brand announced is reported as such, not as disguised.
-        let day = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
-        if let Some(a) = self
-            .catalog
-            .policy
-            .announced_for(&s.record.brand, &self.shop.name, day)
-        {
-            for f in fired
-                .iter_mut()
-                .filter(|f| matches!(f.rule.as_str(), "R3" | "R7" | "R9"))
-            {
-                f.severity = "announced".into();
-                if let Some(obj) = f.details.as_object_mut() {
-                    obj.insert(
-                        "announced".into(),
-                        json!({ "from": a.from, "to": a.to, "note": a.note }),
-                    );
-                }
-            }
-        }
-        let decision = detect::decide(fired, &open, &mut history, self.catalog.policy.confirm);
-        let (raise, continuing, close_rules) =
-            (decision.raise, decision.continuing, decision.close);
+        let (raise, continuing, close_rules) = (
+            assessment.decision.raise,
+            assessment.decision.continuing,
+            assessment.decision.close,
+        );
+        let new_baseline = assessment.baseline;
         let evidence = match (&s.evidence, raise.is_empty()) {
             (Some((page, offer)), false) => EvidenceInput::new(
                 page.url.to_string(),
@@ -304,29 +286,6 @@ impl ShopRun<'_> {
             .map_err(|e| tracing::error!("evidence for {} not kept: {e}", page.url))
             .ok(),
             _ => None,
-        };
-        let undiscounted = !s.offer.declares_reduction();
-        history.push(
-            now,
-            s.offer.price.minor,
-            !undiscounted,
-            s.offer.reference.map(|m| m.minor),
-            s.offer.percent_badge,
-        );
-        // The regular price: the most frequent undiscounted price of the last
-        // 60 days (by time), else the last undiscounted price seen.
-        let regular = history
-            .regular_price(
-                now - chrono::Duration::days(60),
-                now + chrono::Duration::seconds(1),
-            )
-            .map(|m| Money::new(m, s.offer.price.currency));
-        let new_baseline = Baseline {
-            regular,
-            last_price: s.offer.price,
-            last_observed_at: now,
-            observations: baseline.as_ref().map_or(0, |b| b.observations) + 1,
-            history,
         };
         let mut open_after: Vec<(String, Option<u32>)> = open
             .into_iter()
@@ -753,4 +712,70 @@ fn output_line(
         observed_at: at.to_rfc3339(),
     };
     serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// What a full re-evaluation found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Reevaluation {
+    /// Products replayed.
+    pub products: usize,
+    /// Observations replayed.
+    pub observations: usize,
+    /// Findings the rules would open, by rule.
+    pub findings_by_rule: std::collections::BTreeMap<String, usize>,
+}
+
+/// Replays every stored observation through the rules, product by product,
+/// from an empty history, as if each had just been scanned (the calendar and
+/// policy in force now). Nothing is written: this shows what the current
+/// rules make of the whole history.
+pub async fn reevaluate(
+    store: &dyn Store,
+    catalog: &Catalog,
+    calendar: &Calendar,
+) -> Result<Reevaluation, StoreError> {
+    let mut r = Reevaluation::default();
+    let mut after = 0;
+    loop {
+        let page = store.series_after(after, 2_000).await?;
+        let Some(last) = page.last() else {
+            return Ok(r);
+        };
+        after = last.product_id;
+        for series in page {
+            r.products += 1;
+            let mut baseline = None;
+            let mut open: Vec<(String, Option<u32>)> = Vec::new();
+            for (at, obs) in series.points {
+                let offer = ObservedOffer {
+                    price: obs.price,
+                    reference: obs.reference,
+                    reference_kind: obs.reference_kind,
+                    percent_badge: obs.percent_badge,
+                    promo: obs.promo,
+                };
+                let ctx = Context {
+                    calendar,
+                    zone: Zone::National,
+                    now: at,
+                };
+                let a = detect::assess(&detect::Observed {
+                    offer: &offer,
+                    baseline: baseline.as_ref(),
+                    open: &open,
+                    brand: &series.product.brand,
+                    shop: &series.product.shop,
+                    ctx: &ctx,
+                    policy: &catalog.policy,
+                });
+                open.retain(|(rule, _)| !a.decision.close.contains(rule));
+                for f in &a.decision.raise {
+                    *r.findings_by_rule.entry(f.rule.clone()).or_default() += 1;
+                    open.push((f.rule.clone(), f.percent));
+                }
+                baseline = Some(a.baseline);
+                r.observations += 1;
+            }
+        }
+    }
 }

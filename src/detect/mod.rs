@@ -494,6 +494,89 @@ pub fn decide(
     d
 }
 
+/// One observation of a product, with what is known of it.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    /// What the page shows.
+    pub offer: &'a ObservedOffer,
+    /// The product's baseline (and history) before this observation.
+    pub baseline: Option<&'a crate::store::Baseline>,
+    /// Its open findings: (rule, percent).
+    pub open: &'a [(String, Option<u32>)],
+    /// The watched brand.
+    pub brand: &'a str,
+    /// The shop.
+    pub shop: &'a str,
+    /// Calendar and clock.
+    pub ctx: &'a Context<'a>,
+    /// Thresholds and announced promotions.
+    pub policy: &'a Policy,
+}
+
+/// What one observation changes.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// Findings to open, confirm and close.
+    pub decision: Decision,
+    /// The product's baseline after this observation.
+    pub baseline: crate::store::Baseline,
+}
+
+/// The whole detection step for one observation, with no IO: the rules,
+/// announced promotions, episodes, and the updated baseline and history.
+/// Scans, re-evaluations and benchmarks all go through it.
+pub fn assess(o: &Observed<'_>) -> Assessment {
+    let now = o.ctx.now;
+    let mut history = o.baseline.map(|b| b.history.clone()).unwrap_or_default();
+    let mut fired = evaluate(&Input {
+        offer: o.offer,
+        history: &history,
+        ctx: o.ctx,
+        policy: o.policy,
+    });
+    // A promotion the brand announced is reported as such, not as disguised.
+    let day = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    if let Some(a) = o.policy.announced_for(o.brand, o.shop, day) {
+        for f in fired
+            .iter_mut()
+            .filter(|f| matches!(f.rule.as_str(), "R3" | "R7" | "R9"))
+        {
+            f.severity = "announced".into();
+            if let Some(obj) = f.details.as_object_mut() {
+                obj.insert(
+                    "announced".into(),
+                    json!({ "from": a.from, "to": a.to, "note": a.note }),
+                );
+            }
+        }
+    }
+    let decision = decide(fired, o.open, &mut history, o.policy.confirm);
+    let offer = o.offer;
+    history.push(
+        now,
+        offer.price.minor,
+        offer.declares_reduction(),
+        offer.reference.map(|m| m.minor),
+        offer.percent_badge,
+    );
+    // The regular price: the most frequent undiscounted price of the last
+    // 60 days (by time), else the last undiscounted price seen.
+    let regular = history
+        .regular_price(
+            now - chrono::Duration::days(60),
+            now + chrono::Duration::seconds(1),
+        )
+        .map(|m| Money::new(m, offer.price.currency));
+    let baseline = crate::store::Baseline {
+        regular,
+        last_price: offer.price,
+        last_observed_at: now,
+        observations: o.baseline.map_or(0, |b| b.observations) + 1,
+        history,
+    };
+    Assessment { decision, baseline }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -267,6 +267,17 @@ pub struct StoredObservation {
     pub promo: Vec<(String, String)>,
 }
 
+/// A product's observations, oldest first.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Product id.
+    pub product_id: i64,
+    /// The product.
+    pub product: ProductRecord,
+    /// (time, observation).
+    pub points: Vec<(DateTime<Utc>, StoredObservation)>,
+}
+
 /// An evidence record as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EvidenceRow {
@@ -461,6 +472,9 @@ pub trait Store: Send + Sync {
         &self,
         needle: &str,
     ) -> Result<Vec<(ProductRecord, DateTime<Utc>, StoredObservation)>, StoreError>;
+    /// The observation series of the products with an id above `after`, at
+    /// most `limit` products, in product then time order.
+    async fn series_after(&self, after: i64, limit: i64) -> Result<Vec<Series>, StoreError>;
     /// One finding.
     async fn finding(&self, id: i64) -> Result<Option<FindingRow>, StoreError>;
     /// One evidence record.

@@ -19,7 +19,7 @@ use super::{
     StoredObservation,
 };
 use crate::domain::{Currency, Money};
-use crate::store::evidence_hash;
+use crate::store::{Series, evidence_hash};
 
 /// SQLite-backed [`Store`].
 #[derive(Clone)]
@@ -557,6 +557,48 @@ impl Store for SqliteStore {
                         .unwrap_or_default(),
                 },
             ));
+        }
+        Ok(out)
+    }
+
+    async fn series_after(&self, after: i64, limit: i64) -> Result<Vec<Series>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
+                    o.observed_at, o.price_minor, o.currency, o.reference_minor, o.reference_kind, \
+                    o.percent_badge, o.availability, o.promo \
+             FROM (SELECT * FROM products WHERE id > ? ORDER BY id LIMIT ?) p \
+             JOIN observations o ON o.product_id = p.id ORDER BY p.id, o.observed_at, o.id",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<Series> = Vec::new();
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let currency: String = row.try_get("currency")?;
+            let reference: Option<i64> = row.try_get("reference_minor")?;
+            let badge: Option<i64> = row.try_get("percent_badge")?;
+            let point = (
+                row.try_get("observed_at")?,
+                StoredObservation {
+                    price: money(row.try_get("price_minor")?, &currency)?,
+                    reference: reference.map(|m| money(m, &currency)).transpose()?,
+                    reference_kind: row.try_get("reference_kind")?,
+                    percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
+                    availability: row.try_get("availability")?,
+                    promo: serde_json::from_str(&row.try_get::<String, _>("promo")?)
+                        .unwrap_or_default(),
+                },
+            );
+            match out.last_mut() {
+                Some(s) if s.product_id == id => s.points.push(point),
+                _ => out.push(Series {
+                    product_id: id,
+                    product: ProductRecord::from_row(&row)?,
+                    points: vec![point],
+                }),
+            }
         }
         Ok(out)
     }
