@@ -158,6 +158,8 @@ pub struct Catalog {
     pub files: Vec<PathBuf>,
     /// Detection policy (`[policy]`, with every `[[announced]]` promotion).
     pub policy: crate::detect::Policy,
+    /// Sales-period overrides (`[[calendar_override]]`), for new arrêtés.
+    pub calendar_overrides: Vec<crate::detect::calendar::Override>,
     brand_index: HashMap<String, usize>,
 }
 
@@ -446,6 +448,37 @@ impl Catalog {
                 }
                 catalog.policy.announced.push(a.get_ref().clone());
             }
+            for o in &raw.calendar_override {
+                let line = at(o.span());
+                let r = o.get_ref();
+                let parsed = r
+                    .zone
+                    .parse::<crate::detect::calendar::Zone>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|zone| {
+                        let season = r
+                            .season
+                            .parse()
+                            .map_err(|e: crate::detect::calendar::SeasonError| e.to_string())?;
+                        let ov = crate::detect::calendar::Override {
+                            zone,
+                            season,
+                            year: r.year,
+                            first_day: r.first_day,
+                            last_day: r.last_day,
+                        };
+                        ov.validate().map_err(|e| e.to_string())?;
+                        Ok(ov)
+                    });
+                match parsed {
+                    Ok(ov) => catalog.calendar_overrides.push(ov),
+                    Err(e) => issues.push(CatalogIssue {
+                        file: (*path).clone(),
+                        line: Some(line),
+                        message: format!("[[calendar_override]]: {e}"),
+                    }),
+                }
+            }
             for sub in &raw.subscriber {
                 pending_subscribers.push(((*path).clone(), at(sub.name.span()), text, sub));
             }
@@ -553,6 +586,11 @@ impl Catalog {
             .filter(move |s| s.brands.iter().any(|b| b == brand))
     }
 
+    /// The legal calendar: the built-in one with the watchlists' overrides.
+    pub fn calendar(&self) -> crate::detect::calendar::Calendar {
+        crate::detect::calendar::Calendar::builtin().with_overrides(self.calendar_overrides.clone())
+    }
+
     /// The shop with this name.
     pub fn shop(&self, name: &str) -> Option<&Shop> {
         self.shops.iter().find(|s| s.name == name)
@@ -595,6 +633,20 @@ struct RawFile {
     policy: Option<Spanned<crate::detect::Policy>>,
     #[serde(default)]
     announced: Vec<Spanned<crate::detect::policy::Announced>>,
+    #[serde(default)]
+    calendar_override: Vec<Spanned<RawOverride>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    zone: String,
+    season: String,
+    year: i32,
+    #[serde(deserialize_with = "crate::detect::policy::toml_date")]
+    first_day: chrono::NaiveDate,
+    #[serde(deserialize_with = "crate::detect::policy::toml_date")]
+    last_day: chrono::NaiveDate,
 }
 
 #[derive(Debug, Deserialize)]

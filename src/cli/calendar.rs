@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use chrono::Datelike;
 use clap::Args;
 
-use super::{CliError, EXIT_OK};
+use super::{CliError, EXIT_OK, GlobalArgs, settings};
+use crate::catalog::Catalog;
 use crate::detect::calendar::{Calendar, Zone};
 
 /// Arguments of `vigie calendar`.
@@ -19,10 +20,14 @@ pub struct CalendarArgs {
 }
 
 /// Prints the sales periods of a year.
-pub fn run(a: &CalendarArgs) -> Result<ExitCode, CliError> {
+/// The watchlists' `[[calendar_override]]` entries apply when they load.
+pub fn run(g: &GlobalArgs, a: &CalendarArgs) -> Result<ExitCode, CliError> {
     let zone: Zone = a.zone.parse().map_err(CliError::config)?;
     let year = a.year.unwrap_or_else(|| chrono::Utc::now().year());
-    let cal = Calendar::builtin();
+    let cal = settings(g)
+        .ok()
+        .and_then(|s| Catalog::load_dir(&s.watchlists).ok())
+        .map_or_else(Calendar::builtin, |c| c.calendar());
     for p in cal.periods(zone, year) {
         println!(
             "{} {} {}: {} {} 08:00 → {} 23:59:59 ({})",

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use super::{CliError, EXIT_OK, GlobalArgs, settings};
 use crate::catalog::Catalog;
-use crate::detect::calendar::Calendar;
 use crate::fetch::{FetchConfig, HostPool};
 use crate::notify::Mailer;
 
@@ -20,7 +19,7 @@ pub async fn run(g: &GlobalArgs) -> Result<ExitCode, CliError> {
         store.as_ref(),
         &pool,
         &mailer,
-        &Calendar::builtin(),
+        &catalog.calendar(),
     )
     .await
     .map_err(CliError::config)?;

@@ -180,7 +180,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::from(EXIT_OK))
         }
         Command::Findings(a) => findings::run(g, a).await,
-        Command::Calendar(a) => calendar::run(a),
+        Command::Calendar(a) => calendar::run(g, a),
         Command::History(a) => history::run(g, a).await,
         Command::Evidence(a) => evidence::evidence(g, a).await,
         Command::Verify => evidence::verify(g).await,

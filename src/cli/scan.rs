@@ -9,7 +9,6 @@ use clap::Args;
 
 use super::{CliError, EXIT_OK, EXIT_PARTIAL, GlobalArgs, settings};
 use crate::catalog::Catalog;
-use crate::detect::calendar::Calendar;
 use crate::fetch::{FetchConfig, HostPool};
 use crate::notify::Mailer;
 use crate::pipeline::{self, ScanOptions};
@@ -50,7 +49,7 @@ pub async fn run(g: &GlobalArgs, a: &ScanArgs) -> Result<ExitCode, CliError> {
     let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
     let store = crate::store::open(&s.database).await?;
     let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
-    let calendar = Calendar::builtin();
+    let calendar = catalog.calendar();
     let opts = ScanOptions {
         now: a.now.unwrap_or_else(Utc::now),
         shops: a.shop.clone(),

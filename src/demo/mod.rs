@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::Catalog;
 use crate::config::{MailTransport, Settings};
-use crate::detect::calendar::Calendar;
 use crate::fetch::{FetchConfig, HostPool};
 use crate::notify::Mailer;
 use crate::pipeline::{self, ScanOptions, ScanSummary};
@@ -74,7 +73,7 @@ pub async fn run(
     let store = crate::store::open(&database).await?;
     let pool = HostPool::new(FetchConfig::new(settings.user_agent()))?;
     let mailer = Mailer::from_settings(&demo_settings)?;
-    let calendar = Calendar::builtin();
+    let calendar = catalog.calendar();
     let mut days = Vec::new();
     for (i, day) in DAYS.iter().enumerate() {
         let now = DateTime::parse_from_rfc3339(day)

@@ -28,7 +28,7 @@ pub struct Announced {
 }
 
 /// A day written as a TOML date (`2026-05-04`) or a string (`"2026-05-04"`).
-fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+pub(crate) fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {

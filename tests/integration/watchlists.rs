@@ -19,6 +19,19 @@ fn the_documented_example_watchlist_loads() {
     assert!(!shop.allow_private_network);
     assert_eq!(c.match_brand("ML Paris").unwrap().name, "Maison Lumière");
     assert_eq!(c.subscribers[0].brands.len(), 2);
+    // Its [policy], [[announced]] and [[calendar_override]] are read.
+    assert_eq!(c.policy.perpetual_days, 42);
+    assert_eq!(c.policy.announced.len(), 1);
+    let summer_2027 = c
+        .calendar()
+        .periods(vigie::detect::calendar::Zone::National, 2027)[1]
+        .clone();
+    assert_eq!(
+        summer_2027.last_day.to_string(),
+        "2027-07-27",
+        "the override wins"
+    );
+    assert_eq!(summer_2027.first_day.to_string(), "2027-06-23");
 }
 
 #[tokio::test]
