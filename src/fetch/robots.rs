@@ -143,6 +143,21 @@ mod tests {
     }
 
     #[test]
+    fn a_bom_and_a_huge_file_are_handled() {
+        let v = RobotsVerdict::parse(b"\xef\xbb\xbfUser-agent: *\nDisallow: /x\n");
+        assert!(
+            !v.allows(&u("/x/y")),
+            "the BOM does not hide the first group"
+        );
+        // Rules past 500 KiB are not read (RFC 9309 §2.5).
+        let mut big = b"User-agent: *\n".to_vec();
+        big.extend(std::iter::repeat_n(b"# padding line\n".as_slice(), 40_000).flatten());
+        big.extend_from_slice(b"Disallow: /late\n");
+        assert!(big.len() > MAX_ROBOTS_BYTES);
+        assert!(RobotsVerdict::parse(&big).allows(&u("/late")));
+    }
+
+    #[test]
     fn statuses_follow_rfc_9309() {
         let url = u("/robots.txt");
         let v = RobotsVerdict::from_outcome(&FetchOutcome::Status {
