@@ -6,9 +6,10 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use vigie::cli::{self, Cli, LogFormat};
 
-fn init_tracing(g: &cli::GlobalArgs) {
-    let default = match (g.quiet, g.verbose) {
-        (true, _) => "warn",
+fn init_tracing(g: &cli::GlobalArgs, story: bool) {
+    let default = match (g.quiet || story, g.verbose) {
+        (true, 0) => "warn",
+        (true, _) if g.quiet => "warn",
         (false, 0) => "vigie=info,warn",
         (false, 1) => "vigie=debug,info",
         _ => "trace",
@@ -25,7 +26,9 @@ fn init_tracing(g: &cli::GlobalArgs) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(&cli.global);
+    // The demo tells its own story; its log stays quiet unless asked (-v).
+    let story = matches!(cli.command, cli::Command::Demo(_));
+    init_tracing(&cli.global, story);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -45,6 +45,23 @@ pub async fn run(g: &GlobalArgs, a: &DemoArgs) -> Result<ExitCode, CliError> {
             sum.emails_sent
         );
     }
+    for f in &report.findings {
+        println!(
+            "Finding #{} ({}, {}): {} — {} {} at {}, crossed-out {}.",
+            f.id,
+            f.rule,
+            f.severity,
+            f.brand,
+            f.product_name.as_deref().unwrap_or("?"),
+            f.price().map(|m| m.display_fr()).unwrap_or_default(),
+            f.shop,
+            f.reference()
+                .ok()
+                .flatten()
+                .map(|m| m.display_fr())
+                .unwrap_or_else(|| "none".into()),
+        );
+    }
     if let Some(dir) = &report.mail_dir {
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .map(|rd| {
@@ -63,8 +80,8 @@ pub async fn run(g: &GlobalArgs, a: &DemoArgs) -> Result<ExitCode, CliError> {
         }
     }
     println!(
-        "Database: {}\nNext: `vigie findings --database {}` lists what was found; edit watchlists/example.toml and run `vigie check`.",
-        report.database, report.database
+        "Database: {db}\nNext: `cargo run --release -- findings --database {db}` lists what was found,\n      `cargo run --release -- evidence 1 --database {db}` writes the proof of finding #1;\n      then describe your own shops in watchlists/ (see watchlists/example.toml) and run `check`.",
+        db = report.database
     );
     Ok(ExitCode::from(EXIT_OK))
 }

@@ -36,6 +36,8 @@ pub struct DemoReport {
     pub mail_dir: Option<PathBuf>,
     /// One summary per simulated day.
     pub days: Vec<(DateTime<Utc>, ScanSummary)>,
+    /// The findings at the end.
+    pub findings: Vec<crate::store::FindingRow>,
 }
 
 /// The demo's catalog for a shop at `base_url`.
@@ -96,10 +98,14 @@ pub async fn run(
         .await?;
         days.push((now, summary));
     }
+    let findings = store
+        .findings(&crate::store::FindingFilter::default())
+        .await?;
     Ok(DemoReport {
         shop_url: shop.base_url(),
         database,
         mail_dir: Some(mail_dir),
         days,
+        findings,
     })
 }
