@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{FromRow, QueryBuilder, Row, Sqlite, Transaction};
 
@@ -101,6 +102,25 @@ impl SqliteStore {
     }
 }
 
+/// An observation read from a row with the observation columns and the
+/// currency in `currency_col`.
+fn stored_observation(
+    row: &SqliteRow,
+    currency_col: &str,
+) -> Result<StoredObservation, StoreError> {
+    let currency: String = row.try_get(currency_col)?;
+    let reference: Option<i64> = row.try_get("reference_minor")?;
+    let badge: Option<i64> = row.try_get("percent_badge")?;
+    Ok(StoredObservation {
+        price: money(row.try_get("price_minor")?, &currency)?,
+        reference: reference.map(|m| money(m, &currency)).transpose()?,
+        reference_kind: row.try_get("reference_kind")?,
+        percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
+        availability: row.try_get("availability")?,
+        promo: serde_json::from_str(&row.try_get::<String, _>("promo")?).unwrap_or_default(),
+    })
+}
+
 fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
     Currency::new(currency)
         .map(|c| Money::new(minor, c))
@@ -178,19 +198,7 @@ impl Store for SqliteStore {
                 None => None,
             };
             let last = match row.try_get::<Option<String>, _>("o_currency")? {
-                Some(c) => {
-                    let reference: Option<i64> = row.try_get("reference_minor")?;
-                    let badge: Option<i64> = row.try_get("percent_badge")?;
-                    Some(StoredObservation {
-                        price: money(row.try_get("price_minor")?, &c)?,
-                        reference: reference.map(|m| money(m, &c)).transpose()?,
-                        reference_kind: row.try_get("reference_kind")?,
-                        percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
-                        availability: row.try_get("availability")?,
-                        promo: serde_json::from_str(&row.try_get::<String, _>("promo")?)
-                            .unwrap_or_default(),
-                    })
-                }
+                Some(_) => Some(stored_observation(&row, "o_currency")?),
                 None => None,
             };
             by_id.insert(id, record.product_key.clone());
@@ -541,21 +549,10 @@ impl Store for SqliteStore {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let currency: String = row.try_get("currency")?;
-            let reference: Option<i64> = row.try_get("reference_minor")?;
-            let badge: Option<i64> = row.try_get("percent_badge")?;
             out.push((
                 ProductRecord::from_row(&row)?,
                 row.try_get("observed_at")?,
-                StoredObservation {
-                    price: money(row.try_get("price_minor")?, &currency)?,
-                    reference: reference.map(|m| money(m, &currency)).transpose()?,
-                    reference_kind: row.try_get("reference_kind")?,
-                    percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
-                    availability: row.try_get("availability")?,
-                    promo: serde_json::from_str(&row.try_get::<String, _>("promo")?)
-                        .unwrap_or_default(),
-                },
+                stored_observation(&row, "currency")?,
             ));
         }
         Ok(out)
@@ -576,20 +573,9 @@ impl Store for SqliteStore {
         let mut out: Vec<Series> = Vec::new();
         for row in rows {
             let id: i64 = row.try_get("id")?;
-            let currency: String = row.try_get("currency")?;
-            let reference: Option<i64> = row.try_get("reference_minor")?;
-            let badge: Option<i64> = row.try_get("percent_badge")?;
             let point = (
                 row.try_get("observed_at")?,
-                StoredObservation {
-                    price: money(row.try_get("price_minor")?, &currency)?,
-                    reference: reference.map(|m| money(m, &currency)).transpose()?,
-                    reference_kind: row.try_get("reference_kind")?,
-                    percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
-                    availability: row.try_get("availability")?,
-                    promo: serde_json::from_str(&row.try_get::<String, _>("promo")?)
-                        .unwrap_or_default(),
-                },
+                stored_observation(&row, "currency")?,
             );
             match out.last_mut() {
                 Some(s) if s.product_id == id => s.points.push(point),
