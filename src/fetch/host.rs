@@ -153,6 +153,9 @@ impl Host {
     /// `Crawl-delay`), when that is slower than the shop's rate.
     pub(super) fn slow_down_to(&self, delay: Duration) {
         let wanted = with_margin(delay);
+        if wanted <= self.interval() {
+            return;
+        }
         let mut interval = match self.interval.write() {
             Ok(i) => i,
             Err(p) => p.into_inner(),

@@ -262,11 +262,22 @@ impl HostPool {
         }
     }
 
+    /// The host's state, created on first use. Two shops on one host share
+    /// it: the slower rate of the two applies to both.
     fn host(&self, key: &HostKey, policy: HostPolicy) -> Arc<Host> {
-        self.lock_hosts()
+        let mut created = false;
+        let host = self
+            .lock_hosts()
             .entry(key.clone())
-            .or_insert_with(|| Arc::new(Host::new(key.clone(), policy, self.config.retry_budget)))
-            .clone()
+            .or_insert_with(|| {
+                created = true;
+                Arc::new(Host::new(key.clone(), policy, self.config.retry_budget))
+            })
+            .clone();
+        if !created && policy.rate > 0.0 {
+            host.slow_down_to(Duration::from_secs_f64(1.0 / policy.rate));
+        }
+        host
     }
 
     /// The robots.txt verdict for the URL's host, cached for
@@ -295,6 +306,11 @@ impl HostPool {
         // robots.txt: no redirect to another site, and at most 500 KiB.
         let (outcome, _) = self.request(host, &robots_url, policy, None).await;
         let verdict = Arc::new(RobotsVerdict::from_outcome(&outcome));
+        if matches!(outcome, FetchOutcome::Refused { .. }) {
+            // Refused by this shop's policy, not by the host: another shop on
+            // the same host may allow it, so nothing is cached.
+            return verdict;
+        }
         if let Some(delay) = verdict.crawl_delay() {
             host.slow_down_to(delay);
         }

@@ -263,7 +263,7 @@ async fn an_unreachable_or_private_shop_fails_alone_and_nothing_stored_is_lost()
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(failed, vec!["Fermée", "Sans drapeau"]);
+    assert_eq!(failed, vec!["Fermée", "Sans drapeau"], "{log}");
     assert!(
         log.contains("allow_private_network"),
         "the refusal says how to allow it: {log}"

@@ -418,6 +418,18 @@ async fn a_private_address_is_refused_without_the_flag() {
         other => panic!("{other:?}"),
     }
     assert!(s.paths().is_empty());
+    // A refusal is this shop's, not the host's: another shop on the same host
+    // that allows private addresses, in the same pool, is served.
+    let pool = pool();
+    assert!(!matches!(
+        pool.fetch(&by_name, strict).await,
+        FetchOutcome::Fetched(_)
+    ));
+    let allowed = policy(50.0);
+    assert!(matches!(
+        pool.fetch(&by_name, allowed).await,
+        FetchOutcome::Fetched(_)
+    ));
 }
 
 #[tokio::test]
