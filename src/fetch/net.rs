@@ -166,7 +166,18 @@ pub(super) async fn get(
     let mut resp = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            let outcome = failed(error_reason(&e));
+            let reason = error_reason(&e);
+            if reason.contains("allow_private_network") {
+                // The resolver refused a private address: the shop's policy, not a failure.
+                return Attempt::Done(
+                    FetchOutcome::Refused {
+                        url: url.clone(),
+                        reason,
+                    },
+                    None,
+                );
+            }
+            let outcome = failed(reason);
             return if e.is_timeout() || e.is_connect() {
                 Attempt::Retryable {
                     outcome,
