@@ -114,7 +114,7 @@ pub async fn run(g: &GlobalArgs, a: &ExtractArgs) -> Result<ExitCode, CliError> 
         });
         let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
         match pool.fetch(&url, policy).await {
-            FetchOutcome::Fetched(page) => (page.text(), page.url),
+            FetchOutcome::Fetched(page) => (page.text().into_owned(), page.url),
             other => return Err(anyhow::anyhow!("{}", other.describe()).into()),
         }
     } else {

@@ -23,7 +23,7 @@ pub use robots::RobotsVerdict;
 /// Decodes an HTML document's bytes: BOM, then the `Content-Type` charset,
 /// then `<meta charset>`, else UTF-8.
 pub fn decode_html(body: &[u8], content_type: Option<&str>) -> String {
-    net::decode_body(body, content_type)
+    net::decode_body(body, content_type).into_owned()
 }
 
 /// Settings shared by every host.
@@ -146,7 +146,7 @@ impl Page {
 
     /// The body as text: charset from the header, a BOM or `<meta charset>`,
     /// else UTF-8 with replacement characters.
-    pub fn text(&self) -> String {
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
         net::decode_body(&self.body, self.header("content-type"))
     }
 }

@@ -287,12 +287,12 @@ pub(super) async fn get(
 
 /// Decodes a body to text: BOM, then the header's charset, then a
 /// `<meta charset>` in the first 1024 bytes, else UTF-8.
-pub(super) fn decode_body(body: &[u8], content_type: Option<&str>) -> String {
+pub(super) fn decode_body<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+) -> std::borrow::Cow<'a, str> {
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(body) {
-        return enc
-            .decode_without_bom_handling(&body[bom_len..])
-            .0
-            .into_owned();
+        return enc.decode_without_bom_handling(&body[bom_len..]).0;
     }
     let from_header = content_type.and_then(|ct| {
         ct.split(';')
@@ -303,7 +303,8 @@ pub(super) fn decode_body(body: &[u8], content_type: Option<&str>) -> String {
     let enc = from_header
         .or_else(|| meta_charset(&body[..body.len().min(1024)]))
         .unwrap_or(encoding_rs::UTF_8);
-    enc.decode_without_bom_handling(body).0.into_owned()
+    // Valid UTF-8 is borrowed, not copied.
+    enc.decode_without_bom_handling(body).0
 }
 
 fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
