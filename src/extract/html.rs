@@ -48,6 +48,32 @@ pub fn percent_in(text: &str) -> Option<u32> {
     digits.parse().ok().filter(|p| (1..100).contains(p))
 }
 
+/// The first crossed-out price in the markup that is above `price`: a
+/// `<del>`, `<s>` or `<strike>`, or an element marked as an old price
+/// (Magento's `data-price-type="oldPrice"`, `.old-price`, `.compare-at-price`,
+/// `.was-price`), for pages whose structured data states no former price.
+/// The product's own block comes before related products in document
+/// order, so the first match is taken.
+pub fn struck_price(doc: &Html, price: Money) -> Option<Money> {
+    let s = sel(
+        "del, s, strike, [data-price-type=oldPrice], .old-price .price, .price--compare, \
+         .compare-at-price, .was-price",
+    )?;
+    doc.select(&s).find_map(|e| {
+        let m = e
+            .value()
+            .attr("data-price-amount")
+            .and_then(|a| amount(a, Some(price.currency)))
+            .or_else(|| {
+                text_of(e).and_then(|t| price_text::parse_money(&t, Some(price.currency)).ok())
+            })?;
+        (m.currency == price.currency
+            && m.minor > price.minor
+            && m.minor <= price.minor.saturating_mul(10))
+        .then_some(m)
+    })
+}
+
 /// Offers in schema.org microdata (`itemscope itemtype=…/Product`).
 pub fn microdata(
     doc: &Html,
@@ -71,6 +97,23 @@ pub fn microdata(
         let mut list_raw = None;
         for p in product.select(&props) {
             let name = p.value().attr("itemprop").unwrap_or("");
+            // A price specification marked as the former price (it may hold
+            // only <meta> elements, so no text of its own).
+            if name == "priceSpecification" && p.html().contains("StrikethroughPrice") {
+                list_raw = p
+                    .select(&props)
+                    .find(|x| x.value().attr("itemprop") == Some("price"))
+                    .and_then(|x| {
+                        x.value()
+                            .attr("content")
+                            .map(str::to_string)
+                            .or_else(|| text_of(x))
+                    });
+                continue;
+            }
+            if name == "price" && inside_strikethrough_spec(p) {
+                continue;
+            }
             let value = p
                 .value()
                 .attr("content")
@@ -94,20 +137,6 @@ pub fn microdata(
                     _ => {}
                 }
             }
-            // A price specification marked as the former price.
-            if p.value().attr("itemprop") == Some("priceSpecification")
-                && p.html().contains("StrikethroughPrice")
-            {
-                list_raw = p
-                    .select(&props)
-                    .find(|x| x.value().attr("itemprop") == Some("price"))
-                    .and_then(|x| {
-                        x.value()
-                            .attr("content")
-                            .map(str::to_string)
-                            .or_else(|| text_of(x))
-                    });
-            }
         }
         let currency = currency.or(default_currency);
         o.price = price_raw.as_deref().and_then(|r| amount(r, currency));
@@ -125,6 +154,13 @@ pub fn microdata(
         }
     }
     out
+}
+
+fn inside_strikethrough_spec(e: ElementRef<'_>) -> bool {
+    e.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        a.value().attr("itemprop") == Some("priceSpecification")
+            && a.html().contains("StrikethroughPrice")
+    })
 }
 
 fn inside_brand(e: ElementRef<'_>) -> bool {

@@ -144,7 +144,9 @@ pub fn extract_page(
     let priceless = offers.iter().all(|o| o.price.is_none());
     let needs_dom = selectors.is_some()
         || priceless
-        || (offers.len() == 1 && offers[0].reference_price.is_none() && shows_a_former_price(html));
+        || (offers.iter().all(|o| o.reference_price.is_none())
+            && offers.windows(2).all(|w| w[0].price == w[1].price)
+            && shows_a_former_price(html));
     if needs_dom {
         let doc = scraper::Html::parse_document(html);
         let mut lower: Vec<ExtractedOffer> = html::microdata(&doc, page_url, default_currency);
@@ -197,6 +199,21 @@ pub fn extract_page(
                     )),
                     _ => {}
                 }
+            }
+        }
+        // Still no former price: one shown in the markup, for a page of one
+        // product (or of variants at one price).
+        let one_price = offers.windows(2).all(|w| w[0].price == w[1].price);
+        if one_price
+            && let Some(price) = offers.first().and_then(|o| o.price)
+            && offers.iter().all(|o| o.reference_price.is_none())
+            && let Some(r) = html::struck_price(&doc, price)
+        {
+            for o in &mut offers {
+                o.reference_price = Some(r);
+                o.reference_kind = Some(ReferenceKind::Strikethrough);
+                o.warnings
+                    .push("crossed-out price read from the page markup".into());
             }
         }
     }
