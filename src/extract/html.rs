@@ -314,6 +314,132 @@ pub fn with_selectors(
     (out, warnings)
 }
 
+/// Labels that introduce a brand in a page's text ("Marque : Lise Marchand").
+const BRAND_LABELS: &[&str] = &[
+    "marque",
+    "créatrice",
+    "créateur",
+    "createur",
+    "creatrice",
+    "fabricant",
+    "designer",
+    "brand",
+    "manufacturer",
+    "maker",
+    "marke",
+    "hersteller",
+    "marca",
+    "merk",
+];
+
+/// The brand a page names after a label such as "Marque :" or "Brand:".
+fn labelled_brand(doc: &Html) -> Option<String> {
+    let s = sel("p, li, span, dd, td, div")?;
+    doc.select(&s).find_map(|e| {
+        // Only elements whose own text holds the label, not their ancestors.
+        if e.children().any(|c| c.value().is_element()) {
+            return None;
+        }
+        let t = text_of(e)?;
+        let (label, rest) = t.split_once(':')?;
+        let label = label.trim().to_lowercase();
+        if !BRAND_LABELS.contains(&label.as_str()) {
+            return None;
+        }
+        let brand = rest.trim();
+        (!brand.is_empty() && brand.chars().count() <= 60 && !brand.contains(':'))
+            .then(|| brand.to_string())
+    })
+}
+
+/// An offer read from the page's visible text alone, for a page with no
+/// structured data and no selectors: the name is the page's only `<h1>`,
+/// the price the first element after it whose class names a price
+/// (`price`, `prix`, `amount`) inside the heading's own section, a `<del>`
+/// or `<s>` in it the crossed-out price, and the brand what follows a label
+/// such as "Marque :". A page with several headings, or whose heading's
+/// section holds many prices (a listing), gives nothing.
+pub fn visible_text_offer(
+    doc: &Html,
+    page_url: &Url,
+    default_currency: Option<Currency>,
+) -> Option<ExtractedOffer> {
+    let h1s = sel("h1")?;
+    let mut headings = doc.select(&h1s);
+    let h1 = headings.next()?;
+    if headings.next().is_some() {
+        return None;
+    }
+    let name = text_of(h1)?;
+    let price_sel = sel(
+        "[itemprop=price], [class~=price], [class~=prix], [class*=product-price],          [class*=product__price], [class*=price-current], [class~=amount]",
+    )?;
+    let struck = sel("del, s, strike")?;
+    // The heading's section: its parent, else its grandparent.
+    let section = [h1.parent(), h1.parent().and_then(|p| p.parent())]
+        .into_iter()
+        .flatten()
+        .filter_map(ElementRef::wrap)
+        .find(|s| s.select(&price_sel).next().is_some())?;
+    let prices: Vec<ElementRef<'_>> = section
+        .select(&price_sel)
+        .filter(|e| {
+            // The outermost price elements only.
+            !e.ancestors()
+                .filter_map(ElementRef::wrap)
+                .take_while(|a| a.id() != section.id())
+                .any(|a| price_sel.matches(&a))
+        })
+        .collect();
+    if prices.len() > 3 {
+        return None;
+    }
+    let mut warnings = Vec::new();
+    for el in prices {
+        let struck_el = el.select(&struck).next();
+        let struck_text = struck_el.and_then(text_of);
+        let own: String = el
+            .descendants()
+            .filter(|n| {
+                !n.ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .any(|a| struck_el.is_some_and(|s| s.id() == a.id()))
+            })
+            .filter_map(|n| n.value().as_text().map(|t| t.to_string()))
+            .collect();
+        let Some(own) = clean(&own) else { continue };
+        let price = match price_text::parse_money(&own, default_currency) {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push(format!("price {own:?}: {e}"));
+                continue;
+            }
+        };
+        let mut o = ExtractedOffer {
+            name: Some(name),
+            brand: labelled_brand(doc),
+            price: Some(price),
+            url: Some(page_url.to_string()),
+            source: Some(Source::VisibleText),
+            warnings,
+            ..Default::default()
+        };
+        if let Some(r) = struck_text
+            .and_then(|t| price_text::parse_money(&t, default_currency).ok())
+            .filter(|r| r.currency == price.currency && r.minor > price.minor)
+        {
+            o.reference_price = Some(r);
+            o.reference_kind = Some(ReferenceKind::Strikethrough);
+        }
+        o.warnings.push(
+            "read from the page's visible text (no structured data): add selectors for this shop to be sure"
+                .into(),
+        );
+        return Some(o);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

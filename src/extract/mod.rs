@@ -156,6 +156,14 @@ pub fn extract_page(
             out.warnings.extend(warnings);
             lower.extend(sel_offers);
         }
+        if priceless
+            && selectors.is_none()
+            && !lower.iter().any(|o| o.price.is_some())
+            && let Some(o) = html::visible_text_offer(&doc, page_url, default_currency)
+        {
+            // Nothing structured at all: what the page shows in its text.
+            lower.push(o);
+        }
         if priceless && lower.iter().any(|o| o.price.is_some()) {
             // Structured data without a price does not hide a price shown otherwise.
             if !offers.is_empty() {
@@ -190,6 +198,22 @@ pub fn extract_page(
                             o.percent_badge = other.percent_badge;
                         }
                     }
+                    (Some(a), Some(b))
+                        if b.currency == a.currency
+                            && b.minor < a.minor
+                            && html::struck_price(&doc, b) == Some(a) =>
+                    {
+                        // Stale structured data: its price is the one the
+                        // page shows crossed out next to the price to pay.
+                        o.warnings.push(format!(
+                            "{} says {a}, which the page shows crossed out; the page's price {b} ({}) is used",
+                            o.source.map(|s| s.as_str()).unwrap_or("?"),
+                            other.source.map(|s| s.as_str()).unwrap_or("?"),
+                        ));
+                        o.price = Some(b);
+                        o.reference_price = Some(a);
+                        o.reference_kind = Some(ReferenceKind::Strikethrough);
+                    }
                     (Some(a), Some(b)) => o.warnings.push(format!(
                         "sources disagree: {} says {}, {} says {}",
                         o.source.map(|s| s.as_str()).unwrap_or("?"),
@@ -220,7 +244,10 @@ pub fn extract_page(
     if !offers.is_empty() {
         // Promotional wording of the page applies to its offers.
         let phrases = promo_text::classify_html(html, promo_cache);
-        let promo_badge = phrases.iter().find_map(|p| p.percent);
+        let badges: Vec<(u32, bool)> = phrases
+            .iter()
+            .filter_map(|p| Some((p.percent?, p.standalone)))
+            .collect();
         let promo: Vec<PromoMatch> = phrases
             .into_iter()
             .map(|p| PromoMatch {
@@ -229,18 +256,15 @@ pub fn extract_page(
                 location: format!("page, byte {}", p.start),
             })
             .collect();
-        if !promo.is_empty() {
-            // On a one-product page, a visible "-30 %" badge is that product's.
-            let single = offers.len() == 1
-                || offers
-                    .windows(2)
-                    .all(|w| w[0].name == w[1].name && w[0].price == w[1].price);
-            let badge = promo_badge.filter(|_| single);
-            for o in &mut offers {
-                o.promo.extend(promo.iter().cloned());
-                if o.percent_badge.is_none() && o.price.is_some() {
-                    o.percent_badge = badge;
-                }
+        // A page of one product (or of variants at one price).
+        let single = offers.len() == 1
+            || offers
+                .windows(2)
+                .all(|w| w[0].name == w[1].name && w[0].price == w[1].price);
+        for o in &mut offers {
+            o.promo.extend(promo.iter().cloned());
+            if o.percent_badge.is_none() && o.price.is_some() {
+                o.percent_badge = badge_for(o, &badges, single);
             }
         }
     }
@@ -256,9 +280,34 @@ pub fn extract_page(
     out
 }
 
+/// The percent badge of the page that belongs to an offer: one that states
+/// the offer's own reduction from its crossed-out price (to the point, as
+/// shops round), else, on a page of one product, the first badge that
+/// stands alone as a label. A "jusqu'à -40 %" banner or a newsletter's
+/// "-10 % sur votre première commande" is nobody's badge.
+fn badge_for(o: &ExtractedOffer, badges: &[(u32, bool)], single: bool) -> Option<u32> {
+    if let (Some(p), Some(r)) = (o.price, o.reference_price)
+        && p.currency == r.currency
+        && r.minor > p.minor
+    {
+        let off = (r.minor - p.minor) as f64 * 100.0 / r.minor as f64;
+        if let Some(&(n, _)) = badges
+            .iter()
+            .find(|(n, _)| (f64::from(*n) - off).abs() < 1.0)
+        {
+            return Some(n);
+        }
+    }
+    if single {
+        return badges.iter().find(|(_, alone)| *alone).map(|&(n, _)| n);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Money;
 
     #[test]
     fn collects_every_jsonld_block_and_nothing_else() {
@@ -290,6 +339,66 @@ mod tests {
         assert_eq!(e.offers.len(), 1);
         assert_eq!(e.offers[0].source, Some(Source::Microdata));
         assert_eq!(e.offers[0].price.map(|m| m.minor), Some(3500));
+    }
+
+    #[test]
+    fn structured_data_showing_the_crossed_out_price_gives_way_to_the_page() {
+        let html = r#"<script type="application/ld+json">{"@type":"Product","name":"Moulin","brand":"X",
+            "offers":{"@type":"Offer","price":"59.00","priceCurrency":"EUR"}}</script>
+            <div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Moulin</h1>
+            <p><del>59,00 €</del> <span itemprop="price" content="49.00">49,00 €</span>
+            <meta itemprop="priceCurrency" content="EUR"></p></div>"#;
+        let url = Url::parse("https://s.example/p").unwrap();
+        let e = extract_page(html, &url, None, None, None);
+        assert_eq!(e.offers.len(), 1);
+        let o = &e.offers[0];
+        assert_eq!(o.price.map(|m| m.minor), Some(4900));
+        assert_eq!(o.reference_price.map(|m| m.minor), Some(5900));
+        assert!(
+            o.warnings.iter().any(|w| w.contains("crossed out")),
+            "{:?}",
+            o.warnings
+        );
+    }
+
+    #[test]
+    fn visible_text_gives_one_product_not_a_listing() {
+        let url = Url::parse("https://s.example/p").unwrap();
+        let page = r#"<h1>Vase bleu</h1><p>Marque : Atelier Nord</p>
+            <p class="price"><s>50 €</s> 40 €</p>"#;
+        let e = extract_page(page, &url, Some(Currency::EUR), None, None);
+        assert_eq!(e.offers.len(), 1);
+        let o = &e.offers[0];
+        assert_eq!(o.source, Some(Source::VisibleText));
+        assert_eq!(o.name.as_deref(), Some("Vase bleu"));
+        assert_eq!(o.brand.as_deref(), Some("Atelier Nord"));
+        assert_eq!(o.price.map(|m| m.minor), Some(4000));
+        assert_eq!(o.reference_price.map(|m| m.minor), Some(5000));
+        let listing = r#"<main><h1>Vases</h1><ul>
+            <li><span class="price">10 €</span></li><li><span class="price">12 €</span></li>
+            <li><span class="price">14 €</span></li><li><span class="price">16 €</span></li>
+            </ul></main>"#;
+        let e = extract_page(listing, &url, Some(Currency::EUR), None, None);
+        assert!(e.offers.is_empty(), "{:?}", e.offers);
+    }
+
+    #[test]
+    fn a_badge_goes_to_the_variant_it_describes() {
+        let eur = |m| Some(Money::new(m, Currency::EUR));
+        let sale = ExtractedOffer {
+            price: eur(11900),
+            reference_price: eur(14900),
+            ..Default::default()
+        };
+        let full = ExtractedOffer {
+            price: eur(14900),
+            ..Default::default()
+        };
+        let badges = [(40, false), (20, true)];
+        assert_eq!(badge_for(&sale, &badges, false), Some(20));
+        assert_eq!(badge_for(&full, &badges, false), None);
+        assert_eq!(badge_for(&full, &badges, true), Some(20));
+        assert_eq!(badge_for(&full, &[(10, false)], true), None);
     }
 
     #[test]

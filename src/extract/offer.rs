@@ -18,6 +18,9 @@ pub enum Source {
     OpenGraph,
     /// The shop's own CSS selectors from the watchlist.
     Selector,
+    /// The page's visible text alone (its heading and a price element), for
+    /// pages with no structured data and no selectors: the least trusted.
+    VisibleText,
 }
 
 impl Source {
@@ -29,6 +32,7 @@ impl Source {
             Source::Microdata => "microdata",
             Source::OpenGraph => "opengraph",
             Source::Selector => "selector",
+            Source::VisibleText => "visible_text",
         }
     }
 }

@@ -70,10 +70,16 @@ pub struct PromoPhrase {
     pub end: usize,
     /// The percentage, for a percent badge.
     pub percent: Option<u32>,
+    /// For a percent badge: whether it stands alone as a label next to
+    /// prices ("-25 %"), rather than inside a sentence ("recevez -10 % sur
+    /// votre première commande") or as a ceiling ("jusqu'à -40 %"). Only a
+    /// badge standing alone can be a product's own.
+    pub standalone: bool,
 }
 
 enum Entry {
-    Class(PromoClass),
+    /// A class, and the folded phrase the pattern spells.
+    Class(PromoClass, &'static str),
     Exclude,
 }
 
@@ -153,6 +159,84 @@ const PHRASES: &[(&str, PromoClass)] = &[
     ("ancien prix", PromoClass::Reduction),
     ("on sale", PromoClass::Reduction),
     ("sale price", PromoClass::Reduction),
+    // WooCommerce's default badge; "sale" alone is also French for "dirty".
+    ("sale!", PromoClass::Reduction),
+    ("promo !", PromoClass::Reduction),
+    ("economisez", PromoClass::Reduction),
+    ("economise", PromoClass::Reduction),
+    ("vous economisez", PromoClass::Reduction),
+    ("you save", PromoClass::Reduction),
+    ("save", PromoClass::Reduction),
+    // The same wording in the languages of the shops next door.
+    ("sie sparen", PromoClass::Reduction),
+    ("statt", PromoClass::Reduction),
+    ("rabatt", PromoClass::Reduction),
+    ("reduziert", PromoClass::Reduction),
+    ("ahorra", PromoClass::Reduction),
+    ("ahorras", PromoClass::Reduction),
+    ("ahorre", PromoClass::Reduction),
+    ("descuento", PromoClass::Reduction),
+    ("oferta", PromoClass::Reduction),
+    ("risparmi", PromoClass::Reduction),
+    ("risparmia", PromoClass::Reduction),
+    ("sconto", PromoClass::Reduction),
+    ("invece di", PromoClass::Reduction),
+    ("korting", PromoClass::Reduction),
+    ("u bespaart", PromoClass::Reduction),
+    ("in plaats van", PromoClass::Reduction),
+    ("saldi", PromoClass::Soldes),
+    ("rebajas", PromoClass::Soldes),
+    ("schlussverkauf", PromoClass::Soldes),
+    ("sommerschlussverkauf", PromoClass::Soldes),
+    ("winterschlussverkauf", PromoClass::Soldes),
+    ("uitverkoop", PromoClass::Soldes),
+    ("uvp", PromoClass::PriorPriceDisclosure),
+    ("rrp", PromoClass::PriorPriceDisclosure),
+    ("srp", PromoClass::PriorPriceDisclosure),
+    ("msrp", PromoClass::PriorPriceDisclosure),
+    ("prezzo consigliato", PromoClass::PriorPriceDisclosure),
+    ("precio recomendado", PromoClass::PriorPriceDisclosure),
+    ("adviesprijs", PromoClass::PriorPriceDisclosure),
+    (
+        "niedrigster preis der letzten 30 tage",
+        PromoClass::PriorPriceDisclosure,
+    ),
+    (
+        "prezzo piu basso degli ultimi 30 giorni",
+        PromoClass::PriorPriceDisclosure,
+    ),
+    (
+        "precio mas bajo de los ultimos 30 dias",
+        PromoClass::PriorPriceDisclosure,
+    ),
+    (
+        "laagste prijs van de afgelopen 30 dagen",
+        PromoClass::PriorPriceDisclosure,
+    ),
+];
+
+/// Abbreviations that name a price only when one follows ("PVC : 49 €",
+/// "UVP 1.599,00 €"), not in "sans PVC" or "toile PVC".
+const NEEDS_A_PRICE_AFTER: &[&str] = &["pvc", "uvp", "rrp", "srp", "msrp"];
+
+/// Words counted only when an amount or a percentage follows: "Save 20 %",
+/// "Économisez 30 €", not "Save to wishlist".
+const NEEDS_A_NUMBER_AFTER: &[&str] = &[
+    "save",
+    "you save",
+    "economisez",
+    "economise",
+    "vous economisez",
+    "sie sparen",
+    "ahorra",
+    "ahorras",
+    "ahorre",
+    "risparmi",
+    "risparmia",
+    "u bespaart",
+    "statt",
+    "invece di",
+    "in plaats van",
 ];
 
 const EXCLUSIONS: &[&str] = &[
@@ -189,6 +273,30 @@ const EXCLUSIONS: &[&str] = &[
     "solde de la carte",
     "solde de votre carte",
     "solde cadeau",
+    // Other senses of "coupon" and "remise".
+    "coupon de tissu",
+    "coupons de tissu",
+    "coupon tissu",
+    "coupons tissu",
+    "coupon de lin",
+    "coupon de coton",
+    "coupon de laine",
+    "coupon de soie",
+    "coupon de jersey",
+    "coupon de velours",
+    "coupon de toile",
+    "coupon de cuir",
+    "longueur du coupon",
+    "taille du coupon",
+    "dimensions du coupon",
+    "remise en main propre",
+    "remise en mains propres",
+    "remise en main propres",
+    "remise en mains propre",
+    "remise en magasin",
+    "remise en boutique",
+    "remise des cles",
+    "remise des prix",
 ];
 
 /// Accented spellings of the folded phrases: each folded word listed here
@@ -226,6 +334,13 @@ const ACCENTED: &[(&str, &[&str])] = &[
     ("fidelite", &["fidélité"]),
     ("crediteur", &["créditeur"]),
     ("debiteur", &["débiteur"]),
+    ("economisez", &["économisez"]),
+    ("economise", &["économise"]),
+    ("piu", &["più"]),
+    ("mas", &["más"]),
+    ("ultimos", &["últimos"]),
+    ("dias", &["días"]),
+    ("cles", &["clés"]),
 ];
 
 /// Every spelling of a folded phrase: words swapped for their accented
@@ -253,8 +368,14 @@ fn spellings(folded: &str) -> Vec<String> {
     let mut out = Vec::new();
     for f in forms {
         let upper = f.to_uppercase();
+        // "Économisez": the matcher folds ASCII case only.
+        let mut chars = f.chars();
+        let title = chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+            .unwrap_or_default();
         // Apostrophes and spaces come in several kinds.
-        for v in [f.clone(), upper, f.replace(' ', "\u{a0}")] {
+        for v in [f.clone(), upper, title, f.replace(' ', "\u{a0}")] {
             if !out.contains(&v) {
                 out.push(v);
             }
@@ -269,7 +390,7 @@ static MATCHER: LazyLock<Option<(AhoCorasick, Vec<Entry>)>> = LazyLock::new(|| {
     for (p, c) in PHRASES {
         for v in spellings(p) {
             patterns.push(v);
-            entries.push(Entry::Class(*c));
+            entries.push(Entry::Class(*c, p));
         }
     }
     for p in EXCLUSIONS {
@@ -302,18 +423,23 @@ pub fn classify(text: &str) -> Vec<PromoPhrase> {
     for m in ac.find_iter(text) {
         let (s, e) = (m.start(), m.end());
         let before_ok = s == 0 || !is_word_byte(tb[s - 1]);
-        let after_ok = e >= tb.len() || !is_word_byte(tb[e]);
+        let after_ok = e >= tb.len() || !is_word_byte(tb[e]) || !is_word_byte(tb[e - 1]);
         if !(before_ok && after_ok) {
             continue;
         }
         match &entries[m.pattern().as_usize()] {
             Entry::Exclude => excluded.push((s, e)),
-            Entry::Class(c) => found.push(PromoPhrase {
+            Entry::Class(_, p)
+                if NEEDS_A_PRICE_AFTER.contains(p) && !followed_by(&text[e..], false) => {}
+            Entry::Class(_, p)
+                if NEEDS_A_NUMBER_AFTER.contains(p) && !followed_by(&text[e..], true) => {}
+            Entry::Class(c, _) => found.push(PromoPhrase {
                 class: *c,
                 text: text[s..e].to_string(),
                 start: s,
                 end: e,
                 percent: None,
+                standalone: false,
             }),
         }
     }
@@ -328,7 +454,60 @@ pub fn classify(text: &str) -> Vec<PromoPhrase> {
         }
         out.push(p);
     }
+    for p in out.iter_mut().filter(|p| p.percent.is_some()) {
+        let lead = p
+            .text
+            .trim_start_matches(|c: char| !c.is_alphabetic() && c != '-');
+        let ceiling = ["jusqu", "up to"].iter().any(|w| {
+            lead.get(..w.len())
+                .is_some_and(|l| l.eq_ignore_ascii_case(w))
+        });
+        let letters = text[..p.start]
+            .chars()
+            .chain(text[p.end..].chars())
+            .filter(|c| c.is_alphabetic())
+            .count();
+        p.standalone = !ceiling && letters <= BADGE_CONTEXT_LETTERS;
+    }
     out
+}
+
+/// Letters a run may hold besides a percent badge for the badge to count
+/// as a label ("Promo", "EUR", "Soldes" next to prices), not a sentence.
+const BADGE_CONTEXT_LETTERS: usize = 12;
+
+/// Whether an amount comes first after a word: optional spaces, a colon or
+/// a currency sign, then a digit; with `words_between`, up to two short
+/// words ("jusqu'à", "up to") may stand between.
+fn followed_by(rest: &str, words_between: bool) -> bool {
+    let mut words = 0;
+    let mut chars = rest.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() {
+            return true;
+        }
+        if is_space(c) || c == '\n' || matches!(c, ':' | '€' | '£' | '$' | '-' | '\u{2212}') {
+            chars.next();
+            continue;
+        }
+        if words_between && words < 2 && c.is_alphabetic() {
+            let mut n = 0;
+            while chars
+                .peek()
+                .is_some_and(|c| c.is_alphabetic() || *c == '\'' || *c == '’')
+            {
+                chars.next();
+                n += 1;
+            }
+            if n > 8 {
+                return false;
+            }
+            words += 1;
+            continue;
+        }
+        return false;
+    }
+    false
 }
 
 /// The character before byte offset `i`, with its start offset.
@@ -428,6 +607,7 @@ fn percent_badges(text: &str) -> Vec<PromoPhrase> {
             start,
             end,
             percent: Some(n),
+            standalone: false,
         });
     }
     out
@@ -469,12 +649,155 @@ fn is_inline_tag(name: &[u8]) -> bool {
     )
 }
 
+/// The attributes of a start tag (`<div class="a" hidden>`), names lower-cased
+/// by the caller's comparisons; quoted values may hold any byte.
+fn tag_attributes(tag: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let mut out = Vec::new();
+    let end = tag.len().saturating_sub(1);
+    let mut i = tag
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(end);
+    while i < end {
+        while i < end && (tag[i].is_ascii_whitespace() || tag[i] == b'/') {
+            i += 1;
+        }
+        let ns = i;
+        while i < end && !tag[i].is_ascii_whitespace() && !matches!(tag[i], b'=' | b'/') {
+            i += 1;
+        }
+        let name = &tag[ns..i];
+        while i < end && tag[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value: &[u8] = &[];
+        if i < end && tag[i] == b'=' {
+            i += 1;
+            while i < end && tag[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i < end && matches!(tag[i], b'"' | b'\'') {
+                let q = tag[i];
+                let vs = i + 1;
+                i = memchr::memchr(q, &tag[vs..end]).map_or(end, |p| vs + p);
+                value = &tag[vs..i];
+                i += 1;
+            } else {
+                let vs = i;
+                while i < end && !tag[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                value = &tag[vs..i];
+            }
+        }
+        if !name.is_empty() {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+/// Whether a Shopify theme's price block is marked on sale
+/// (`class="price price--on-sale"`), which shows its sale badge. Dawn and
+/// the themes built on it always render the "Sale"/"Promotion" badge and
+/// hide it with CSS unless the price block carries that class.
+fn shopify_price_on_sale(b: &[u8]) -> bool {
+    memchr::memmem::find_iter(b, b"price--on-sale").any(|at| {
+        // Inside a tag, not in a stylesheet rule.
+        let lt = memchr::memrchr(b'<', &b[..at]);
+        let gt = memchr::memrchr(b'>', &b[..at]);
+        lt > gt
+    })
+}
+
+/// Whether a start tag hides its element from a shopper: the `hidden`
+/// attribute, an inline `display: none` or `visibility: hidden`, a
+/// `hidden`/`d-none` utility class without a responsive override, or a
+/// Shopify theme's sale badge on a price block that is not on sale.
+fn is_hidden_tag(tag: &[u8], on_sale: bool) -> bool {
+    let find = |needle: &[u8]| memchr::memmem::find(tag, needle).is_some();
+    if !(find(b"hidden") || find(b"none") || find(b"price__")) {
+        return false;
+    }
+    for (name, value) in tag_attributes(tag) {
+        if name.eq_ignore_ascii_case(b"hidden") {
+            return true;
+        }
+        if name.eq_ignore_ascii_case(b"style") {
+            let style: Vec<u8> = value
+                .iter()
+                .filter(|c| !c.is_ascii_whitespace())
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            if memchr::memmem::find(&style, b"display:none").is_some()
+                || memchr::memmem::find(&style, b"visibility:hidden").is_some()
+            {
+                return true;
+            }
+        }
+        if name.eq_ignore_ascii_case(b"class") {
+            let classes = || value.split(|c| c.is_ascii_whitespace());
+            let utility = classes().any(|c| c == b"hidden" || c == b"d-none");
+            let responsive =
+                classes().any(|c| c.contains(&b':') || (c.starts_with(b"d-") && c != b"d-none"));
+            if utility && !responsive {
+                return true;
+            }
+            if !on_sale && classes().any(|c| c == b"price__badge-sale") {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The end of the element whose start tag ends at `from`: after its
+/// matching end tag (same-name elements nested inside are counted), or the
+/// end of the page.
+fn skip_element(b: &[u8], from: usize, name: &[u8]) -> usize {
+    const VOID: [&[u8]; 14] = [
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
+        b"source", b"track", b"wbr", b"param",
+    ];
+    if name.is_empty() || VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) {
+        return from;
+    }
+    let mut depth = 1usize;
+    let mut i = from;
+    while let Some(p) = memchr::memchr(b'<', &b[i..]) {
+        let lt = i + p;
+        let closing = b.get(lt + 1) == Some(&b'/');
+        let ns = lt + 1 + usize::from(closing);
+        let ne = ns + name.len();
+        let same = ne <= b.len()
+            && b[ns..ne].eq_ignore_ascii_case(name)
+            && b.get(ne)
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'-');
+        let gt = memchr::memchr(b'>', &b[lt..]).map_or(b.len(), |q| lt + q + 1);
+        if same {
+            if closing {
+                depth -= 1;
+                if depth == 0 {
+                    return gt;
+                }
+            } else if b[..gt].ends_with(b"/>") {
+                // Self-closed.
+            } else {
+                depth += 1;
+            }
+        }
+        i = gt.max(lt + 1);
+    }
+    b.len()
+}
+
 /// The runs of visible text of an HTML page, as byte ranges of the page:
 /// block tags end a run, inline tags do not (a run may contain them);
-/// `<script>`, `<style>`, `<template>` and comments are skipped. A byte
-/// scan, no DOM, no copy.
+/// `<script>`, `<style>`, `<template>`, comments and hidden elements (see
+/// `is_hidden_tag`) are skipped. A byte scan, no DOM, no copy.
 pub fn text_run_ranges(html: &str) -> Vec<(usize, usize)> {
     let b = html.as_bytes();
+    let on_sale = shopify_price_on_sale(b);
     let mut runs = Vec::new();
     let mut run: Option<(usize, usize)> = None;
     let mut i = 0;
@@ -520,7 +843,14 @@ pub fn text_run_ranges(html: &str) -> Vec<(usize, usize)> {
                 .map_or(b.len(), |p| p + name_start);
             let name = &b[name_start..name_end];
             let inline = is_inline_tag(name);
-            (memchr::memchr(b'>', rest).map(|p| lt + p + 1), !inline)
+            let tag_end = memchr::memchr(b'>', rest).map(|p| lt + p + 1);
+            let opening = rest.get(1) != Some(&b'/');
+            match tag_end {
+                Some(te) if opening && is_hidden_tag(&b[lt..te], on_sale) => {
+                    (Some(skip_element(b, te, name)), true)
+                }
+                _ => (tag_end, !inline),
+            }
         };
         if breaks {
             push(&mut run, &mut runs);
@@ -720,6 +1050,89 @@ mod tests {
         assert!(
             classify("promotionnel").is_empty(),
             "a longer word is not the phrase"
+        );
+    }
+
+    #[test]
+    fn other_senses_of_promotion_words_are_not_promotions() {
+        for t in [
+            "Coupon de tissu Betsy 50 x 140 cm",
+            "longueur du coupon : 50 cm",
+            "toile enduite sans PVC",
+            "Remise en main propre possible à la boutique",
+            "Ce mitigeur économise l'eau",
+            "Save to wishlist",
+            "Linge sale et linge propre",
+            "statt Blumen",
+        ] {
+            assert!(classify(t).is_empty(), "{t}: {:?}", classify(t));
+        }
+    }
+
+    #[test]
+    fn savings_and_neighbouring_languages() {
+        for (t, class) in [
+            ("Économisez 20%", "reduction"),
+            ("ÉCONOMISEZ 5 €", "reduction"),
+            ("Save up to 30%", "reduction"),
+            ("Sale!", "reduction"),
+            (
+                "UVP 1.599,00 € – Sie sparen 250,00 €",
+                "prior_price_disclosure",
+            ),
+            ("PVC : 49,00 €", "prior_price_disclosure"),
+            ("Ahorra 15%", "reduction"),
+            ("Saldi invernali", "soldes"),
+            ("Rebajas de invierno", "soldes"),
+            (
+                "Prezzo più basso degli ultimi 30 giorni",
+                "prior_price_disclosure",
+            ),
+        ] {
+            let found = classes(t);
+            assert_eq!(found.first().map(|f| f.0), Some(class), "{t}: {found:?}");
+        }
+        assert_eq!(
+            classes("UVP 1.599,00 € – Sie sparen 250,00 €")
+                .into_iter()
+                .map(|f| f.0)
+                .collect::<Vec<_>>(),
+            ["prior_price_disclosure", "reduction"]
+        );
+    }
+
+    #[test]
+    fn hidden_elements_are_not_read() {
+        let html = r#"<div hidden><p>Soldes</p><div>Promo</div></div>
+            <p style="display: none">Vente privée</p><span class="badge hidden">-20 %</span>
+            <span class="d-none d-md-block">Outlet</span>
+            <div class="price"><span class="badge price__badge-sale">Promotion</span></div>
+            <input type="hidden" name="x" value="1"><p>Nouveauté</p>"#;
+        let text = visible_text(html);
+        assert_eq!(text, "Outlet Nouveauté");
+        // The theme shows its sale badge when the price block is on sale.
+        let on_sale = r#"<style>.price--on-sale .price__badge-sale{display:inline}</style>
+            <div class="price price--on-sale"><span class="badge price__badge-sale">Promotion</span></div>"#;
+        assert_eq!(visible_text(on_sale), "Promotion");
+        let off = r#"<style>.price--on-sale .price__badge-sale{display:inline}</style>
+            <div class="price"><span class="badge price__badge-sale">Promotion</span></div>"#;
+        assert_eq!(visible_text(off), "");
+    }
+
+    #[test]
+    fn a_badge_in_a_sentence_or_a_ceiling_is_not_standalone() {
+        let alone = |t: &str| {
+            classify(t)
+                .into_iter()
+                .filter_map(|p| Some((p.percent?, p.standalone)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(alone("189,00 € 141,75 € -25 %"), [(25, true)]);
+        assert_eq!(alone("Soldes -40 %"), [(40, true)]);
+        assert_eq!(alone("jusqu'à -40 %"), [(40, false)]);
+        assert_eq!(
+            alone("Inscrivez-vous et recevez -10 % sur votre première commande"),
+            [(10, false)]
         );
     }
 
