@@ -710,15 +710,30 @@ fn shopify_price_on_sale(b: &[u8]) -> bool {
     })
 }
 
+static HIDING_WORDS: LazyLock<[memchr::memmem::Finder<'static>; 3]> = LazyLock::new(|| {
+    [
+        memchr::memmem::Finder::new(b"hidden"),
+        memchr::memmem::Finder::new(b"none"),
+        memchr::memmem::Finder::new(b"price__badge-sale"),
+    ]
+});
+
+/// The offsets, in order, of the words without which no tag hides its
+/// element ("hidden", "none", a Shopify sale badge).
+fn hiding_marks(b: &[u8]) -> Vec<usize> {
+    let mut marks: Vec<usize> = HIDING_WORDS
+        .iter()
+        .flat_map(|f| f.find_iter(b).collect::<Vec<_>>())
+        .collect();
+    marks.sort_unstable();
+    marks
+}
+
 /// Whether a start tag hides its element from a shopper: the `hidden`
 /// attribute, an inline `display: none` or `visibility: hidden`, a
 /// `hidden`/`d-none` utility class without a responsive override, or a
 /// Shopify theme's sale badge on a price block that is not on sale.
 fn is_hidden_tag(tag: &[u8], on_sale: bool) -> bool {
-    let find = |needle: &[u8]| memchr::memmem::find(tag, needle).is_some();
-    if !(find(b"hidden") || find(b"none") || find(b"price__")) {
-        return false;
-    }
     for (name, value) in tag_attributes(tag) {
         if name.eq_ignore_ascii_case(b"hidden") {
             return true;
@@ -798,6 +813,10 @@ fn skip_element(b: &[u8], from: usize, name: &[u8]) -> usize {
 pub fn text_run_ranges(html: &str) -> Vec<(usize, usize)> {
     let b = html.as_bytes();
     let on_sale = shopify_price_on_sale(b);
+    // Where a tag may hide its element: found once for the page, so that
+    // ordinary tags cost one comparison.
+    let marks = hiding_marks(b);
+    let mut mark = 0;
     let mut runs = Vec::new();
     let mut run: Option<(usize, usize)> = None;
     let mut i = 0;
@@ -846,7 +865,16 @@ pub fn text_run_ranges(html: &str) -> Vec<(usize, usize)> {
             let tag_end = memchr::memchr(b'>', rest).map(|p| lt + p + 1);
             let opening = rest.get(1) != Some(&b'/');
             match tag_end {
-                Some(te) if opening && is_hidden_tag(&b[lt..te], on_sale) => {
+                Some(te)
+                    if opening
+                        && {
+                            while marks.get(mark).is_some_and(|&m| m < lt) {
+                                mark += 1;
+                            }
+                            marks.get(mark).is_some_and(|&m| m < te)
+                        }
+                        && is_hidden_tag(&b[lt..te], on_sale) =>
+                {
                     (Some(skip_element(b, te, name)), true)
                 }
                 _ => (tag_end, !inline),
