@@ -32,8 +32,8 @@ pub fn next_runs(catalog: &Catalog, after: DateTime<Utc>) -> Vec<(String, DateTi
         .iter()
         .filter_map(|s| {
             let sched = schedule::parse_crontab(s.schedule.as_deref()?).ok()?;
-            let next = sched.after(&after.with_timezone(&SCHEDULE_TZ)).next()?;
-            Some((s.name.clone(), next.with_timezone(&Utc)))
+            let next = sched.next_after(after)?;
+            Some((s.name.clone(), next))
         })
         .collect()
 }
