@@ -24,6 +24,7 @@ pub mod discover;
 pub mod domain;
 pub mod extract;
 pub mod fetch;
+pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod store;

@@ -349,6 +349,7 @@ impl ShopRun<'_> {
             evidence,
         });
         self.summary.observations += 1;
+        crate::metrics::observation();
     }
 
     /// Commits the queued writes when the batch is full or old enough.
@@ -383,6 +384,7 @@ impl ShopRun<'_> {
         }
         self.summary.findings += done.opened.len();
         for (id, key, rule) in &done.opened {
+            crate::metrics::finding(rule);
             tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, product = %key, "new finding");
         }
         Ok(())

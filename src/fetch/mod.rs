@@ -351,6 +351,7 @@ impl HostPool {
             let host = self.host(&key, policy);
             let robots = self.robots_for(&host, policy).await;
             if !robots.allows(&current) {
+                crate::metrics::robots_refusal();
                 let reason = match robots.as_ref() {
                     RobotsVerdict::DisallowAll { reason } => reason.clone(),
                     _ => "disallowed by robots.txt".to_string(),
@@ -450,6 +451,7 @@ impl HostPool {
                         return (outcome, None);
                     }
                     attempt += 1;
+                    crate::metrics::retry();
                     let wait = retry_after
                         .map(|d| d.min(self.config.max_retry_after))
                         .unwrap_or_else(|| host::backoff(self.config.backoff_base, attempt));

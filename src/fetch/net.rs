@@ -189,6 +189,7 @@ pub(super) async fn get(
         }
     };
     let status = resp.status().as_u16();
+    crate::metrics::page_fetched(status);
     if status == 304 {
         return Attempt::Done(FetchOutcome::NotModified { url: url.clone() }, None);
     }
