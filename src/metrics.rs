@@ -87,7 +87,7 @@ const FAMILIES: &[Family] = &[
     },
     Family {
         name: SHOP_LAST_SUCCESS,
-        help: "When each shop's last successful scheduled scan ended (Unix time).",
+        help: "When each shop's last successful scheduled scan started (Unix time).",
         kind: Kind::Gauge,
         labels: true,
     },
@@ -186,7 +186,7 @@ pub fn outbox_failures(failed: usize) {
     }
 }
 
-/// A shop's scheduled scan succeeded, ending at `at`.
+/// A shop's scheduled scan that started at `at` succeeded.
 pub fn shop_succeeded(shop: &str, at: DateTime<Utc>) {
     set(
         SHOP_LAST_SUCCESS,

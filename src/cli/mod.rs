@@ -113,7 +113,7 @@ pub enum Command {
     /// See the whole pipeline offline against a built-in fixture shop.
     Demo(demo::DemoArgs),
     /// Scan each shop on its `schedule` and deliver alerts, until SIGTERM.
-    Daemon,
+    Daemon(daemon::DaemonArgs),
     /// Apply database migrations (also done at every start).
     Migrate,
     /// List findings.
@@ -169,7 +169,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Check(a) => check::run(g, a),
         Command::Extract(a) => extract::run(g, a).await,
         Command::Demo(a) => demo::run(g, a).await,
-        Command::Daemon => daemon::run(g).await,
+        Command::Daemon(a) => daemon::run(g, a).await,
         Command::Migrate => {
             let s = settings(g)?;
             crate::store::open(&s.database).await?;
