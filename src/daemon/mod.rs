@@ -48,6 +48,10 @@ pub const SCHEDULE_TZ: Tz = schedule::DEFAULT_TZ;
 /// How often the outbox is retried between scans.
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The outbox depth gauge counts pending rows up to this many (each row
+/// is read in full by [`Store::due_outbox`]).
+pub const OUTBOX_DEPTH_CAP: i64 = 10_000;
+
 /// The default largest random delay added to each scheduled run.
 pub const DEFAULT_JITTER: Duration = Duration::from_secs(30);
 
@@ -252,9 +256,13 @@ impl<'a> Ctx<'a> {
         Box::pin(async move {
             let result = async {
                 let d = notify::drain(self.store, self.mailer, Utc::now()).await?;
-                // Every pending row, due or not (capped: it is a gauge).
+                // Every pending row, due or not, up to the cap.
                 let horizon = Utc::now() + chrono::Duration::days(3650);
-                let depth = self.store.due_outbox(horizon, 100_000).await?.len();
+                let depth = self
+                    .store
+                    .due_outbox(horizon, OUTBOX_DEPTH_CAP)
+                    .await?
+                    .len();
                 Ok((d, depth))
             }
             .await;
@@ -403,8 +411,14 @@ pub async fn run(
             .min()
             .map(|t| clock.wait_until(t))
             .unwrap_or(OUTBOX_INTERVAL);
+        // While a delivery pass runs, the next one waits for it to end.
+        let drain_wait = if draining {
+            OUTBOX_INTERVAL
+        } else {
+            next_drain.saturating_duration_since(tokio::time::Instant::now())
+        };
         let wait = wake
-            .min(next_drain.saturating_duration_since(tokio::time::Instant::now()))
+            .min(drain_wait)
             // The wall clock is looked at again at least once a minute.
             .min(Duration::from_secs(60));
         tokio::select! {
