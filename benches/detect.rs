@@ -121,7 +121,15 @@ async fn scan_shop(
             raise: a.decision.raise,
             continue_rules: a.decision.continuing,
             close_rules: a.decision.close,
-            recipients: vec![("Bench".into(), "bench@bench.example".into())],
+            recipients: vec![vigie::store::Recipient {
+                name: "Bench".into(),
+                email: "bench@bench.example".into(),
+                language: "fr".into(),
+                digest: None,
+                deliver_at: chrono::Utc::now(),
+                rules: Vec::new(),
+                severities: Vec::new(),
+            }],
             evidence: None,
         });
     }

@@ -323,11 +323,15 @@ impl ShopRun<'_> {
                 now,
             ));
         }
-        let recipients = self
-            .catalog
-            .subscribers_of(&s.record.brand)
-            .map(|sub| (sub.name.clone(), sub.email.clone()))
-            .collect();
+        let recipients = if raise.is_empty() {
+            Vec::new()
+        } else {
+            self.catalog
+                .subscribers_of(&s.record.brand)
+                .filter(|sub| sub.shops.is_empty() || sub.shops.contains(&s.record.shop))
+                .map(|sub| crate::store::Recipient::of(sub, now))
+                .collect()
+        };
         self.batch.items.push(BatchItem {
             product: s.record,
             observation: NewObservation {

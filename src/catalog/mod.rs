@@ -135,7 +135,7 @@ pub struct Brand {
 }
 
 /// A retailer who receives alerts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subscriber {
     /// Display name.
     pub name: String,
@@ -143,6 +143,107 @@ pub struct Subscriber {
     pub email: String,
     /// Names of the brands followed (as in [`Brand::name`]).
     pub brands: Vec<String>,
+    /// When findings are sent: one email each, or a daily or weekly digest.
+    pub delivery: Delivery,
+    /// The subscriber's time zone, for digest times (default Europe/Paris).
+    pub time_zone: chrono_tz::Tz,
+    /// Language of the emails.
+    pub language: Language,
+    /// Rules reported (empty: all).
+    pub rules: Vec<String>,
+    /// Severities reported (`violation`, `report`, `announced`; empty: all).
+    pub severities: Vec<String>,
+    /// Shops reported (empty: all).
+    pub shops: Vec<String>,
+}
+
+/// When a subscriber's findings are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// One email per finding, as soon as it is found.
+    Immediate,
+    /// One digest a day at this local time.
+    Daily(chrono::NaiveTime),
+    /// One digest a week on this day at this local time.
+    Weekly(chrono::Weekday, chrono::NaiveTime),
+}
+
+impl Delivery {
+    /// The name stored with outbox rows: `None` for immediate delivery.
+    pub fn digest_name(&self) -> Option<&'static str> {
+        match self {
+            Delivery::Immediate => None,
+            Delivery::Daily(_) => Some("daily"),
+            Delivery::Weekly(..) => Some("weekly"),
+        }
+    }
+}
+
+/// The language of a subscriber's emails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// French (the default).
+    #[default]
+    Fr,
+    /// English.
+    En,
+}
+
+impl Language {
+    /// The ISO 639-1 code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Language::Fr => "fr",
+            Language::En => "en",
+        }
+    }
+
+    /// Reads an ISO 639-1 code; anything else is French.
+    pub fn from_code(code: &str) -> Language {
+        if code.eq_ignore_ascii_case("en") {
+            Language::En
+        } else {
+            Language::Fr
+        }
+    }
+}
+
+impl Subscriber {
+    /// Whether a finding of `rule` and `severity` at `shop` is for this subscriber.
+    pub fn accepts(&self, shop: &str, rule: &str, severity: &str) -> bool {
+        (self.shops.is_empty() || self.shops.iter().any(|s| s == shop))
+            && (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
+            && (self.severities.is_empty() || self.severities.iter().any(|s| s == severity))
+    }
+
+    /// When a finding made at `now` is to be sent: now, or the next digest.
+    pub fn deliver_at(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        use chrono::{Datelike, Duration, TimeZone};
+        let (time, day) = match self.delivery {
+            Delivery::Immediate => return now,
+            Delivery::Daily(t) => (t, None),
+            Delivery::Weekly(d, t) => (t, Some(d)),
+        };
+        let local = now.with_timezone(&self.time_zone).date_naive();
+        for offset in 0..=8 {
+            let date = local + Duration::days(offset);
+            if day.is_some_and(|d| date.weekday() != d) {
+                continue;
+            }
+            // A time skipped by a DST change is sent at the first valid instant after it.
+            let at = (0..4).find_map(|h| {
+                self.time_zone
+                    .from_local_datetime(&date.and_time(time + Duration::hours(h)))
+                    .earliest()
+            });
+            if let Some(at) = at.map(|t| t.with_timezone(&chrono::Utc))
+                && at > now
+            {
+                return at;
+            }
+        }
+        now
+    }
 }
 
 /// The merged, validated watchlists.
@@ -541,11 +642,119 @@ impl Catalog {
                     }
                 }
             }
+            let mut bad = |v: &Spanned<String>, message: String| {
+                ok = false;
+                issue(
+                    line_of(text, v.span().start),
+                    format!("subscriber `{name}`: {message}"),
+                );
+            };
+            let time_zone = match &sub.time_zone {
+                None => chrono_tz::Europe::Paris,
+                Some(v) => v.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+                    bad(
+                        v,
+                        format!(
+                            "`time_zone` = {:?} is not a time zone name such as \"Europe/Paris\"",
+                            v.get_ref()
+                        ),
+                    );
+                    chrono_tz::Europe::Paris
+                }),
+            };
+            let language = match sub.language.as_ref().map(|v| (v, v.get_ref().as_str())) {
+                None | Some((_, "fr")) => Language::Fr,
+                Some((_, "en")) => Language::En,
+                Some((v, other)) => {
+                    bad(v, format!("`language` = {other:?}: use \"fr\" or \"en\""));
+                    Language::Fr
+                }
+            };
+            let time = match &sub.digest_time {
+                None => chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+                Some(v) => {
+                    chrono::NaiveTime::parse_from_str(v.get_ref(), "%H:%M").unwrap_or_else(|_| {
+                        bad(
+                            v,
+                            format!(
+                                "`digest_time` = {:?} is not a time such as \"08:00\"",
+                                v.get_ref()
+                            ),
+                        );
+                        chrono::NaiveTime::default()
+                    })
+                }
+            };
+            let day = match &sub.digest_day {
+                None => chrono::Weekday::Mon,
+                Some(v) => parse_weekday(v.get_ref()).unwrap_or_else(|| {
+                    bad(
+                        v,
+                        format!(
+                            "`digest_day` = {:?} is not a day such as \"monday\" or \"lundi\"",
+                            v.get_ref()
+                        ),
+                    );
+                    chrono::Weekday::Mon
+                }),
+            };
+            let delivery = match sub.digest.as_ref().map(|v| (v, v.get_ref().as_str())) {
+                None | Some((_, "immediate")) => Delivery::Immediate,
+                Some((_, "daily")) => Delivery::Daily(time),
+                Some((_, "weekly")) => Delivery::Weekly(day, time),
+                Some((v, other)) => {
+                    bad(
+                        v,
+                        format!("`digest` = {other:?}: use \"immediate\", \"daily\" or \"weekly\""),
+                    );
+                    Delivery::Immediate
+                }
+            };
+            let mut rules = Vec::new();
+            for r in &sub.rules {
+                let code = r.get_ref().trim().to_uppercase();
+                if (1..=9).any(|n| code == format!("R{n}")) {
+                    rules.push(code);
+                } else {
+                    bad(
+                        r,
+                        format!("`rules` names {:?}; the rules are R1 to R9", r.get_ref()),
+                    );
+                }
+            }
+            let mut severities = Vec::new();
+            for v in &sub.severities {
+                match v.get_ref().as_str() {
+                    s @ ("violation" | "report" | "announced") => severities.push(s.to_string()),
+                    other => bad(
+                        v,
+                        format!(
+                            "`severities` names {other:?}; use \"violation\", \"report\" or \"announced\""
+                        ),
+                    ),
+                }
+            }
+            let shops: Vec<String> = sub
+                .shops
+                .iter()
+                .map(|v| v.get_ref().trim().to_string())
+                .collect();
+            for (v, shop) in sub.shops.iter().zip(&shops) {
+                if !catalog.shops.iter().any(|s| &s.name == shop) {
+                    bad(v, format!("`shops` names unknown shop `{shop}`"));
+                }
+            }
             if ok {
                 catalog.subscribers.push(Subscriber {
                     name,
                     email,
                     brands,
+                    delivery,
+                    time_zone,
+                    language,
+                    rules,
+                    severities,
+                    shops,
                 });
             }
         }
@@ -683,6 +892,36 @@ struct RawSubscriber {
     email: Spanned<String>,
     #[serde(default)]
     brands: Vec<Spanned<String>>,
+    digest: Option<Spanned<String>>,
+    digest_time: Option<Spanned<String>>,
+    digest_day: Option<Spanned<String>>,
+    time_zone: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
+    #[serde(default)]
+    rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    severities: Vec<Spanned<String>>,
+    #[serde(default)]
+    shops: Vec<Spanned<String>>,
+}
+
+/// A day of the week in English or French ("monday", "lundi", "mon").
+fn parse_weekday(s: &str) -> Option<chrono::Weekday> {
+    use chrono::Weekday::*;
+    let l = s.trim().to_lowercase();
+    let fr = [
+        ("lundi", Mon),
+        ("mardi", Tue),
+        ("mercredi", Wed),
+        ("jeudi", Thu),
+        ("vendredi", Fri),
+        ("samedi", Sat),
+        ("dimanche", Sun),
+    ];
+    fr.iter()
+        .find(|(n, _)| *n == l)
+        .map(|(_, d)| *d)
+        .or_else(|| l.parse().ok())
 }
 
 #[cfg(test)]

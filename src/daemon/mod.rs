@@ -48,10 +48,6 @@ pub const SCHEDULE_TZ: Tz = schedule::DEFAULT_TZ;
 /// How often the outbox is retried between scans.
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The outbox depth gauge counts pending rows up to this many (each row
-/// is read in full by [`Store::due_outbox`]).
-pub const OUTBOX_DEPTH_CAP: i64 = 10_000;
-
 /// The default largest random delay added to each scheduled run.
 pub const DEFAULT_JITTER: Duration = Duration::from_secs(30);
 
@@ -256,13 +252,8 @@ impl<'a> Ctx<'a> {
         Box::pin(async move {
             let result = async {
                 let d = notify::drain(self.store, self.mailer, Utc::now()).await?;
-                // Every pending row, due or not, up to the cap.
-                let horizon = Utc::now() + chrono::Duration::days(3650);
-                let depth = self
-                    .store
-                    .due_outbox(horizon, OUTBOX_DEPTH_CAP)
-                    .await?
-                    .len();
+                // Every pending row, due or not.
+                let depth = usize::try_from(self.store.outbox_counts().await?.pending).unwrap_or(0);
                 Ok((d, depth))
             }
             .await;

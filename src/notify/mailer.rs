@@ -72,8 +72,14 @@ impl Mailer {
         }
     }
 
-    /// Builds the MIME message for an outbox row.
-    pub fn build(&self, item: &OutboxItem, email: &Email) -> Result<Message, SendError> {
+    /// Builds the MIME message for an outbox row; `message_id` is the local
+    /// part of its Message-ID, derived from the outbox row ids.
+    pub fn build(
+        &self,
+        item: &OutboxItem,
+        email: &Email,
+        message_id: &str,
+    ) -> Result<Message, SendError> {
         let address: lettre::Address =
             item.email
                 .parse()
@@ -86,10 +92,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(one_line(&email.subject))
-            .message_id(Some(format!(
-                "<outbox-{}.finding-{}@{}>",
-                item.id, item.finding.id, domain
-            )))
+            .message_id(Some(format!("<{message_id}@{domain}>")))
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 email.html.clone(),
@@ -98,8 +101,13 @@ impl Mailer {
     }
 
     /// Sends one message.
-    pub async fn send(&self, item: &OutboxItem, email: &Email) -> Result<(), SendError> {
-        let message = self.build(item, email)?;
+    pub async fn send(
+        &self,
+        item: &OutboxItem,
+        email: &Email,
+        message_id: &str,
+    ) -> Result<(), SendError> {
+        let message = self.build(item, email, message_id)?;
         match &self.transport {
             Transport::Smtp(t) => {
                 t.send(message)

@@ -6,17 +6,15 @@ pub mod templates;
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{Store, StoreError};
+use crate::store::{OutboxItem, Store, StoreError};
 pub use mailer::{Mailer, SendError};
 
 /// Attempts before an outbox row is declared dead.
 pub const MAX_ATTEMPTS: i64 = 5;
 
-/// What one delivery step did.
+/// What happened to one message of a delivery step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepOutcome {
-    /// Nothing was due.
-    Idle,
     /// The message was accepted by the transport.
     Sent {
         /// Outbox id.
@@ -46,39 +44,102 @@ pub fn retry_delay(attempts: i64) -> chrono::Duration {
     chrono::Duration::minutes(minutes.min(60))
 }
 
-/// Delivers at most one due outbox row.
-pub async fn deliver_one(
+/// How long a worker holds the rows it claimed: a worker that dies leaves
+/// them to be claimed again after this.
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Rows claimed per step.
+const CLAIM: i64 = 50;
+
+/// One message to send: a finding's email, or a digest of several rows.
+struct Message<'a> {
+    rows: Vec<&'a OutboxItem>,
+}
+
+impl Message<'_> {
+    fn ids(&self) -> Vec<i64> {
+        self.rows.iter().map(|r| r.id).collect()
+    }
+
+    /// The local part of the Message-ID, derived from the row ids, so a
+    /// message sent again after a crash carries the same Message-ID.
+    fn message_id(&self) -> String {
+        match self.rows.as_slice() {
+            [one] if one.digest.is_none() => {
+                format!("outbox-{}.finding-{}", one.id, one.finding.id)
+            }
+            rows => format!(
+                "outbox-{}.digest-{}",
+                rows.first().map_or(0, |r| r.id),
+                rows.len()
+            ),
+        }
+    }
+}
+
+/// Claims what is due at `now` and sends it: one email per immediate row,
+/// one digest per subscriber for the digest rows due together. Returns what
+/// happened to each message; an empty list when nothing was due.
+pub async fn deliver_step(
     store: &dyn Store,
     mailer: &Mailer,
     now: DateTime<Utc>,
-) -> Result<StepOutcome, StoreError> {
-    let Some(item) = store.due_outbox(now, 1).await?.into_iter().next() else {
-        return Ok(StepOutcome::Idle);
-    };
-    let message = templates::finding_email(&item);
-    match mailer.send(&item, &message).await {
-        Ok(()) => {
-            store.mark_sent(item.id, Utc::now()).await?;
-            Ok(StepOutcome::Sent { id: item.id })
-        }
-        Err(e) => {
-            let error = e.to_string();
-            if item.attempts + 1 >= MAX_ATTEMPTS {
-                store.mark_failed(item.id, &error, None).await?;
-                tracing::error!(outbox = item.id, to = %item.email, "giving up after {MAX_ATTEMPTS} attempts: {error}");
-                Ok(StepOutcome::Dead { id: item.id, error })
-            } else {
-                let next = Utc::now() + retry_delay(item.attempts);
-                store.mark_failed(item.id, &error, Some(next)).await?;
-                tracing::warn!(outbox = item.id, to = %item.email, %next, "delivery failed, will retry: {error}");
-                Ok(StepOutcome::Retry {
-                    id: item.id,
-                    next,
-                    error,
+) -> Result<Vec<StepOutcome>, StoreError> {
+    let items = store.claim_outbox(now, now + LEASE, CLAIM).await?;
+    let mut messages: Vec<Message<'_>> = Vec::new();
+    for item in &items {
+        let joins = item.digest.is_some().then(|| {
+            messages.iter_mut().find(|m| {
+                m.rows.first().is_some_and(|r| {
+                    r.digest == item.digest && r.email == item.email && r.language == item.language
                 })
+            })
+        });
+        match joins.flatten() {
+            Some(m) => m.rows.push(item),
+            None => messages.push(Message { rows: vec![item] }),
+        }
+    }
+    let mut out = Vec::with_capacity(messages.len());
+    for m in messages {
+        let Some(first) = m.rows.first().copied() else {
+            continue;
+        };
+        let email = if first.digest.is_some() {
+            templates::digest_email(&m.rows, now)
+        } else {
+            templates::finding_email(first)
+        };
+        let ids = m.ids();
+        match mailer.send(first, &email, &m.message_id()).await {
+            Ok(()) => {
+                store.mark_sent(&ids, Utc::now()).await?;
+                out.push(StepOutcome::Sent { id: first.id });
+            }
+            Err(e) => {
+                let error = e.to_string();
+                let attempts = m.rows.iter().map(|r| r.attempts).max().unwrap_or(0);
+                if attempts + 1 >= MAX_ATTEMPTS {
+                    store.mark_failed(&ids, &error, None).await?;
+                    tracing::error!(outbox = first.id, to = %first.email, "giving up after {MAX_ATTEMPTS} attempts: {error}");
+                    out.push(StepOutcome::Dead {
+                        id: first.id,
+                        error,
+                    });
+                } else {
+                    let next = now + retry_delay(attempts);
+                    store.mark_failed(&ids, &error, Some(next)).await?;
+                    tracing::warn!(outbox = first.id, to = %first.email, %next, "delivery failed, will retry: {error}");
+                    out.push(StepOutcome::Retry {
+                        id: first.id,
+                        next,
+                        error,
+                    });
+                }
             }
         }
     }
+    Ok(out)
 }
 
 /// Totals of a delivery pass.
@@ -92,7 +153,8 @@ pub struct DrainSummary {
     pub dead: usize,
 }
 
-/// Delivers every row due now; a row that fails is not retried in the same pass.
+/// Delivers every row due at `now`; a row that fails is not retried in the
+/// same pass (its next attempt is later than `now`).
 pub async fn drain(
     store: &dyn Store,
     mailer: &Mailer,
@@ -100,11 +162,16 @@ pub async fn drain(
 ) -> Result<DrainSummary, StoreError> {
     let mut s = DrainSummary::default();
     loop {
-        match deliver_one(store, mailer, now).await? {
-            StepOutcome::Idle => return Ok(s),
-            StepOutcome::Sent { .. } => s.sent += 1,
-            StepOutcome::Retry { .. } => s.retrying += 1,
-            StepOutcome::Dead { .. } => s.dead += 1,
+        let step = deliver_step(store, mailer, now).await?;
+        if step.is_empty() {
+            return Ok(s);
+        }
+        for outcome in step {
+            match outcome {
+                StepOutcome::Sent { .. } => s.sent += 1,
+                StepOutcome::Retry { .. } => s.retrying += 1,
+                StepOutcome::Dead { .. } => s.dead += 1,
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Email texts. Every scraped string goes through [`html_escape`] in the
-//! HTML part and through [`super::mailer::one_line`] in headers.
+//! Email texts, in French (the default) or English. Every scraped string
+//! goes through [`html_escape`] in the HTML part and through
+//! [`super::mailer::one_line`] in headers.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
@@ -17,9 +18,102 @@ pub struct Email {
     pub html: String,
 }
 
-/// The competition-law notice every email carries.
+/// The competition-law notice every French email carries.
 pub const COMPETITION_NOTICE: &str = "Vigie signale ce qu'une boutique affiche au regard de règles légales ; ce n'est jamais un conseil de prix. \
 N'utilisez pas ces constats pour vous entendre sur des prix, des remises ou leur calendrier, ni pour demander à une marque d'agir contre un revendeur (C. com. L442-6, TFUE art. 101).";
+
+/// The competition-law notice every English email carries.
+pub const COMPETITION_NOTICE_EN: &str = "Vigie reports what a shop displays against legal rules; it is never price advice. \
+Do not use these findings to agree on prices, discounts or their timing, nor to ask a brand to act against a reseller (French Commercial Code L442-6, TFEU art. 101).";
+
+/// The words of one language.
+struct Words {
+    lang: &'static str,
+    at: &'static str,
+    hello: &'static str,
+    found: &'static str,
+    brand: &'static str,
+    product: &'static str,
+    no_name: &'static str,
+    price: &'static str,
+    reference: &'static str,
+    reduction: &'static str,
+    page: &'static str,
+    seen: &'static str,
+    calendar: &'static str,
+    rule: &'static str,
+    severity: &'static str,
+    basis: &'static str,
+    evidence: &'static str,
+    evidence_dir: &'static str,
+    announced: &'static str,
+    notice: &'static str,
+    unsubscribe: &'static str,
+    paris_time: &'static str,
+    digest_daily: &'static str,
+    digest_weekly: &'static str,
+    digest_summary: &'static str,
+}
+
+const FR: Words = Words {
+    lang: "fr",
+    at: "chez",
+    hello: "Bonjour",
+    found: "Vigie a relevé",
+    brand: "sur la marque",
+    product: "Produit",
+    no_name: "(produit sans nom)",
+    price: "Prix affiché",
+    reference: "Prix barré / de référence affiché",
+    reduction: "Réduction annoncée",
+    page: "Page",
+    seen: "Observé le",
+    calendar: "Calendrier",
+    rule: "Règle",
+    severity: "Gravité",
+    basis: "Base légale",
+    evidence: "Preuve",
+    evidence_dir: "preuve",
+    announced: "promotion annoncée par la marque",
+    notice: COMPETITION_NOTICE,
+    unsubscribe: "Pour ne plus recevoir ces alertes, demandez à l'opérateur de votre collectif de vous retirer de la liste de cette marque.",
+    paris_time: "heure de Paris",
+    digest_daily: "résumé du jour",
+    digest_weekly: "résumé de la semaine",
+    digest_summary: "constat(s)",
+};
+
+const EN: Words = Words {
+    lang: "en",
+    at: "at",
+    hello: "Hello",
+    found: "Vigie found",
+    brand: "on the brand",
+    product: "Product",
+    no_name: "(unnamed product)",
+    price: "Price shown",
+    reference: "Crossed-out / reference price shown",
+    reduction: "Reduction claimed",
+    page: "Page",
+    seen: "Seen on",
+    calendar: "Calendar",
+    rule: "Rule",
+    severity: "Severity",
+    basis: "Legal basis",
+    evidence: "Evidence",
+    evidence_dir: "evidence",
+    announced: "promotion announced by the brand",
+    notice: COMPETITION_NOTICE_EN,
+    unsubscribe: "To stop receiving these alerts, ask your collective's operator to remove you from this brand's list.",
+    paris_time: "Paris time",
+    digest_daily: "daily digest",
+    digest_weekly: "weekly digest",
+    digest_summary: "finding(s)",
+};
+
+fn words(language: &str) -> &'static Words {
+    if language == "en" { &EN } else { &FR }
+}
 
 fn esc(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
@@ -32,146 +126,258 @@ fn money(f: &FindingRow, minor: i64) -> String {
     }
 }
 
-fn when(t: DateTime<Utc>) -> String {
+fn when(w: &Words, t: DateTime<Utc>) -> String {
     format!(
-        "{} (heure de Paris) — {} UTC",
+        "{} ({}) — {} UTC",
         t.with_timezone(&Paris).format("%d/%m/%Y %H:%M"),
+        w.paris_time,
         t.format("%Y-%m-%d %H:%M")
     )
 }
 
-fn rule_title(rule: &str) -> &'static str {
-    match rule {
-        "R1" => "mot « soldes » hors période",
-        "R2" => "pré-soldes déguisées",
-        "R3" => "réduction hors soldes",
-        "R4" => "prix antérieur absent",
-        "R5" => "prix de référence fictif",
-        "R6" => "pourcentage mal calculé",
-        "R7" => "promotion permanente",
-        "R8" => "prix gonflé avant promotion",
-        "R9" => "baisse de prix silencieuse",
-        _ => "constat",
+fn rule_title(w: &Words, rule: &str) -> &'static str {
+    let fr = w.lang == "fr";
+    match (rule, fr) {
+        ("R1", true) => "mot « soldes » hors période",
+        ("R1", false) => "the word \"soldes\" outside the sales periods",
+        ("R2", true) => "pré-soldes déguisées",
+        ("R2", false) => "disguised pre-sales",
+        ("R3", true) => "réduction hors soldes",
+        ("R3", false) => "reduction outside the sales periods",
+        ("R4", true) => "prix antérieur absent",
+        ("R4", false) => "prior price missing",
+        ("R5", true) => "prix de référence fictif",
+        ("R5", false) => "fictitious reference price",
+        ("R6", true) => "pourcentage mal calculé",
+        ("R6", false) => "percentage miscalculated",
+        ("R7", true) => "promotion permanente",
+        ("R7", false) => "permanent promotion",
+        ("R8", true) => "prix gonflé avant promotion",
+        ("R8", false) => "price raised before a promotion",
+        ("R9", true) => "baisse de prix silencieuse",
+        ("R9", false) => "silent price cut",
+        (_, true) => "constat",
+        (_, false) => "finding",
     }
 }
 
-fn severity_label(severity: &str) -> &'static str {
-    match severity {
-        "violation" => "infraction à la règle citée",
-        "announced" => "promotion annoncée par la marque (pour information)",
-        _ => "constat à signaler (licite ou non selon les cas)",
+fn severity_label(w: &Words, severity: &str) -> &'static str {
+    match (severity, w.lang == "fr") {
+        ("violation", true) => "infraction à la règle citée",
+        ("violation", false) => "breach of the rule cited",
+        ("announced", true) => "promotion annoncée par la marque (pour information)",
+        ("announced", false) => "promotion announced by the brand (for information)",
+        (_, true) => "constat à signaler (licite ou non selon les cas)",
+        (_, false) => "finding to report (lawful or not depending on the case)",
     }
 }
 
-/// The email telling a subscriber about one finding.
-pub fn finding_email(item: &OutboxItem) -> Email {
-    let f = &item.finding;
-    let product = f
-        .product_name
-        .clone()
-        .unwrap_or_else(|| "(produit sans nom)".into());
-    let percent = f.percent.map(|p| format!("-{p} %")).unwrap_or_default();
-    let announced = f.severity == "announced";
-    let subject = format!(
-        "[Vigie] {} chez {} : {}{} ({}){}",
+fn subject_of(w: &Words, f: &FindingRow) -> String {
+    let percent = f.percent.map(|p| format!("-{p} % ")).unwrap_or_default();
+    format!(
+        "[Vigie] {} {} {} : {percent}{} ({}){}",
         f.brand,
+        w.at,
         f.shop,
-        if percent.is_empty() {
-            String::new()
-        } else {
-            format!("{percent} ")
-        },
-        rule_title(&f.rule),
+        rule_title(w, &f.rule),
         f.rule,
-        if announced {
-            " — promotion annoncée par la marque"
+        if f.severity == "announced" {
+            format!(" — {}", w.announced)
         } else {
-            ""
+            String::new()
         }
-    );
-    let price = money(f, f.price_minor);
-    let reference = f.reference_minor.map(|m| money(f, m));
-    let evidence = format!("vigie evidence {} --out preuve-{}", f.id, f.id);
+    )
+}
+
+/// The lines of one finding: (label, plain value, HTML value).
+fn finding_rows(w: &Words, f: &FindingRow) -> Vec<(&'static str, String, String)> {
+    let product = f.product_name.clone().unwrap_or_else(|| w.no_name.into());
+    let mut rows = vec![
+        (w.product, product.clone(), esc(&product)),
+        (
+            w.price,
+            money(f, f.price_minor),
+            esc(&money(f, f.price_minor)),
+        ),
+    ];
+    if let Some(r) = f.reference_minor.map(|m| money(f, m)) {
+        rows.push((w.reference, r.clone(), format!("<s>{}</s>", esc(&r))));
+    }
+    if let Some(p) = f.percent {
+        let p = format!("-{p} %");
+        rows.push((w.reduction, p.clone(), esc(&p)));
+    }
     let safe_url = f.url.starts_with("https://") || f.url.starts_with("http://");
-
-    let mut text = String::new();
-    text.push_str(&format!("Bonjour {},\n\n", item.subscriber));
-    text.push_str(&format!(
-        "Vigie a relevé une {} sur la marque {} chez {}.\n\n",
-        rule_title(&f.rule),
-        f.brand,
-        f.shop
+    let url_html = if safe_url {
+        format!(
+            "<a href=\"{}\">{}</a>",
+            html_escape::encode_double_quoted_attribute(&f.url),
+            esc(&f.url)
+        )
+    } else {
+        esc(&f.url)
+    };
+    rows.push((w.page, f.url.clone(), url_html));
+    rows.push((w.seen, when(w, f.opened_at), esc(&when(w, f.opened_at))));
+    rows.push((w.calendar, f.calendar.clone(), esc(&f.calendar)));
+    let rule = format!("{} — {}", f.rule, rule_title(w, &f.rule));
+    rows.push((w.rule, rule.clone(), esc(&rule)));
+    let sev = severity_label(w, &f.severity).to_string();
+    rows.push((w.severity, sev.clone(), esc(&sev)));
+    rows.push((w.basis, f.legal_basis.clone(), esc(&f.legal_basis)));
+    let evidence = format!("vigie evidence {} --out {}-{}", f.id, w.evidence_dir, f.id);
+    rows.push((
+        w.evidence,
+        evidence.clone(),
+        format!("<code>{}</code>", esc(&evidence)),
     ));
-    text.push_str(&format!("Produit : {product}\n"));
-    text.push_str(&format!("Prix affiché : {price}\n"));
-    if let Some(r) = &reference {
-        text.push_str(&format!("Prix barré / de référence affiché : {r}\n"));
-    }
-    if !percent.is_empty() {
-        text.push_str(&format!("Réduction annoncée : {percent}\n"));
-    }
-    text.push_str(&format!("Page : {}\n", f.url));
-    text.push_str(&format!("Observé le : {}\n", when(f.opened_at)));
-    text.push_str(&format!("Calendrier : {}\n", f.calendar));
-    text.push_str(&format!("Règle : {} — {}\n", f.rule, rule_title(&f.rule)));
-    text.push_str(&format!("Gravité : {}\n", severity_label(&f.severity)));
-    text.push_str(&format!("Base : {}\n", f.legal_basis));
-    text.push_str(&format!("Preuve : {evidence}\n\n"));
-    text.push_str(&format!("-- \n{COMPETITION_NOTICE}\n"));
-    text.push_str("Pour ne plus recevoir ces alertes, demandez à l'opérateur de votre collectif de vous retirer de la liste de cette marque.\n");
+    rows
+}
 
-    let mut html = String::from(
-        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+fn html_start(w: &Words) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
          <body style=\"font-family:sans-serif;max-width:40em;margin:auto;padding:1em;line-height:1.4\">",
-    );
-    html.push_str(&format!("<p>Bonjour {},</p>", esc(&item.subscriber)));
+        w.lang
+    )
+}
+
+fn html_table(html: &mut String, rows: &[(&'static str, String, String)]) {
+    html.push_str("<table style=\"border-collapse:collapse\">");
+    for (k, _, v) in rows {
+        html.push_str(&format!(
+            "<tr><th style=\"text-align:left;padding:.2em .6em .2em 0;vertical-align:top\">{}</th><td>{v}</td></tr>",
+            esc(k)
+        ));
+    }
+    html.push_str("</table>");
+}
+
+fn footer(w: &Words, text: &mut String, html: &mut String) {
+    text.push_str(&format!("-- \n{}\n{}\n", w.notice, w.unsubscribe));
     html.push_str(&format!(
-        "<p>Vigie a relevé une <strong>{}</strong> sur la marque <strong>{}</strong> chez <strong>{}</strong>.</p>",
-        esc(rule_title(&f.rule)),
+        "<hr><p style=\"font-size:smaller;color:#555\">{}<br>{}</p></body></html>",
+        esc(w.notice),
+        esc(w.unsubscribe)
+    ));
+}
+
+/// The email telling a subscriber about one finding, in the subscriber's language.
+pub fn finding_email(item: &OutboxItem) -> Email {
+    let w = words(&item.language);
+    let f = &item.finding;
+    let subject = subject_of(w, f);
+    let intro = format!(
+        "{} : {} {} {} {} {}.",
+        w.found,
+        rule_title(w, &f.rule),
+        w.brand,
+        f.brand,
+        w.at,
+        f.shop
+    );
+    let rows = finding_rows(w, f);
+    let mut text = format!("{} {},\n\n{intro}\n\n", w.hello, item.subscriber);
+    for (k, v, _) in &rows {
+        text.push_str(&format!("{k} : {v}\n"));
+    }
+    text.push('\n');
+    let mut html = html_start(w);
+    html.push_str(&format!("<p>{} {},</p>", w.hello, esc(&item.subscriber)));
+    html.push_str(&format!(
+        "<p>{} : <strong>{}</strong> {} <strong>{}</strong> {} <strong>{}</strong>.</p>",
+        esc(w.found),
+        esc(rule_title(w, &f.rule)),
+        esc(w.brand),
         esc(&f.brand),
+        esc(w.at),
         esc(&f.shop)
     ));
-    html.push_str("<table style=\"border-collapse:collapse\">");
-    let mut row = |k: &str, v: String| {
-        html.push_str(&format!(
-            "<tr><th style=\"text-align:left;padding:.2em .6em .2em 0;vertical-align:top\">{}</th><td>{}</td></tr>",
-            esc(k),
-            v
-        ))
+    html_table(&mut html, &rows);
+    footer(w, &mut text, &mut html);
+    Email {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// One digest for a subscriber: a short summary first (findings by brand
+/// and shop), then each finding, grouped by brand and shop.
+pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Email {
+    let Some(first) = rows.first() else {
+        return Email {
+            subject: String::new(),
+            text: String::new(),
+            html: String::new(),
+        };
     };
-    row("Produit", esc(&product));
-    row("Prix affiché", esc(&price));
-    if let Some(r) = &reference {
-        row("Prix barré affiché", format!("<s>{}</s>", esc(r)));
+    let w = words(&first.language);
+    let kind = if first.digest.as_deref() == Some("weekly") {
+        w.digest_weekly
+    } else {
+        w.digest_daily
+    };
+    let mut groups: std::collections::BTreeMap<(&str, &str), Vec<&FindingRow>> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        groups
+            .entry((r.finding.brand.as_str(), r.finding.shop.as_str()))
+            .or_default()
+            .push(&r.finding);
     }
-    if !percent.is_empty() {
-        row("Réduction annoncée", esc(&percent));
-    }
-    row(
-        "Page",
-        if safe_url {
-            format!(
-                "<a href=\"{}\">{}</a>",
-                html_escape::encode_double_quoted_attribute(&f.url),
-                esc(&f.url)
-            )
-        } else {
-            esc(&f.url)
-        },
+    let brands: std::collections::BTreeSet<&str> = groups.keys().map(|(b, _)| *b).collect();
+    let subject = format!(
+        "[Vigie] {kind} {} : {} {} — {}",
+        now.with_timezone(&Paris).format("%d/%m/%Y"),
+        rows.len(),
+        w.digest_summary,
+        brands.into_iter().collect::<Vec<_>>().join(", ")
     );
-    row("Observé le", esc(&when(f.opened_at)));
-    row("Calendrier", esc(&f.calendar));
-    row(
-        "Règle",
-        esc(&format!("{} — {}", f.rule, rule_title(&f.rule))),
-    );
-    row("Base", esc(&f.legal_basis));
-    row("Preuve", format!("<code>{}</code>", esc(&evidence)));
-    html.push_str("</table>");
+    let mut text = format!("{} {},\n\n", w.hello, first.subscriber);
+    let mut html = html_start(w);
     html.push_str(&format!(
-        "<hr><p style=\"font-size:smaller;color:#555\">{}<br>Pour ne plus recevoir ces alertes, demandez à l'opérateur de votre collectif de vous retirer de la liste de cette marque.</p></body></html>",
-        esc(COMPETITION_NOTICE)
+        "<p>{} {},</p><ul>",
+        w.hello,
+        esc(&first.subscriber)
     ));
+    for ((brand, shop), fs) in &groups {
+        text.push_str(&format!(
+            "- {brand} {} {shop} : {} {}\n",
+            w.at,
+            fs.len(),
+            w.digest_summary
+        ));
+        html.push_str(&format!(
+            "<li><strong>{}</strong> {} <strong>{}</strong> : {} {}</li>",
+            esc(brand),
+            esc(w.at),
+            esc(shop),
+            fs.len(),
+            esc(w.digest_summary)
+        ));
+    }
+    html.push_str("</ul>");
+    text.push('\n');
+    for ((brand, shop), fs) in &groups {
+        text.push_str(&format!("== {brand} {} {shop} ==\n\n", w.at));
+        html.push_str(&format!(
+            "<h2 style=\"font-size:1.1em\">{} {} {}</h2>",
+            esc(brand),
+            esc(w.at),
+            esc(shop)
+        ));
+        for f in fs {
+            let rows = finding_rows(w, f);
+            for (k, v, _) in &rows {
+                text.push_str(&format!("{k} : {v}\n"));
+            }
+            text.push('\n');
+            html_table(&mut html, &rows);
+            html.push_str("<br>");
+        }
+    }
+    footer(w, &mut text, &mut html);
     Email {
         subject,
         text,
@@ -192,6 +398,8 @@ mod tests {
             subscriber: "Ana".into(),
             email: "ana@shop.example".into(),
             attempts: 0,
+            digest: None,
+            language: "fr".into(),
             finding: FindingRow {
                 id: 3,
                 rule: "R3".into(),
@@ -229,6 +437,38 @@ mod tests {
             e.html
                 .contains("href=\"https://shop.example/p?a=1&amp;b=2\"")
         );
+    }
+
+    #[test]
+    fn english_and_digests() {
+        let mut a = item("Lampe Opaline");
+        a.language = "en".into();
+        let e = finding_email(&a);
+        assert_eq!(
+            e.subject,
+            "[Vigie] Maison Lumière at Shop : -31 % reduction outside the sales periods (R3)"
+        );
+        assert!(e.text.contains("Price shown : 129,00\u{a0}€"), "{}", e.text);
+        assert!(e.text.contains("TFEU art. 101"));
+        let mut b = item("Vase <b>bleu</b>");
+        b.digest = Some("daily".into());
+        b.finding.shop = "Autre".into();
+        let mut c = b.clone();
+        c.digest = Some("daily".into());
+        let now = DateTime::parse_from_rfc3339("2026-03-12T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let d = digest_email(&[&b, &c], now);
+        assert_eq!(
+            d.subject,
+            "[Vigie] résumé du jour 12/03/2026 : 2 constat(s) — Maison Lumière"
+        );
+        assert!(
+            d.text
+                .contains("- Maison Lumière chez Autre : 2 constat(s)")
+        );
+        assert!(d.html.contains("Vase &lt;b&gt;bleu&lt;/b&gt;"));
+        assert!(!d.html.contains("<b>bleu"));
     }
 
     #[test]

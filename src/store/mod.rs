@@ -222,7 +222,47 @@ impl FindingRow {
     }
 }
 
-/// An outbox row due for delivery, with its finding.
+/// A subscriber as the outbox sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipient {
+    /// Subscriber name.
+    pub name: String,
+    /// Address.
+    pub email: String,
+    /// Language code of the emails (`fr`, `en`).
+    pub language: String,
+    /// `None` for one email per finding; `daily` or `weekly` for a digest.
+    pub digest: Option<String>,
+    /// When a finding opened now is to be sent.
+    pub deliver_at: DateTime<Utc>,
+    /// Rules reported (empty: all).
+    pub rules: Vec<String>,
+    /// Severities reported (empty: all).
+    pub severities: Vec<String>,
+}
+
+impl Recipient {
+    /// The recipient of a subscriber for findings made at `now`.
+    pub fn of(s: &crate::catalog::Subscriber, now: DateTime<Utc>) -> Recipient {
+        Recipient {
+            name: s.name.clone(),
+            email: s.email.clone(),
+            language: s.language.code().to_string(),
+            digest: s.delivery.digest_name().map(str::to_string),
+            deliver_at: s.deliver_at(now),
+            rules: s.rules.clone(),
+            severities: s.severities.clone(),
+        }
+    }
+
+    /// Whether a finding of this rule and severity is for this recipient.
+    pub fn accepts(&self, rule: &str, severity: &str) -> bool {
+        (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
+            && (self.severities.is_empty() || self.severities.iter().any(|s| s == severity))
+    }
+}
+
+/// An outbox row claimed for delivery, with its finding.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {
     /// Outbox id (the Message-ID derives from it).
@@ -233,8 +273,54 @@ pub struct OutboxItem {
     pub email: String,
     /// Attempts so far.
     pub attempts: i64,
+    /// `None` for an immediate email; `daily`/`weekly` for a digest row.
+    pub digest: Option<String>,
+    /// Language code of the email.
+    pub language: String,
     /// The finding to tell about.
     pub finding: FindingRow,
+}
+
+/// One outbox row as `vigie outbox` lists it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct OutboxEntry {
+    /// Outbox id.
+    pub id: i64,
+    /// `pending`, `sent` or `dead`.
+    pub status: String,
+    /// Subscriber name.
+    pub subscriber: String,
+    /// Address.
+    pub email: String,
+    /// `daily`/`weekly` digest, or none.
+    pub digest: Option<String>,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When it is (or was) due.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The finding it tells about.
+    pub finding_id: i64,
+    /// Its rule.
+    pub rule: String,
+    /// Its brand.
+    pub brand: String,
+    /// Its shop.
+    pub shop: String,
+}
+
+/// Outbox rows by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    /// Waiting (due or not yet).
+    pub pending: i64,
+    /// Sent.
+    pub sent: i64,
+    /// Given up.
+    pub dead: i64,
 }
 
 /// What a page gave last time it was fetched.
@@ -381,8 +467,8 @@ pub struct BatchItem {
     pub continue_rules: Vec<String>,
     /// Rules whose open finding ends with this observation.
     pub close_rules: Vec<String>,
-    /// Who to tell about each newly opened finding: (name, email).
-    pub recipients: Vec<(String, String)>,
+    /// Who may be told about each newly opened finding (filtered by rule and severity).
+    pub recipients: Vec<Recipient>,
     /// The response, kept as evidence when a finding opens.
     pub evidence: Option<EvidenceInput>,
 }
@@ -449,21 +535,35 @@ pub trait Store: Send + Sync {
     /// Writes observations, baselines, findings, evidence, outbox rows and
     /// page cache entries in one transaction.
     async fn write_batch(&self, batch: &Batch) -> Result<BatchResult, StoreError>;
-    /// Outbox rows due at `now`, oldest first.
-    async fn due_outbox(
+    /// Claims up to `limit` pending rows due at `now` that no live lease
+    /// holds, oldest first, leasing them until `lease_until`. A worker that
+    /// dies leaves its rows to be claimed again when the lease ends.
+    async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError>;
-    /// Marks a row sent.
-    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Records a failed attempt; `next` is when to retry, `None` for dead.
+    /// Marks rows sent (together: a digest is one message) and ends their lease.
+    async fn mark_sent(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a failed attempt on rows; `next` is when to retry, `None` for dead.
     async fn mark_failed(
         &self,
-        id: i64,
+        ids: &[i64],
         error: &str,
         next: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
+    /// Outbox rows, newest first: all, or only the dead ones.
+    async fn outbox_list(
+        &self,
+        failed_only: bool,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Puts dead rows (all when `ids` is empty) back in the queue, due at
+    /// `now` with their attempts reset; returns how many.
+    async fn outbox_retry(&self, ids: &[i64], now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Rows by status.
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
     /// Lists findings.
     async fn findings(&self, f: &FindingFilter) -> Result<Vec<FindingRow>, StoreError>;
     /// Observations of the products whose product key, URL, SKU or GTIN is

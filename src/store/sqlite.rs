@@ -16,8 +16,8 @@ const CHUNK: usize = 200;
 
 use super::{
     Baseline, Batch, BatchResult, EvidenceInput, EvidenceRow, FindingFilter, FindingRow,
-    KnownProduct, OutboxItem, PageCache, ProductRecord, ShopSnapshot, Store, StoreError,
-    StoredObservation,
+    KnownProduct, OutboxCounts, OutboxEntry, OutboxItem, PageCache, ProductRecord, ShopSnapshot,
+    Store, StoreError, StoredObservation,
 };
 use crate::domain::{Currency, Money};
 use crate::store::{Series, evidence_hash};
@@ -419,16 +419,22 @@ impl Store for SqliteStore {
                 };
                 done.opened
                     .push((id, p.product_key.clone(), f.rule.clone()));
-                for (name, email) in &it.recipients {
+                for r in it
+                    .recipients
+                    .iter()
+                    .filter(|r| r.accepts(&f.rule, &f.severity))
+                {
                     done.queued += sqlx::query(
-                        "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at) \
-                         VALUES (?, ?, ?, ?, ?) ON CONFLICT (finding_id, email) DO NOTHING",
+                        "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id, email) DO NOTHING",
                     )
                     .bind(id)
-                    .bind(name)
-                    .bind(email)
+                    .bind(&r.name)
+                    .bind(&r.email)
+                    .bind(r.deliver_at)
                     .bind(Utc::now())
-                    .bind(Utc::now())
+                    .bind(&r.digest)
+                    .bind(&r.language)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected() as usize;
@@ -468,18 +474,24 @@ impl Store for SqliteStore {
         Ok(done)
     }
 
-    async fn due_outbox(
+    async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
-            "SELECT id, finding_id, subscriber, email, attempts FROM outbox \
-             WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            "UPDATE outbox SET claimed_until = ? WHERE id IN (\
+                SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? \
+                AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?) \
+             RETURNING id, finding_id, subscriber, email, attempts, digest, language",
         )
+        .bind(lease_until)
+        .bind(now)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
@@ -488,48 +500,118 @@ impl Store for SqliteStore {
                 "SELECT {FINDING_COLUMNS} FROM findings WHERE id = ?"
             ))
             .bind(finding_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
             items.push(OutboxItem {
                 id: row.try_get("id")?,
                 subscriber: row.try_get("subscriber")?,
                 email: row.try_get("email")?,
                 attempts: row.try_get("attempts")?,
+                digest: row.try_get("digest")?,
+                language: row.try_get("language")?,
                 finding,
             });
         }
+        tx.commit().await?;
+        items.sort_by_key(|i| i.id);
         Ok(items)
     }
 
-    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
-        )
-        .bind(at)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+    async fn mark_sent(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, \
+                 claimed_until = NULL WHERE id = ?",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     async fn mark_failed(
         &self,
-        id: i64,
+        ids: &[i64],
         error: &str,
         next: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let status = if next.is_some() { "pending" } else { "dead" };
-        sqlx::query(
-            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, \
-             next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(next)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, \
+                 next_attempt_at = COALESCE(?, next_attempt_at), claimed_until = NULL WHERE id = ?",
+            )
+            .bind(status)
+            .bind(error)
+            .bind(next)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn outbox_list(
+        &self,
+        failed_only: bool,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows: Vec<OutboxEntry> = sqlx::query_as(&format!(
+            "SELECT o.id, o.status, o.subscriber, o.email, o.digest, o.attempts, o.next_attempt_at, \
+             o.last_error, o.sent_at, o.finding_id, f.rule, f.brand, f.shop \
+             FROM outbox o JOIN findings f ON f.id = o.finding_id {} ORDER BY o.id DESC LIMIT ?",
+            if failed_only { "WHERE o.status = 'dead'" } else { "" }
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn outbox_retry(&self, ids: &[i64], now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let sql = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, \
+                   claimed_until = NULL WHERE status = 'dead'";
+        if ids.is_empty() {
+            return Ok(sqlx::query(sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected());
+        }
+        let mut n = 0;
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            n += sqlx::query(&format!("{sql} AND id = ?"))
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = OutboxCounts::default();
+        for row in rows {
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<String, _>("status")?.as_str() {
+                "pending" => c.pending = n,
+                "sent" => c.sent = n,
+                _ => c.dead += n,
+            }
+        }
+        Ok(c)
     }
 
     async fn history(
