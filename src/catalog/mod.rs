@@ -1044,4 +1044,39 @@ brands = ["maison lumiere"]
         let i = issues(load(&[("s.toml", text)]));
         assert!(i[0].message.contains("not an email address"));
     }
+
+    #[test]
+    fn subscribers_choose_digests_language_and_filters() {
+        let base =
+            "[[brand]]\nname = \"B\"\n[[shop]]\nname = \"S\"\nurl = \"https://s.example/\"\n";
+        let text = format!(
+            "{base}[[subscriber]]\nname = \"A\"\nemail = \"a@x.example\"\nbrands = [\"B\"]\n\
+             digest = \"weekly\"\ndigest_day = \"mercredi\"\ndigest_time = \"07:30\"\n\
+             language = \"en\"\nrules = [\"r3\"]\nseverities = [\"violation\"]\nshops = [\"S\"]\n"
+        );
+        let c = load(&[("w.toml", &text)]).expect("valid");
+        let a = &c.subscribers[0];
+        assert_eq!(a.language, Language::En);
+        assert!(a.accepts("S", "R3", "violation"));
+        assert!(!a.accepts("S", "R1", "violation"));
+        assert!(!a.accepts("S", "R3", "report"));
+        assert!(!a.accepts("T", "R3", "violation"));
+        // Wednesday 07:30 in Paris (CET, UTC+1) after Monday 2026-03-09.
+        let now: chrono::DateTime<chrono::Utc> = "2026-03-09T12:00:00Z".parse().unwrap();
+        assert_eq!(a.deliver_at(now).to_rfc3339(), "2026-03-11T06:30:00+00:00");
+        let text = format!(
+            "{base}[[subscriber]]\nname = \"A\"\nemail = \"a@x.example\"\nbrands = [\"B\"]\n\
+             digest = \"hourly\"\nrules = [\"R12\"]\n"
+        );
+        let i = issues(load(&[("w.toml", &text)]));
+        assert_eq!(i.len(), 2, "{i:?}");
+        assert_eq!(i[0].line, Some(10));
+        assert!(
+            i[0].message
+                .contains("\"immediate\", \"daily\" or \"weekly\""),
+            "{}",
+            i[0].message
+        );
+        assert!(i[1].message.contains("R1 to R9"), "{}", i[1].message);
+    }
 }

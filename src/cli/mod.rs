@@ -8,6 +8,7 @@ mod evidence;
 mod extract;
 mod findings;
 mod history;
+mod outbox;
 mod scan;
 
 use std::path::PathBuf;
@@ -126,6 +127,8 @@ pub enum Command {
     Evidence(evidence::EvidenceArgs),
     /// Check the evidence hash chain; exit 1 and name the record if broken.
     Verify,
+    /// List the email outbox (`--failed`: given-up messages), retry or deliver it.
+    Outbox(outbox::OutboxArgs),
 }
 
 /// An error on the way out, with its exit code.
@@ -184,5 +187,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::History(a) => history::run(g, a).await,
         Command::Evidence(a) => evidence::evidence(g, a).await,
         Command::Verify => evidence::verify(g).await,
+        Command::Outbox(a) => outbox::run(g, a).await,
     }
 }

@@ -31,6 +31,11 @@ pub enum SendError {
     },
 }
 
+/// The environment variable holding the SMTP user name.
+pub const SMTP_USERNAME_ENV: &str = "VIGIE_SMTP_USERNAME";
+/// The environment variable holding the SMTP password.
+pub const SMTP_PASSWORD_ENV: &str = "VIGIE_SMTP_PASSWORD";
+
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Dir(PathBuf),
@@ -54,10 +59,20 @@ impl Mailer {
         let transport = match &s.mail {
             MailTransport::Dir(d) => Transport::Dir(d.clone()),
             MailTransport::Smtp(url) => {
-                let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+                let mut b = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
                     .map_err(|e| SendError::Smtp(e.to_string()))?
-                    .timeout(Some(std::time::Duration::from_secs(30)))
-                    .build();
+                    .timeout(Some(std::time::Duration::from_secs(30)));
+                // Credentials from the environment, so they stay out of
+                // files and command lines; never logged.
+                if let (Ok(user), Ok(password)) = (
+                    std::env::var(SMTP_USERNAME_ENV),
+                    std::env::var(SMTP_PASSWORD_ENV),
+                ) {
+                    b = b.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                        user, password,
+                    ));
+                }
+                let t = b.build();
                 Transport::Smtp(t)
             }
         };

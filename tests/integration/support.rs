@@ -55,6 +55,15 @@ struct Collector {
 }
 
 impl Handler for Collector {
+    fn rcpt(&mut self, to: &str) -> Response {
+        // Any address of the `rejected.example` domain is refused, for good.
+        if to.ends_with("@rejected.example") {
+            response::NO_MAILBOX
+        } else {
+            response::OK
+        }
+    }
+
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.to = to.to_vec();
         self.data.clear();
@@ -83,7 +92,21 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start() -> SmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
+        SmtpServer::start_on(TcpListener::bind("127.0.0.1:0").expect("bind smtp"))
+    }
+
+    /// A free loopback port nothing listens on yet (the server "down").
+    pub fn free_port() -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().unwrap().port()
+    }
+
+    /// The server on a given port (the server coming back).
+    pub fn start_at(port: u16) -> SmtpServer {
+        SmtpServer::start_on(TcpListener::bind(("127.0.0.1", port)).expect("bind smtp again"))
+    }
+
+    fn start_on(listener: TcpListener) -> SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
         let handler = Collector {
