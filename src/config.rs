@@ -89,6 +89,13 @@ pub struct Overrides {
     pub contact_url: Option<String>,
     /// `VIGIE_MAIL_FROM`.
     pub mail_from: Option<String>,
+    /// `VIGIE_SMTP_USERNAME` (environment only: kept out of files and command lines).
+    pub smtp_username: Option<String>,
+    /// `VIGIE_SMTP_PASSWORD` (environment only; never logged).
+    pub smtp_password: Option<String>,
+    /// `VIGIE_SMTP_CA_FILE`: a PEM certificate authority to trust for the
+    /// SMTP server's TLS, besides the system's (a private relay).
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 /// Where email goes.
@@ -122,6 +129,10 @@ pub struct Settings {
     pub mail: MailTransport,
     /// `From:` address.
     pub mail_from: String,
+    /// SMTP user name and password, from the environment.
+    pub smtp_credentials: Option<(String, String)>,
+    /// Extra certificate authority for the SMTP server's TLS.
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -132,6 +143,11 @@ impl std::fmt::Debug for Settings {
             .field("contact_url", &self.contact_url)
             .field("mail", &self.mail)
             .field("mail_from", &self.mail_from)
+            .field(
+                "smtp_credentials",
+                &self.smtp_credentials.as_ref().map(|(u, _)| (u, "***")),
+            )
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .finish()
     }
 }
@@ -214,6 +230,8 @@ impl Settings {
                 .clone()
                 .or(file.mail.from)
                 .unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
+            smtp_credentials: o.smtp_username.clone().zip(o.smtp_password.clone()),
+            smtp_ca_file: o.smtp_ca_file.clone(),
         })
     }
 

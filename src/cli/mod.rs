@@ -98,6 +98,9 @@ impl GlobalArgs {
             mail_dir: self.mail_dir.clone(),
             contact_url: self.contact_url.clone(),
             mail_from: std::env::var("VIGIE_MAIL_FROM").ok(),
+            smtp_username: std::env::var("VIGIE_SMTP_USERNAME").ok(),
+            smtp_password: std::env::var("VIGIE_SMTP_PASSWORD").ok(),
+            smtp_ca_file: std::env::var_os("VIGIE_SMTP_CA_FILE").map(PathBuf::from),
         }
     }
 }

@@ -31,11 +31,6 @@ pub enum SendError {
     },
 }
 
-/// The environment variable holding the SMTP user name.
-pub const SMTP_USERNAME_ENV: &str = "VIGIE_SMTP_USERNAME";
-/// The environment variable holding the SMTP password.
-pub const SMTP_PASSWORD_ENV: &str = "VIGIE_SMTP_PASSWORD";
-
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Dir(PathBuf),
@@ -64,13 +59,31 @@ impl Mailer {
                     .timeout(Some(std::time::Duration::from_secs(30)));
                 // Credentials from the environment, so they stay out of
                 // files and command lines; never logged.
-                if let (Ok(user), Ok(password)) = (
-                    std::env::var(SMTP_USERNAME_ENV),
-                    std::env::var(SMTP_PASSWORD_ENV),
-                ) {
+                if let Some((user, password)) = &s.smtp_credentials {
                     b = b.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                        user, password,
+                        user.clone(),
+                        password.clone(),
                     ));
+                }
+                if let Some(ca) = &s.smtp_ca_file {
+                    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+                    let pem = std::fs::read(ca).map_err(|e| {
+                        SendError::Smtp(format!("cannot read {}: {e}", ca.display()))
+                    })?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| {
+                        SendError::Smtp(format!("{} is not a PEM certificate: {e}", ca.display()))
+                    })?;
+                    let host = url.host_str().unwrap_or("localhost").to_string();
+                    let params = TlsParameters::builder(host)
+                        .add_root_certificate(cert)
+                        .build_rustls()
+                        .map_err(|e| SendError::Smtp(e.to_string()))?;
+                    // A CA file means TLS: implicit for smtps://, STARTTLS otherwise.
+                    b = b.tls(if url.scheme() == "smtps" {
+                        Tls::Wrapper(params)
+                    } else {
+                        Tls::Required(params)
+                    });
                 }
                 let t = b.build();
                 Transport::Smtp(t)

@@ -11,7 +11,7 @@ use vigie::store::{
     Baseline, Batch, BatchItem, FindingDraft, NewObservation, ProductRecord, Recipient, Store,
 };
 
-use crate::support::{SmtpServer, stdout, vigie};
+use crate::support::{SmtpServer, stdout, tls_dir, vigie};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -303,4 +303,47 @@ async fn a_rejected_recipient_is_given_up_with_the_reason_then_retried_on_demand
     );
     let c = store.outbox_counts().await.unwrap();
     assert_eq!((c.sent, c.pending), (1, 1));
+}
+
+#[tokio::test]
+async fn starttls_with_credentials_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, store) = store(dir.path()).await;
+    let server = SmtpServer::start_tls_auth("vigie", "s3cret");
+    let now = t("2026-03-11T09:00:00Z");
+    finding(
+        store.as_ref(),
+        "boutique",
+        1,
+        now,
+        vec![recipient("Ana", "ana@lanterne.example", None, now)],
+    )
+    .await;
+    let settings = |password: &str| {
+        Settings::resolve(&Overrides {
+            smtp_url: Some(format!("smtp://localhost:{}?tls=required", server.port)),
+            smtp_username: Some("vigie".into()),
+            smtp_password: Some(password.into()),
+            smtp_ca_file: Some(tls_dir().join("ca.pem")),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    // The password never shows in the settings' debug output.
+    assert!(!format!("{:?}", settings("s3cret")).contains("s3cret"));
+    // A wrong password: refused, kept for a retry.
+    let wrong = Mailer::from_settings(&settings("nope")).unwrap();
+    let d = notify::drain(store.as_ref(), &wrong, now).await.unwrap();
+    assert_eq!((d.sent, d.retrying), (0, 1));
+    let failed = store.outbox_list(false, 10).await.unwrap();
+    let reason = failed[0].last_error.clone().unwrap_or_default();
+    assert!(reason.contains("535"), "{reason}");
+    assert!(!reason.contains("nope"));
+    // The right one, over TLS: delivered.
+    let right = Mailer::from_settings(&settings("s3cret")).unwrap();
+    let d = notify::drain(store.as_ref(), &right, now + Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(d.sent, 1);
+    assert_eq!(server.mails().len(), 1);
 }

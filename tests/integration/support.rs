@@ -49,12 +49,35 @@ impl ReceivedMail {
 
 #[derive(Clone)]
 struct Collector {
+    /// Required user and password (AUTH PLAIN over STARTTLS), if any.
+    auth: Option<(String, String)>,
+    authed: bool,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for Collector {
+    fn mail(&mut self, _ip: std::net::IpAddr, _domain: &str, _from: &str) -> Response {
+        if self.auth.is_some() && !self.authed {
+            response::AUTHENTICATION_REQUIRED
+        } else {
+            response::OK
+        }
+    }
+
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        if self
+            .auth
+            .as_ref()
+            .is_some_and(|(u, p)| u == user && p == password)
+        {
+            self.authed = true;
+            response::AUTH_OK
+        } else {
+            response::INVALID_CREDENTIALS
+        }
+    }
     fn rcpt(&mut self, to: &str) -> Response {
         // Any address of the `rejected.example` domain is refused, for good.
         if to.ends_with("@rejected.example") {
@@ -106,16 +129,43 @@ impl SmtpServer {
         SmtpServer::start_on(TcpListener::bind(("127.0.0.1", port)).expect("bind smtp again"))
     }
 
+    /// A server that offers STARTTLS (the test certificate of
+    /// `tests/fixtures/tls/`) and accepts mail only after AUTH PLAIN with
+    /// this user and password.
+    pub fn start_tls_auth(user: &str, password: &str) -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
+        SmtpServer::start_with(listener, Some((user.into(), password.into())))
+    }
+
     fn start_on(listener: TcpListener) -> SmtpServer {
+        SmtpServer::start_with(listener, None)
+    }
+
+    fn start_with(listener: TcpListener, auth: Option<(String, String)>) -> SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
+        let tls = auth.is_some();
         let handler = Collector {
+            auth,
+            authed: false,
             mails: mails.clone(),
             to: vec![],
             data: vec![],
         };
         let mut server = Server::new(handler);
-        server.with_name("smtp.test").with_tcp_listener(listener);
+        server.with_name("localhost").with_tcp_listener(listener);
+        if tls {
+            // mailin's rustls sees two crypto back-ends in the test build; pick one.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let dir = tls_dir();
+            server
+                .with_ssl(mailin_embedded::SslConfig::SelfSigned {
+                    cert_path: dir.join("server.pem").display().to_string(),
+                    key_path: dir.join("server.key").display().to_string(),
+                })
+                .expect("TLS config")
+                .with_auth(mailin_embedded::AuthMechanism::Plain);
+        }
         std::thread::spawn(move || {
             let _ = server.serve();
         });
@@ -129,6 +179,11 @@ impl SmtpServer {
     pub fn mails(&self) -> Vec<ReceivedMail> {
         self.mails.lock().unwrap().clone()
     }
+}
+
+/// The test-only TLS material.
+pub fn tls_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls")
 }
 
 /// Runs the real `vigie` binary with arguments, in `cwd`.
