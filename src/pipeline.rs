@@ -40,6 +40,18 @@ pub struct ScanOptions {
     pub output: Option<PathBuf>,
     /// Deliver the outbox after the scan.
     pub deliver: bool,
+    /// Told as each shop's pages are crawled (progress bars, plain lines).
+    pub progress: Option<std::sync::Arc<dyn ScanProgress>>,
+}
+
+/// Hears how a scan advances, shop by shop.
+pub trait ScanProgress: Send + Sync + std::fmt::Debug {
+    /// A shop's crawl starts with this many pages to read.
+    fn shop_started(&self, shop: &str, pages: usize);
+    /// One page of the shop is done (fetched, unchanged or failed).
+    fn page_done(&self, shop: &str);
+    /// The shop is done, with these totals.
+    fn shop_finished(&self, shop: &str, summary: &ScanSummary);
 }
 
 /// The totals a scan prints with `--json`.
@@ -572,6 +584,9 @@ async fn scan_shop(
         });
     }
     tracing::info!(shop = %shop.name, pages = found.pages.len(), "crawling");
+    if let Some(p) = &opts.progress {
+        p.shop_started(&shop.name, found.pages.len());
+    }
     let mut reached_any = false;
     for page_ref in &found.pages {
         let cached = run.snapshot.pages.get(page_ref.url.as_str()).cloned();
@@ -620,10 +635,16 @@ async fn scan_shop(
             other => run.problem(other.describe()),
         }
         run.page_done().await?;
+        if let Some(p) = &opts.progress {
+            p.page_done(&shop.name);
+        }
     }
     run.flush().await?;
     if !reached_any {
         run.summary.shops_failed.push(shop.name.clone());
+    }
+    if let Some(p) = &opts.progress {
+        p.shop_finished(&shop.name, &run.summary);
     }
     Ok(ShopResult {
         summary: run.summary,

@@ -55,6 +55,11 @@ pub async fn run(g: &GlobalArgs, a: &ScanArgs) -> Result<ExitCode, CliError> {
         shops: a.shop.clone(),
         output: a.output.clone(),
         deliver: !a.no_send,
+        progress: if a.json || g.quiet {
+            None
+        } else {
+            Some(progress::reporter())
+        },
     };
     let summary =
         match pipeline::scan(&catalog, store.as_ref(), &pool, &mailer, &calendar, &opts).await {
@@ -88,5 +93,86 @@ pub async fn run(g: &GlobalArgs, a: &ScanArgs) -> Result<ExitCode, CliError> {
     } else {
         eprintln!("shops not scanned: {}", summary.shops_failed.join(", "));
         Ok(ExitCode::from(EXIT_PARTIAL))
+    }
+}
+
+/// Scan progress on standard error: a bar per shop on a terminal (indicatif),
+/// plain lines otherwise (a log, a pipe).
+mod progress {
+    use std::collections::HashMap;
+    use std::io::IsTerminal as _;
+    use std::sync::{Arc, Mutex};
+
+    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+    use crate::pipeline::{ScanProgress, ScanSummary};
+
+    /// The reporter for this terminal.
+    pub fn reporter() -> Arc<dyn ScanProgress> {
+        if std::io::stderr().is_terminal() {
+            Arc::new(Bars {
+                multi: MultiProgress::new(),
+                bars: Mutex::new(HashMap::new()),
+            })
+        } else {
+            Arc::new(Lines)
+        }
+    }
+
+    #[derive(Debug)]
+    struct Bars {
+        multi: MultiProgress,
+        bars: Mutex<HashMap<String, ProgressBar>>,
+    }
+
+    impl ScanProgress for Bars {
+        fn shop_started(&self, shop: &str, pages: usize) {
+            let bar = self.multi.add(ProgressBar::new(pages as u64));
+            let style = ProgressStyle::with_template(
+                "{prefix:>20} [{bar:30}] {pos}/{len} pages {elapsed} (about {eta} left)",
+            )
+            .map(|s| s.progress_chars("=> "));
+            if let Ok(style) = style {
+                bar.set_style(style);
+            }
+            bar.set_prefix(shop.chars().take(20).collect::<String>());
+            if let Ok(mut bars) = self.bars.lock() {
+                bars.insert(shop.to_string(), bar);
+            }
+        }
+
+        fn page_done(&self, shop: &str) {
+            if let Ok(bars) = self.bars.lock()
+                && let Some(b) = bars.get(shop)
+            {
+                b.inc(1);
+            }
+        }
+
+        fn shop_finished(&self, shop: &str, s: &ScanSummary) {
+            if let Ok(bars) = self.bars.lock()
+                && let Some(b) = bars.get(shop)
+            {
+                b.finish_with_message(format!("{} finding(s)", s.findings));
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct Lines;
+
+    impl ScanProgress for Lines {
+        fn shop_started(&self, shop: &str, pages: usize) {
+            eprintln!("{shop}: {pages} page(s) to read");
+        }
+
+        fn page_done(&self, _shop: &str) {}
+
+        fn shop_finished(&self, shop: &str, s: &ScanSummary) {
+            eprintln!(
+                "{shop}: done, {} page(s) fetched, {} observation(s), {} new finding(s)",
+                s.pages_fetched, s.observations, s.findings
+            );
+        }
     }
 }

@@ -224,6 +224,7 @@ impl<'a> Ctx<'a> {
         Box::pin(async move {
             let started = Utc::now();
             let opts = ScanOptions {
+                progress: None,
                 now: started,
                 shops: vec![shop],
                 output: None,

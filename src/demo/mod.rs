@@ -90,6 +90,7 @@ pub async fn run(
             &calendar,
             &ScanOptions {
                 now,
+                progress: None,
                 shops: vec![],
                 output: None,
                 deliver: true,

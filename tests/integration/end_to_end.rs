@@ -338,6 +338,24 @@ async fn listing_pages_are_walked_when_a_shop_has_no_sitemap() {
         paths.contains(&"/collection?page=2".to_string()),
         "{paths:?}"
     );
+    // Without --json, and not on a terminal: progress as plain lines, then the summary.
+    let out = vigie(
+        tmp.path(),
+        &[
+            "scan",
+            "--watchlists",
+            wl.to_str().unwrap(),
+            "--database",
+            &db,
+            "--mail-dir",
+            mail.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let err = stderr(&out);
+    assert!(err.contains("Sans plan: 5 page(s) to read"), "{err}");
+    assert!(err.contains("Sans plan: done,"), "{err}");
+    assert!(stdout(&out).contains("observation(s)"), "{}", stdout(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,6 +72,7 @@ note = "Semaine annoncée par la marque"
     for day in 0..timeline::DAYS {
         shop.set_day(day);
         let opts = ScanOptions {
+            progress: None,
             now: start + Duration::days(i64::from(day)),
             shops: vec![],
             output: None,
