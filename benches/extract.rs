@@ -172,4 +172,37 @@ fn main() {
         "scraper parse, reference    median {:>8.1} µs/page",
         t.as_secs_f64() * 1e6
     );
+    // The fixture corpus: 53 pages in the forms real shops use (some with
+    // no structured data, so the DOM is built), each read once per pass.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
+    let mut corpus: Vec<String> = std::fs::read_dir(&dir)
+        .expect("corpus folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .map(|p| std::fs::read_to_string(p).expect("corpus page"))
+        .collect();
+    corpus.sort();
+    let bytes: usize = corpus.iter().map(String::len).sum();
+    let t = median_per_iter(
+        || {
+            for page in &corpus {
+                drop(black_box(extract_page(
+                    black_box(page),
+                    &url,
+                    Some(Currency::EUR),
+                    None,
+                    None,
+                )));
+            }
+        },
+        20,
+        15,
+    );
+    println!(
+        "extract_page over the corpus ({} pages, {} KB average) median {:>8.1} µs/page",
+        corpus.len(),
+        bytes / corpus.len().max(1) / 1000,
+        t.as_secs_f64() * 1e6 / corpus.len().max(1) as f64
+    );
 }
