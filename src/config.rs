@@ -256,15 +256,49 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-/// Hides the password of a URL (`postgres://u:secret@h` → `postgres://u:***@h`).
+/// Hides the password of a URL (`postgres://u:secret@h` → `postgres://u:***@h`),
+/// including a `password=` query parameter (`postgres://h/db?password=secret`,
+/// which PostgreSQL URLs accept). A URL that does not parse keeps nothing
+/// between `user:` and `@`.
 pub fn redact_url(raw: &str) -> String {
-    match Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => raw.to_string(),
+    let Ok(mut u) = Url::parse(raw) else {
+        return redact_unparsed(raw);
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
     }
+    if u.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" { "***".into() } else { v };
+                (k.into_owned(), v.into_owned())
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
+/// [`redact_url`] for text that is not a URL: the authority's password, if
+/// it has one, and any `password=` value are replaced.
+fn redact_unparsed(raw: &str) -> String {
+    let mut out = raw.to_string();
+    if let Some(start) = out.find("://").map(|i| i + 3) {
+        let end = out[start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| start + i);
+        if let Some(at) = out[start..end].rfind('@').map(|i| start + i)
+            && let Some(colon) = out[start..at].find(':').map(|i| start + i)
+        {
+            out.replace_range(colon + 1..at, "***");
+        }
+    }
+    if let Some(p) = out.find("password=").map(|i| i + "password=".len()) {
+        let end = out[p..].find(['&', '#']).map_or(out.len(), |i| p + i);
+        out.replace_range(p..end, "***");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -306,6 +340,27 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("s3cret"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://vigie:s3cret@db:5432/vigie"),
+            "postgres://vigie:***@db:5432/vigie"
+        );
+        assert_eq!(
+            redact_url("postgresql://db/vigie?user=v&password=s3cret&sslmode=require"),
+            "postgresql://db/vigie?user=v&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://vigie@db/vigie"),
+            "postgres://vigie@db/vigie"
+        );
+        assert_eq!(redact_url("sqlite://vigie.db"), "sqlite://vigie.db");
+        // Not a URL (bad port), still no password.
+        let shown = redact_url("postgres://vigie:s3cret@db:99999/vigie?password=s3cret");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.starts_with("postgres://vigie:***@db"), "{shown}");
     }
 
     #[test]
