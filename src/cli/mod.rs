@@ -58,7 +58,7 @@ pub struct GlobalArgs {
     /// Watchlist directory [default: watchlists].
     #[arg(long, global = true, env = "VIGIE_WATCHLISTS", value_name = "DIR")]
     pub watchlists: Option<PathBuf>,
-    /// Database URL: sqlite://FILE [default: sqlite://vigie.db].
+    /// Database URL: sqlite://FILE or postgres://USER[:PASSWORD]@HOST[:PORT]/DB [default: sqlite://vigie.db].
     #[arg(long, global = true, env = "VIGIE_DATABASE", value_name = "URL")]
     pub database: Option<String>,
     /// SMTP server for alerts: smtp://host:port [default: none, write .eml files].

@@ -1,14 +1,16 @@
 //! Storage: one [`Store`] trait, an embedded SQLite backend (the default)
-//! and, later, PostgreSQL for scale-out. Queries are runtime `query_as`
-//! with `FromRow`; migrations live in `migrations/<backend>/`.
+//! and PostgreSQL for scale-out. Queries are runtime `query_as` with
+//! `FromRow`; migrations live in `migrations/<backend>/`.
 
 pub mod evidence;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{Currency, Money};
@@ -583,13 +585,16 @@ pub trait Store: Send + Sync {
     async fn evidence_after(&self, after: i64, limit: i64) -> Result<Vec<EvidenceRow>, StoreError>;
 }
 
-/// Opens the store a URL names, and applies migrations.
+/// Opens the store a URL names (`sqlite://FILE`, `postgres://…` or
+/// `postgresql://…`), and applies migrations.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     let store: Box<dyn Store> = if url.starts_with("sqlite:") {
         Box::new(SqliteStore::open(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Box::new(PostgresStore::open(url).await?)
     } else {
         return Err(StoreError::Unsupported(format!(
-            "{}: only sqlite:// databases are supported in this version",
+            "{}: the database URL must start with sqlite://, postgres:// or postgresql://",
             crate::config::redact_url(url)
         )));
     };
