@@ -1,0 +1,1073 @@
+//! The storage contract: the same assertions against every `Store` backend.
+//!
+//! Each case runs on SQLite (a file in a temporary directory) and on
+//! PostgreSQL when `VIGIE_TEST_DATABASE_URL` names a server the tests may
+//! create databases on (`postgres://postgres@127.0.0.1:5432/postgres`).
+//! Every PostgreSQL test creates its own database `vigie_t_<random>` and
+//! drops it at the end, panic or not, so reruns and parallel tests never
+//! meet. Without the variable the PostgreSQL tests say so on stderr and pass.
+//!
+//! `same_results_on_sqlite_and_postgres` also runs one script on both and
+//! compares everything the trait can read back.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use sqlx::{Connection, Executor, PgConnection};
+use vigie::detect::History;
+use vigie::detect::history::PriceRun;
+use vigie::domain::{Currency, Money};
+use vigie::store::evidence::verify_chain;
+use vigie::store::{
+    Baseline, Batch, BatchItem, BatchResult, EvidenceInput, EvidenceRow, FindingDraft,
+    FindingFilter, FindingRow, KnownProduct, NewObservation, PageCache, PageWrite, ProductRecord,
+    Store, StoredObservation,
+};
+
+const ENV: &str = "VIGIE_TEST_DATABASE_URL";
+const SHOP: &str = "Boutique Contrat";
+const BRAND: &str = "Maison Lumière";
+
+type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs a case against a fresh SQLite file.
+async fn on_sqlite(case: fn(String) -> CaseFuture) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+    case(url).await;
+}
+
+/// The server URL for PostgreSQL tests, or `None` after saying they are skipped.
+fn postgres_server(test: &str) -> Option<String> {
+    match std::env::var(ENV) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "store_contract: {ENV} is not set; PostgreSQL contract tests SKIPPED ({test})"
+            );
+            None
+        }
+    }
+}
+
+/// A database of its own on the server, dropped when the test ends.
+struct TestDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create(server: &str) -> TestDatabase {
+        let name = format!("vigie_t_{}_{:016x}", std::process::id(), fastrand::u64(..));
+        let mut admin = PgConnection::connect(server)
+            .await
+            .unwrap_or_else(|e| panic!("{ENV}: cannot connect: {e}"));
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(server).expect("VIGIE_TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        TestDatabase {
+            server: server.to_string(),
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    async fn drop_database(self) {
+        let mut admin = PgConnection::connect(&self.server)
+            .await
+            .unwrap_or_else(|e| panic!("{ENV}: cannot connect: {e}"));
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
+        let _ = admin.close().await;
+    }
+}
+
+/// Runs a case against a fresh PostgreSQL database, when one is configured.
+async fn on_postgres(test: &str, case: fn(String) -> CaseFuture) {
+    let Some(server) = postgres_server(test) else {
+        return;
+    };
+    let db = TestDatabase::create(&server).await;
+    // A panicking case still lets the database be dropped.
+    let outcome = tokio::spawn(case(db.url.clone())).await;
+    db.drop_database().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// One test per case and backend: `store_contract::sqlite::CASE` and
+/// `store_contract::postgres::CASE`.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::on_sqlite(|url| Box::pin(super::$case(url))).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::on_postgres(stringify!($case), |url| Box::pin(super::$case(url))).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    migrating_twice_is_a_no_op,
+    a_batch_reads_back_through_every_method,
+    writing_the_same_batch_twice_duplicates_nothing,
+    findings_continue_close_and_reopen,
+    outbox_due_sent_failed_and_dead,
+    the_evidence_chain_verifies,
+    a_product_listed_twice_in_one_batch,
+    a_nul_in_scraped_text_does_not_fail_the_batch,
+    an_empty_batch_writes_nothing,
+    concurrent_writers_keep_one_evidence_chain,
+);
+
+// ---------------------------------------------------------------- builders
+
+fn at(day: i64) -> DateTime<Utc> {
+    "2026-03-10T09:00:00Z"
+        .parse::<DateTime<Utc>>()
+        .expect("time")
+        + Duration::days(day)
+}
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR)
+}
+
+fn product(sku: &str) -> ProductRecord {
+    ProductRecord {
+        shop: SHOP.into(),
+        product_key: format!("sku:{sku}"),
+        url: format!("https://shop.example/p/{sku}"),
+        name: Some(format!("Lampe {sku}")),
+        brand: BRAND.into(),
+        sku: Some(sku.into()),
+        gtin: Some(format!("376000000{sku}")),
+        variant: None,
+    }
+}
+
+fn history(price: i64, first: DateTime<Utc>, last: DateTime<Utc>) -> History {
+    History {
+        runs: vec![PriceRun {
+            price,
+            declared: false,
+            reference: None,
+            percent: None,
+            first,
+            last,
+            count: 2,
+            max_gap_s: 86_400,
+        }],
+        streaks: BTreeMap::from([("R3".to_string(), 1)]),
+    }
+}
+
+/// An observation of `sku` at `price` (with a crossed-out `reference`).
+fn item(scan_id: i64, day: i64, sku: &str, price: i64, reference: Option<i64>) -> BatchItem {
+    let now = at(day);
+    BatchItem {
+        product: product(sku),
+        observation: NewObservation {
+            scan_id,
+            observed_at: now,
+            price: eur(price),
+            reference: reference.map(eur),
+            reference_kind: reference.map(|_| "crossed_out".to_string()),
+            percent_badge: reference.map(|r| u32::try_from(100 - price * 100 / r).unwrap_or(0)),
+            availability: Some("InStock".into()),
+            source: "jsonld".into(),
+            promo: if reference.is_some() {
+                vec![("soldes".into(), "Soldes d'hiver !".into())]
+            } else {
+                Vec::new()
+            },
+        },
+        baseline: Baseline {
+            regular: Some(eur(reference.unwrap_or(price))),
+            last_price: eur(price),
+            last_observed_at: now,
+            observations: day + 1,
+            history: history(price, at(0), now),
+        },
+        raise: Vec::new(),
+        continue_rules: Vec::new(),
+        close_rules: Vec::new(),
+        recipients: Vec::new(),
+        evidence: None,
+    }
+}
+
+fn draft(rule: &str, price: i64, reference: i64) -> FindingDraft {
+    FindingDraft {
+        rule: rule.into(),
+        severity: "violation".into(),
+        legal_basis: "Code de commerce, L. 310-3".into(),
+        price: eur(price),
+        reference: Some(eur(reference)),
+        percent: Some(u32::try_from(100 - price * 100 / reference).unwrap_or(0)),
+        calendar: "national, hors soldes".into(),
+        details: json!({ "lowest_30_days": reference, "rule": rule }),
+    }
+}
+
+fn page_body(sku: &str, day: i64) -> Vec<u8> {
+    format!("<html><body><h1>Lampe {sku}</h1><p>jour {day}</p></body></html>").into_bytes()
+}
+
+fn evidence(sku: &str, day: i64) -> EvidenceInput {
+    EvidenceInput::new(
+        format!("https://shop.example/p/{sku}"),
+        at(day),
+        200,
+        vec![
+            ("content-type".into(), "text/html; charset=utf-8".into()),
+            ("etag".into(), format!("\"{sku}-{day}\"")),
+        ],
+        &page_body(sku, day),
+        json!({ "offer": { "sku": sku, "day": day }, "scan_clock": at(day).to_rfc3339() }),
+    )
+    .expect("evidence")
+}
+
+/// `item` raising `rule`, with evidence and two subscribers.
+fn raising(scan_id: i64, day: i64, sku: &str, rule: &str) -> BatchItem {
+    let mut it = item(scan_id, day, sku, 6000, Some(10000));
+    it.raise = vec![draft(rule, 6000, 10000)];
+    it.recipients = vec![
+        ("Alice".into(), "alice@members.example".into()),
+        ("Bruno".into(), "bruno@members.example".into()),
+    ];
+    it.evidence = Some(evidence(sku, day));
+    it
+}
+
+fn page(url: &str, day: i64, keys: &[&str]) -> PageWrite {
+    PageWrite {
+        url: url.into(),
+        cache: PageCache {
+            etag: Some(format!("\"{day}\"")),
+            last_modified: Some("Tue, 10 Mar 2026 08:00:00 GMT".into()),
+            fetched_at: Some(at(day)),
+            product_ids: Vec::new(),
+        },
+        product_keys: keys.iter().map(|k| k.to_string()).collect(),
+    }
+}
+
+/// The first scan: A raises R3 (evidence, two subscribers), B is plain.
+fn first_batch(scan_id: i64) -> Batch {
+    Batch {
+        shop: SHOP.into(),
+        items: vec![
+            raising(scan_id, 0, "A1", "R3"),
+            item(scan_id, 0, "B2", 2500, None),
+        ],
+        pages: vec![
+            page("https://shop.example/p/A1", 0, &["sku:A1"]),
+            page("https://shop.example/c/lampes", 0, &["sku:A1", "sku:B2"]),
+        ],
+    }
+}
+
+async fn open(url: &str) -> Box<dyn Store> {
+    vigie::store::open(url)
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"))
+}
+
+fn all() -> FindingFilter {
+    FindingFilter::default()
+}
+
+fn expected_observation(it: &BatchItem) -> StoredObservation {
+    let o = &it.observation;
+    StoredObservation {
+        price: o.price,
+        reference: o.reference,
+        reference_kind: o.reference_kind.clone(),
+        percent_badge: o.percent_badge,
+        availability: o.availability.clone(),
+        promo: o.promo.clone(),
+    }
+}
+
+// ------------------------------------------------------------------- cases
+
+async fn migrating_twice_is_a_no_op(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    store.write_batch(&first_batch(scan)).await.expect("write");
+    store.migrate().await.expect("second migrate");
+    drop(store);
+    // Opening again migrates again: nothing to do, nothing lost.
+    let store = open(&url).await;
+    store.migrate().await.expect("third migrate");
+    assert_eq!(store.findings(&all()).await.expect("findings").len(), 1);
+    assert_eq!(store.load_shop(SHOP).await.expect("load").products.len(), 2);
+}
+
+async fn a_batch_reads_back_through_every_method(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let batch = first_batch(scan);
+    let done = store.write_batch(&batch).await.expect("write");
+    store
+        .finish_scan(scan, &json!({ "observations": 2 }))
+        .await
+        .expect("finish");
+
+    let (a, b) = (done.product_ids["sku:A1"], done.product_ids["sku:B2"]);
+    assert_eq!(done.product_ids.len(), 2);
+    assert!(a < b, "ids in batch order: {a} {b}");
+    assert_eq!(done.opened.len(), 1);
+    let (finding_id, key, rule) = &done.opened[0];
+    assert_eq!((key.as_str(), rule.as_str()), ("sku:A1", "R3"));
+    assert_eq!((done.continued, done.closed, done.queued), (0, 0, 2));
+
+    // load_shop: products, baselines, last observations, open rules, pages.
+    let snap = store.load_shop(SHOP).await.expect("load");
+    assert_eq!(snap.products.len(), 2);
+    for it in &batch.items {
+        let k = &snap.products[&it.product.product_key];
+        assert_eq!(
+            k,
+            &KnownProduct {
+                id: done.product_ids[&it.product.product_key],
+                record: it.product.clone(),
+                baseline: Some(it.baseline.clone()),
+                open_rules: if it.raise.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![("R3".into(), Some(40))]
+                },
+                last: Some(expected_observation(it)),
+            }
+        );
+    }
+    assert_eq!(snap.pages.len(), 2);
+    assert_eq!(
+        snap.pages["https://shop.example/c/lampes"],
+        PageCache {
+            etag: Some("\"0\"".into()),
+            last_modified: Some("Tue, 10 Mar 2026 08:00:00 GMT".into()),
+            fetched_at: Some(at(0)),
+            product_ids: vec![a, b],
+        }
+    );
+    assert!(
+        store
+            .load_shop("Another shop")
+            .await
+            .expect("load")
+            .products
+            .is_empty()
+    );
+
+    // findings, with each filter, and finding.
+    let rows = store.findings(&all()).await.expect("findings");
+    assert_eq!(rows.len(), 1);
+    let f = &rows[0];
+    assert_eq!(f.id, *finding_id);
+    assert_eq!(
+        (
+            f.rule.as_str(),
+            f.severity.as_str(),
+            f.shop.as_str(),
+            f.brand.as_str()
+        ),
+        ("R3", "violation", SHOP, BRAND)
+    );
+    assert_eq!(f.product_name.as_deref(), Some("Lampe A1"));
+    assert_eq!(f.url, "https://shop.example/p/A1");
+    assert_eq!(
+        (f.price_minor, f.reference_minor, f.percent),
+        (6000, Some(10000), Some(40))
+    );
+    assert_eq!(f.currency, "EUR");
+    assert_eq!(f.calendar, "national, hors soldes");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&f.details).expect("details"),
+        json!({ "lowest_30_days": 10000, "rule": "R3" })
+    );
+    assert_eq!(
+        (f.opened_at, f.last_seen_at, f.closed_at),
+        (at(0), at(0), None)
+    );
+    assert_eq!(f.price().expect("price"), eur(6000));
+    assert_eq!(f.reference().expect("reference"), Some(eur(10000)));
+    assert_eq!(
+        store.finding(f.id).await.expect("finding").as_ref(),
+        Some(f)
+    );
+    assert_eq!(store.finding(f.id + 1000).await.expect("finding"), None);
+    for (filter, n) in [
+        (
+            FindingFilter {
+                open_only: true,
+                ..all()
+            },
+            1,
+        ),
+        (
+            FindingFilter {
+                brand: Some(BRAND.into()),
+                ..all()
+            },
+            1,
+        ),
+        (
+            FindingFilter {
+                brand: Some("Autre".into()),
+                ..all()
+            },
+            0,
+        ),
+        (
+            FindingFilter {
+                shop: Some(SHOP.into()),
+                ..all()
+            },
+            1,
+        ),
+        (
+            FindingFilter {
+                shop: Some("Autre".into()),
+                ..all()
+            },
+            0,
+        ),
+        (
+            FindingFilter {
+                rule: Some("R3".into()),
+                ..all()
+            },
+            1,
+        ),
+        (
+            FindingFilter {
+                rule: Some("R5".into()),
+                shop: Some(SHOP.into()),
+                ..all()
+            },
+            0,
+        ),
+    ] {
+        assert_eq!(
+            store.findings(&filter).await.expect("findings").len(),
+            n,
+            "{filter:?}"
+        );
+    }
+
+    // Evidence: the record, its body, its place in the chain.
+    let ev_id = f.evidence_id.expect("evidence id");
+    let ev = store
+        .evidence(ev_id)
+        .await
+        .expect("evidence")
+        .expect("stored");
+    assert_eq!(ev.url, "https://shop.example/p/A1");
+    assert_eq!(ev.fetched_at, at(0).to_rfc3339());
+    assert_eq!(ev.status, 200);
+    assert_eq!(ev.prev_hash, "0".repeat(64));
+    assert_eq!(ev.body().expect("body"), page_body("A1", 0));
+    assert_eq!(ev.hash, ev.expected_hash(&ev.prev_hash));
+    assert_eq!(store.evidence(ev_id + 1000).await.expect("evidence"), None);
+    assert_eq!(
+        store.evidence_after(0, 10).await.expect("after"),
+        vec![ev.clone()]
+    );
+    assert!(
+        store
+            .evidence_after(ev_id, 10)
+            .await
+            .expect("after")
+            .is_empty()
+    );
+
+    // A second scan: history and series, oldest first.
+    let scan2 = store.begin_scan(at(1)).await.expect("scan");
+    let mut a2 = item(scan2, 1, "A1", 6000, Some(10000));
+    a2.continue_rules = vec!["R3".into()];
+    let b2 = item(scan2, 1, "B2", 2400, None);
+    let second = Batch {
+        shop: SHOP.into(),
+        items: vec![b2.clone(), a2.clone()],
+        pages: Vec::new(),
+    };
+    let done2 = store.write_batch(&second).await.expect("write");
+    assert_eq!(done2.continued, 1);
+    assert_eq!(done2.product_ids, done.product_ids);
+
+    for needle in ["sku:B2", "B2", "https://shop.example/p/B2", "376000000B2"] {
+        let h = store.history(needle).await.expect("history");
+        let got: Vec<(ProductRecord, DateTime<Utc>, StoredObservation)> = h;
+        assert_eq!(
+            got,
+            vec![
+                (product("B2"), at(0), expected_observation(&batch.items[1])),
+                (product("B2"), at(1), expected_observation(&b2)),
+            ],
+            "{needle}"
+        );
+    }
+    assert!(store.history("nothing").await.expect("history").is_empty());
+
+    let series = store.series_after(0, 10).await.expect("series");
+    assert_eq!(
+        series.iter().map(|s| s.product_id).collect::<Vec<_>>(),
+        vec![a, b]
+    );
+    assert_eq!(series[0].product, product("A1"));
+    assert_eq!(
+        series[0].points,
+        vec![
+            (at(0), expected_observation(&batch.items[0])),
+            (at(1), expected_observation(&a2)),
+        ]
+    );
+    let rest = store.series_after(a, 1).await.expect("series");
+    assert_eq!(rest.len(), 1);
+    assert_eq!((rest[0].product_id, rest[0].points.len()), (b, 2));
+    assert!(store.series_after(b, 10).await.expect("series").is_empty());
+    let first_only = store.series_after(0, 1).await.expect("series");
+    assert_eq!(first_only.len(), 1);
+    assert_eq!(first_only[0].product_id, a);
+
+    // The latest observation and baseline are the second scan's.
+    let snap = store.load_shop(SHOP).await.expect("load");
+    assert_eq!(
+        snap.products["sku:B2"].last,
+        Some(expected_observation(&b2))
+    );
+    assert_eq!(snap.products["sku:B2"].baseline, Some(b2.baseline.clone()));
+    let f = store
+        .finding(*finding_id)
+        .await
+        .expect("finding")
+        .expect("stored");
+    assert_eq!((f.opened_at, f.last_seen_at), (at(0), at(1)));
+}
+
+async fn writing_the_same_batch_twice_duplicates_nothing(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let batch = first_batch(scan);
+    let first = store.write_batch(&batch).await.expect("write");
+    let again = store.write_batch(&batch).await.expect("write again");
+    assert_eq!(again.product_ids, first.product_ids);
+    assert!(again.opened.is_empty(), "{again:?}");
+    assert_eq!((again.queued, again.closed), (0, 0));
+    // The rule already open counts as seen again.
+    assert_eq!(again.continued, 1);
+
+    assert_eq!(store.findings(&all()).await.expect("findings").len(), 1);
+    assert_eq!(store.due_outbox(at(400), 100).await.expect("due").len(), 2);
+    // One observation per scan and product.
+    assert_eq!(store.history("A1").await.expect("history").len(), 1);
+    assert_eq!(store.history("B2").await.expect("history").len(), 1);
+    let snap = store.load_shop(SHOP).await.expect("load");
+    assert_eq!(snap.products.len(), 2);
+    assert_eq!(snap.pages.len(), 2);
+    let report = verify_chain(store.as_ref()).await.expect("verify");
+    assert!(report.broken.is_empty(), "{report:?}");
+}
+
+async fn findings_continue_close_and_reopen(url: String) {
+    let store = open(&url).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let done = store.write_batch(&first_batch(s0)).await.expect("write");
+    let first_id = done.opened[0].0;
+
+    // Seen again, twice in one batch item: one finding, last seen updated.
+    let s1 = store.begin_scan(at(1)).await.expect("scan");
+    let mut a = item(s1, 1, "A1", 6000, Some(10000));
+    a.continue_rules = vec!["R3".into(), "R9".into()];
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            items: vec![a],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    assert_eq!((done.continued, done.closed, done.opened.len()), (1, 0, 0));
+
+    // Closed.
+    let s2 = store.begin_scan(at(2)).await.expect("scan");
+    let mut a = item(s2, 2, "A1", 10000, None);
+    a.close_rules = vec!["R3".into(), "R9".into()];
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            items: vec![a],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    assert_eq!((done.continued, done.closed, done.opened.len()), (0, 1, 0));
+    let f = store
+        .finding(first_id)
+        .await
+        .expect("finding")
+        .expect("stored");
+    assert_eq!(
+        (f.opened_at, f.last_seen_at, f.closed_at),
+        (at(0), at(1), Some(at(2)))
+    );
+    assert!(
+        store
+            .findings(&FindingFilter {
+                open_only: true,
+                ..all()
+            })
+            .await
+            .expect("findings")
+            .is_empty()
+    );
+    assert!(
+        store.load_shop(SHOP).await.expect("load").products["sku:A1"]
+            .open_rules
+            .is_empty()
+    );
+
+    // Raised again: a new finding, new outbox rows; two rules, sorted.
+    let s3 = store.begin_scan(at(3)).await.expect("scan");
+    let mut a = raising(s3, 3, "A1", "R3");
+    a.raise.insert(0, draft("R5", 6000, 10000));
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            items: vec![a],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    assert_eq!(
+        done.opened
+            .iter()
+            .map(|(_, k, r)| (k.as_str(), r.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("sku:A1", "R5"), ("sku:A1", "R3")]
+    );
+    assert_eq!(done.queued, 4);
+    assert!(done.opened.iter().all(|(id, _, _)| *id > first_id));
+    let rows = store.findings(&all()).await.expect("findings");
+    assert_eq!(
+        rows.iter()
+            .map(|f| (f.rule.as_str(), f.closed_at.is_none()))
+            .collect::<Vec<_>>(),
+        vec![("R3", false), ("R5", true), ("R3", true)]
+    );
+    // Both findings of the batch item share one evidence record.
+    assert_eq!(rows[1].evidence_id, rows[2].evidence_id);
+    assert_ne!(rows[0].evidence_id, rows[1].evidence_id);
+    assert_eq!(
+        store.load_shop(SHOP).await.expect("load").products["sku:A1"].open_rules,
+        vec![("R3".to_string(), Some(40)), ("R5".to_string(), Some(40))]
+    );
+    assert_eq!(store.due_outbox(at(400), 100).await.expect("due").len(), 6);
+}
+
+async fn outbox_due_sent_failed_and_dead(url: String) {
+    let store = open(&url).await;
+    let before = Utc::now() - Duration::hours(1);
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let done = store.write_batch(&first_batch(scan)).await.expect("write");
+    let finding_id = done.opened[0].0;
+    let now = Utc::now() + Duration::seconds(1);
+
+    // Queued at write time, oldest first, with their finding.
+    assert!(store.due_outbox(before, 10).await.expect("due").is_empty());
+    let due = store.due_outbox(now, 10).await.expect("due");
+    assert_eq!(
+        due.iter()
+            .map(|o| (o.subscriber.as_str(), o.email.as_str(), o.attempts))
+            .collect::<Vec<_>>(),
+        vec![
+            ("Alice", "alice@members.example", 0),
+            ("Bruno", "bruno@members.example", 0)
+        ]
+    );
+    assert!(due[0].id < due[1].id);
+    let finding = store
+        .finding(finding_id)
+        .await
+        .expect("finding")
+        .expect("stored");
+    assert!(due.iter().all(|o| o.finding == finding));
+    let limited = store.due_outbox(now, 1).await.expect("due");
+    assert_eq!(limited.len(), 1);
+    assert_eq!(limited[0].id, due[0].id);
+    let (alice, bruno) = (due[0].id, due[1].id);
+
+    // Sent: never due again.
+    store.mark_sent(alice, now).await.expect("sent");
+    let due = store.due_outbox(now, 10).await.expect("due");
+    assert_eq!(due.iter().map(|o| o.id).collect::<Vec<_>>(), vec![bruno]);
+
+    // Failed with a retry time: due again from then, attempts counted.
+    let retry = now + Duration::minutes(10);
+    store
+        .mark_failed(bruno, "421 try later", Some(retry))
+        .await
+        .expect("failed");
+    assert!(store.due_outbox(now, 10).await.expect("due").is_empty());
+    let due = store.due_outbox(retry, 10).await.expect("due");
+    assert_eq!(
+        due.iter().map(|o| (o.id, o.attempts)).collect::<Vec<_>>(),
+        vec![(bruno, 1)]
+    );
+    store
+        .mark_failed(
+            bruno,
+            "421 still later",
+            Some(retry + Duration::minutes(20)),
+        )
+        .await
+        .expect("failed");
+    let due = store
+        .due_outbox(retry + Duration::hours(1), 10)
+        .await
+        .expect("due");
+    assert_eq!(
+        due.iter().map(|o| (o.id, o.attempts)).collect::<Vec<_>>(),
+        vec![(bruno, 2)]
+    );
+
+    // Dead: never due again.
+    store
+        .mark_failed(bruno, "550 no such user", None)
+        .await
+        .expect("dead");
+    assert!(
+        store
+            .due_outbox(at(4000), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    // Unknown ids change nothing and are not errors.
+    store.mark_sent(bruno + 1000, now).await.expect("sent");
+    store
+        .mark_failed(bruno + 1000, "x", None)
+        .await
+        .expect("failed");
+}
+
+async fn the_evidence_chain_verifies(url: String) {
+    let store = open(&url).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let mut batch = first_batch(s0);
+    batch.items.push(raising(s0, 0, "C3", "R5"));
+    store.write_batch(&batch).await.expect("write");
+    let s1 = store.begin_scan(at(1)).await.expect("scan");
+    store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            items: vec![raising(s1, 1, "D4", "R3")],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+
+    let rows: Vec<EvidenceRow> = store.evidence_after(0, 100).await.expect("after");
+    assert_eq!(
+        rows.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
+        vec![
+            "https://shop.example/p/A1",
+            "https://shop.example/p/C3",
+            "https://shop.example/p/D4"
+        ]
+    );
+    let mut prev = "0".repeat(64);
+    for r in &rows {
+        assert_eq!(r.prev_hash, prev, "record {}", r.id);
+        assert_eq!(r.hash, r.expected_hash(&prev));
+        prev = r.hash.clone();
+    }
+    assert_eq!(rows[2].body().expect("body"), page_body("D4", 1));
+    // Paging by id.
+    let page1 = store.evidence_after(0, 2).await.expect("after");
+    let page2 = store.evidence_after(page1[1].id, 2).await.expect("after");
+    assert_eq!([page1, page2].concat(), rows);
+
+    let report = verify_chain(store.as_ref()).await.expect("verify");
+    assert_eq!(report.records, 3);
+    assert!(report.broken.is_empty(), "{report:?}");
+}
+
+async fn a_product_listed_twice_in_one_batch(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let first = item(scan, 0, "A1", 5000, None);
+    let mut second = item(scan, 0, "A1", 4500, Some(5000));
+    second.product.name = Some("Lampe A1, nouveau nom".into());
+    second.baseline.observations = 7;
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            items: vec![first.clone(), second.clone()],
+            pages: vec![
+                page("https://shop.example/c/lampes", 0, &["sku:A1"]),
+                page("https://shop.example/c/lampes", 1, &["sku:A1"]),
+            ],
+        })
+        .await
+        .expect("write");
+    assert_eq!(done.product_ids.len(), 1);
+    let snap = store.load_shop(SHOP).await.expect("load");
+    let p = &snap.products["sku:A1"];
+    // The product and baseline as last written; the scan's first observation kept.
+    assert_eq!(p.record, second.product);
+    assert_eq!(p.baseline, Some(second.baseline.clone()));
+    assert_eq!(p.last, Some(expected_observation(&first)));
+    assert_eq!(store.history("A1").await.expect("history").len(), 1);
+    assert_eq!(snap.pages.len(), 1);
+    assert_eq!(
+        snap.pages["https://shop.example/c/lampes"].etag.as_deref(),
+        Some("\"1\"")
+    );
+}
+
+async fn a_nul_in_scraped_text_does_not_fail_the_batch(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let mut it = raising(scan, 0, "A1", "R3");
+    it.product.name = Some("Lampe\0A1".into());
+    it.observation.availability = Some("In\0Stock".into());
+    it.observation.promo = vec![("soldes".into(), "Sol\0des".into())];
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            items: vec![it],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    assert_eq!(done.opened.len(), 1);
+    let snap = store.load_shop(SHOP).await.expect("load");
+    let p = &snap.products["sku:A1"];
+    // SQLite keeps the NUL; PostgreSQL TEXT cannot, and stores U+FFFD.
+    let nul_or_replaced = |got: Option<&str>, want: &str| {
+        let replaced = want.replace('\0', "\u{FFFD}");
+        assert!(
+            got == Some(want) || got == Some(replaced.as_str()),
+            "{got:?}"
+        );
+    };
+    nul_or_replaced(p.record.name.as_deref(), "Lampe\0A1");
+    let last = p.last.as_ref().expect("last");
+    nul_or_replaced(last.availability.as_deref(), "In\0Stock");
+    // Promotion wording is JSON, which escapes the NUL: kept on both.
+    assert_eq!(
+        last.promo,
+        vec![("soldes".to_string(), "Sol\0des".to_string())]
+    );
+    let f = &store.findings(&all()).await.expect("findings")[0];
+    nul_or_replaced(f.product_name.as_deref(), "Lampe\0A1");
+}
+
+async fn an_empty_batch_writes_nothing(url: String) {
+    let store = open(&url).await;
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            ..Batch::default()
+        })
+        .await
+        .expect("write");
+    assert_eq!(done, BatchResult::default());
+    let snap = store.load_shop(SHOP).await.expect("load");
+    assert!(snap.products.is_empty() && snap.pages.is_empty());
+    assert!(store.findings(&all()).await.expect("findings").is_empty());
+    assert!(store.series_after(0, 10).await.expect("series").is_empty());
+    assert!(store.evidence_after(0, 10).await.expect("after").is_empty());
+    assert!(
+        store
+            .due_outbox(at(4000), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let report = verify_chain(store.as_ref()).await.expect("verify");
+    assert_eq!(report.records, 0);
+}
+
+async fn concurrent_writers_keep_one_evidence_chain(url: String) {
+    const WRITERS: usize = 4;
+    const BATCHES: usize = 5;
+    // Migrated once, then several stores write at the same time.
+    drop(open(&url).await);
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = open(&url).await;
+            for b in 0..BATCHES {
+                let scan = store.begin_scan(at(0)).await.expect("scan");
+                let items = (0..2)
+                    .map(|i| raising(scan, 0, &format!("W{w}B{b}I{i}"), "R3"))
+                    .collect();
+                store
+                    .write_batch(&Batch {
+                        shop: SHOP.into(),
+                        items,
+                        pages: Vec::new(),
+                    })
+                    .await
+                    .expect("write");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let store = open(&url).await;
+    let report = verify_chain(store.as_ref()).await.expect("verify");
+    assert_eq!(report.records, (WRITERS * BATCHES * 2) as u64);
+    assert!(report.broken.is_empty(), "{report:?}");
+    assert_eq!(
+        store.findings(&all()).await.expect("findings").len(),
+        WRITERS * BATCHES * 2
+    );
+}
+
+// ------------------------------------------------- one script, both stores
+
+/// A product's observations, oldest first.
+type Points = Vec<(DateTime<Utc>, StoredObservation)>;
+
+/// Everything the trait reads back, in a comparable form.
+#[derive(Debug, PartialEq)]
+struct Dump {
+    results: Vec<BatchResult>,
+    products: Vec<(String, KnownProduct)>,
+    pages: Vec<(String, PageCache)>,
+    findings: Vec<FindingRow>,
+    outbox: Vec<(i64, String, String, i64, FindingRow)>,
+    history: Vec<(ProductRecord, DateTime<Utc>, StoredObservation)>,
+    series: Vec<(i64, ProductRecord, Points)>,
+    evidence: Vec<EvidenceRow>,
+    verified: u64,
+}
+
+/// Four scans (raise, rerun, continue and raise, close) and outbox traffic.
+async fn script(store: &dyn Store) -> Dump {
+    let mut results = Vec::new();
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let b0 = first_batch(s0);
+    results.push(store.write_batch(&b0).await.expect("write"));
+    results.push(store.write_batch(&b0).await.expect("rerun"));
+
+    let s1 = store.begin_scan(at(1)).await.expect("scan");
+    let mut a = item(s1, 1, "A1", 6000, Some(10000));
+    a.continue_rules = vec!["R3".into()];
+    let mut c = raising(s1, 1, "C3", "R5");
+    c.raise.push(draft("R1", 6000, 10000));
+    let b1 = Batch {
+        shop: SHOP.into(),
+        items: vec![c, a, item(s1, 1, "B2", 2400, None)],
+        pages: vec![page(
+            "https://shop.example/c/lampes",
+            1,
+            &["sku:B2", "sku:A1", "sku:C3"],
+        )],
+    };
+    results.push(store.write_batch(&b1).await.expect("write"));
+
+    let s2 = store.begin_scan(at(2)).await.expect("scan");
+    let mut a = item(s2, 2, "A1", 10000, None);
+    a.close_rules = vec!["R3".into()];
+    results.push(
+        store
+            .write_batch(&Batch {
+                shop: SHOP.into(),
+                items: vec![a],
+                pages: Vec::new(),
+            })
+            .await
+            .expect("write"),
+    );
+
+    let due = store.due_outbox(at(400), 100).await.expect("due");
+    store.mark_sent(due[0].id, at(3)).await.expect("sent");
+    store
+        .mark_failed(due[1].id, "421", Some(at(3)))
+        .await
+        .expect("failed");
+    store
+        .mark_failed(due[2].id, "550", None)
+        .await
+        .expect("dead");
+
+    let snap = store.load_shop(SHOP).await.expect("load");
+    let mut products: Vec<_> = snap.products.into_iter().collect();
+    products.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut pages: Vec<_> = snap.pages.into_iter().collect();
+    pages.sort_by(|x, y| x.0.cmp(&y.0));
+    Dump {
+        results,
+        products,
+        pages,
+        findings: store.findings(&all()).await.expect("findings"),
+        outbox: store
+            .due_outbox(at(400), 100)
+            .await
+            .expect("due")
+            .into_iter()
+            .map(|o| (o.id, o.subscriber, o.email, o.attempts, o.finding))
+            .collect(),
+        history: store.history("A1").await.expect("history"),
+        series: store
+            .series_after(0, 100)
+            .await
+            .expect("series")
+            .into_iter()
+            .map(|s| (s.product_id, s.product, s.points))
+            .collect(),
+        evidence: store.evidence_after(0, 100).await.expect("after"),
+        verified: verify_chain(store).await.expect("verify").records,
+    }
+}
+
+#[tokio::test]
+async fn same_results_on_sqlite_and_postgres() {
+    let Some(server) = postgres_server("same_results_on_sqlite_and_postgres") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("contract.db").display());
+    let from_sqlite = script(open(&sqlite_url).await.as_ref()).await;
+    assert_eq!(from_sqlite.verified, 3);
+    assert_eq!(from_sqlite.findings.len(), 3);
+
+    let db = TestDatabase::create(&server).await;
+    let url = db.url.clone();
+    let from_postgres = tokio::spawn(async move { script(open(&url).await.as_ref()).await }).await;
+    db.drop_database().await;
+    let from_postgres = from_postgres.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    assert_eq!(from_postgres, from_sqlite);
+}
