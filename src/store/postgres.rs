@@ -29,8 +29,8 @@ use sqlx::{Connection, FromRow, Postgres, QueryBuilder, Row, Transaction};
 
 use super::{
     Baseline, Batch, BatchItem, BatchResult, EvidenceInput, EvidenceRow, FindingFilter, FindingRow,
-    KnownProduct, OutboxItem, PageCache, ProductRecord, Series, ShopSnapshot, Store, StoreError,
-    StoredObservation, evidence_hash,
+    KnownProduct, OutboxCounts, OutboxEntry, OutboxItem, PageCache, ProductRecord, Series,
+    ShopSnapshot, Store, StoreError, StoredObservation, evidence_hash,
 };
 use crate::domain::{Currency, Money};
 
@@ -228,16 +228,22 @@ impl PostgresStore {
             };
             done.opened
                 .push((id, p.product_key.clone(), f.rule.clone()));
-            for (name, email) in &it.recipients {
+            for r in it
+                .recipients
+                .iter()
+                .filter(|r| r.accepts(&f.rule, &f.severity))
+            {
                 done.queued += sqlx::query(
-                    "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (finding_id, email) DO NOTHING",
+                    "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (finding_id, email) DO NOTHING",
                 )
                 .bind(id)
-                .bind(t(name))
-                .bind(t(email))
+                .bind(t(&r.name))
+                .bind(t(&r.email))
+                .bind(r.deliver_at)
                 .bind(Utc::now())
-                .bind(Utc::now())
+                .bind(&r.digest)
+                .bind(&r.language)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected() as usize;
@@ -578,17 +584,25 @@ impl Store for PostgresStore {
         Ok(done)
     }
 
-    async fn due_outbox(
+    async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        // Workers skip the rows another one is claiming: each row goes to one.
         let rows = sqlx::query(&format!(
-            "SELECT o.id AS outbox_id, o.subscriber, o.email, o.attempts, {} \
-             FROM outbox o JOIN findings f ON f.id = o.finding_id \
-             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2",
+            "WITH claimed AS (\
+                UPDATE outbox SET claimed_until = $1 WHERE id IN (\
+                    SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+                    AND (claimed_until IS NULL OR claimed_until <= $2) \
+                    ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                RETURNING id, finding_id, subscriber, email, attempts, digest, language) \
+             SELECT o.id AS outbox_id, o.subscriber, o.email, o.attempts, o.digest, o.language, {} \
+             FROM claimed o JOIN findings f ON f.id = o.finding_id ORDER BY o.id",
             finding_columns_of_f()
         ))
+        .bind(lease_until)
         .bind(now)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -600,18 +614,21 @@ impl Store for PostgresStore {
                 subscriber: row.try_get("subscriber")?,
                 email: row.try_get("email")?,
                 attempts: row.try_get("attempts")?,
+                digest: row.try_get("digest")?,
+                language: row.try_get("language")?,
                 finding: FindingRow::from_row(&row)?,
             });
         }
         Ok(items)
     }
 
-    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_sent(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2",
+            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL, \
+             claimed_until = NULL WHERE id = ANY($2)",
         )
         .bind(at)
-        .bind(id)
+        .bind(ids)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -619,22 +636,70 @@ impl Store for PostgresStore {
 
     async fn mark_failed(
         &self,
-        id: i64,
+        ids: &[i64],
         error: &str,
         next: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let status = if next.is_some() { "pending" } else { "dead" };
         sqlx::query(
             "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-             next_attempt_at = COALESCE($3, next_attempt_at) WHERE id = $4",
+             next_attempt_at = COALESCE($3, next_attempt_at), claimed_until = NULL WHERE id = ANY($4)",
         )
         .bind(status)
         .bind(t(error))
         .bind(next)
-        .bind(id)
+        .bind(ids)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn outbox_list(
+        &self,
+        failed_only: bool,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows: Vec<OutboxEntry> = sqlx::query_as(&format!(
+            "SELECT o.id, o.status, o.subscriber, o.email, o.digest, o.attempts, o.next_attempt_at, \
+             o.last_error, o.sent_at, o.finding_id, f.rule, f.brand, f.shop \
+             FROM outbox o JOIN findings f ON f.id = o.finding_id {} ORDER BY o.id DESC LIMIT $1",
+            if failed_only { "WHERE o.status = 'dead'" } else { "" }
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn outbox_retry(&self, ids: &[i64], now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let sql = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, \
+                   claimed_until = NULL WHERE status = 'dead'";
+        let done = if ids.is_empty() {
+            sqlx::query(sql).bind(now).execute(&self.pool).await?
+        } else {
+            sqlx::query(&format!("{sql} AND id = ANY($2)"))
+                .bind(now)
+                .bind(ids)
+                .execute(&self.pool)
+                .await?
+        };
+        Ok(done.rows_affected())
+    }
+
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = OutboxCounts::default();
+        for row in rows {
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<String, _>("status")?.as_str() {
+                "pending" => c.pending = n,
+                "sent" => c.sent = n,
+                _ => c.dead += n,
+            }
+        }
+        Ok(c)
     }
 
     async fn history(

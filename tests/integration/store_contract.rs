@@ -140,6 +140,7 @@ contract!(
     a_nul_in_scraped_text_does_not_fail_the_batch,
     an_empty_batch_writes_nothing,
     concurrent_writers_keep_one_evidence_chain,
+    outbox_claims_digests_filters_and_retries,
 );
 
 // ---------------------------------------------------------------- builders
@@ -251,13 +252,36 @@ fn evidence(sku: &str, day: i64) -> EvidenceInput {
     .expect("evidence")
 }
 
+/// An immediate, unfiltered recipient.
+fn recipient(name: &str, email: &str) -> vigie::store::Recipient {
+    vigie::store::Recipient {
+        name: name.into(),
+        email: email.into(),
+        language: "fr".into(),
+        digest: None,
+        deliver_at: Utc::now(),
+        rules: Vec::new(),
+        severities: Vec::new(),
+    }
+}
+
+/// The rows due at `now`, claimed with a lease that ends at once, so the
+/// same rows can be claimed again: a look at the queue.
+async fn due_rows(
+    store: &dyn vigie::store::Store,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<vigie::store::OutboxItem>, vigie::store::StoreError> {
+    store.claim_outbox(now, now, limit).await
+}
+
 /// `item` raising `rule`, with evidence and two subscribers.
 fn raising(scan_id: i64, day: i64, sku: &str, rule: &str) -> BatchItem {
     let mut it = item(scan_id, day, sku, 6000, Some(10000));
     it.raise = vec![draft(rule, 6000, 10000)];
     it.recipients = vec![
-        ("Alice".into(), "alice@members.example".into()),
-        ("Bruno".into(), "bruno@members.example".into()),
+        recipient("Alice", "alice@members.example"),
+        recipient("Bruno", "bruno@members.example"),
     ];
     it.evidence = Some(evidence(sku, day));
     it
@@ -584,7 +608,13 @@ async fn writing_the_same_batch_twice_duplicates_nothing(url: String) {
     assert_eq!(again.continued, 1);
 
     assert_eq!(store.findings(&all()).await.expect("findings").len(), 1);
-    assert_eq!(store.due_outbox(at(400), 100).await.expect("due").len(), 2);
+    assert_eq!(
+        due_rows(store.as_ref(), at(400), 100)
+            .await
+            .expect("due")
+            .len(),
+        2
+    );
     // One observation per scan and product.
     assert_eq!(store.history("A1").await.expect("history").len(), 1);
     assert_eq!(store.history("B2").await.expect("history").len(), 1);
@@ -688,7 +718,13 @@ async fn findings_continue_close_and_reopen(url: String) {
         store.load_shop(SHOP).await.expect("load").products["sku:A1"].open_rules,
         vec![("R3".to_string(), Some(40)), ("R5".to_string(), Some(40))]
     );
-    assert_eq!(store.due_outbox(at(400), 100).await.expect("due").len(), 6);
+    assert_eq!(
+        due_rows(store.as_ref(), at(400), 100)
+            .await
+            .expect("due")
+            .len(),
+        6
+    );
 }
 
 async fn outbox_due_sent_failed_and_dead(url: String) {
@@ -700,8 +736,13 @@ async fn outbox_due_sent_failed_and_dead(url: String) {
     let now = Utc::now() + Duration::seconds(1);
 
     // Queued at write time, oldest first, with their finding.
-    assert!(store.due_outbox(before, 10).await.expect("due").is_empty());
-    let due = store.due_outbox(now, 10).await.expect("due");
+    assert!(
+        due_rows(store.as_ref(), before, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let due = due_rows(store.as_ref(), now, 10).await.expect("due");
     assert_eq!(
         due.iter()
             .map(|o| (o.subscriber.as_str(), o.email.as_str(), o.attempts))
@@ -718,38 +759,42 @@ async fn outbox_due_sent_failed_and_dead(url: String) {
         .expect("finding")
         .expect("stored");
     assert!(due.iter().all(|o| o.finding == finding));
-    let limited = store.due_outbox(now, 1).await.expect("due");
+    let limited = due_rows(store.as_ref(), now, 1).await.expect("due");
     assert_eq!(limited.len(), 1);
     assert_eq!(limited[0].id, due[0].id);
     let (alice, bruno) = (due[0].id, due[1].id);
 
     // Sent: never due again.
-    store.mark_sent(alice, now).await.expect("sent");
-    let due = store.due_outbox(now, 10).await.expect("due");
+    store.mark_sent(&[alice], now).await.expect("sent");
+    let due = due_rows(store.as_ref(), now, 10).await.expect("due");
     assert_eq!(due.iter().map(|o| o.id).collect::<Vec<_>>(), vec![bruno]);
 
     // Failed with a retry time: due again from then, attempts counted.
     let retry = now + Duration::minutes(10);
     store
-        .mark_failed(bruno, "421 try later", Some(retry))
+        .mark_failed(&[bruno], "421 try later", Some(retry))
         .await
         .expect("failed");
-    assert!(store.due_outbox(now, 10).await.expect("due").is_empty());
-    let due = store.due_outbox(retry, 10).await.expect("due");
+    assert!(
+        due_rows(store.as_ref(), now, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let due = due_rows(store.as_ref(), retry, 10).await.expect("due");
     assert_eq!(
         due.iter().map(|o| (o.id, o.attempts)).collect::<Vec<_>>(),
         vec![(bruno, 1)]
     );
     store
         .mark_failed(
-            bruno,
+            &[bruno],
             "421 still later",
             Some(retry + Duration::minutes(20)),
         )
         .await
         .expect("failed");
-    let due = store
-        .due_outbox(retry + Duration::hours(1), 10)
+    let due = due_rows(store.as_ref(), retry + Duration::hours(1), 10)
         .await
         .expect("due");
     assert_eq!(
@@ -759,22 +804,104 @@ async fn outbox_due_sent_failed_and_dead(url: String) {
 
     // Dead: never due again.
     store
-        .mark_failed(bruno, "550 no such user", None)
+        .mark_failed(&[bruno], "550 no such user", None)
         .await
         .expect("dead");
     assert!(
-        store
-            .due_outbox(at(4000), 10)
+        due_rows(store.as_ref(), at(4000), 10)
             .await
             .expect("due")
             .is_empty()
     );
     // Unknown ids change nothing and are not errors.
-    store.mark_sent(bruno + 1000, now).await.expect("sent");
+    store.mark_sent(&[bruno + 1000], now).await.expect("sent");
     store
-        .mark_failed(bruno + 1000, "x", None)
+        .mark_failed(&[bruno + 1000], "x", None)
         .await
         .expect("failed");
+}
+
+async fn outbox_claims_digests_filters_and_retries(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let now = Utc::now() + Duration::seconds(1);
+    let digest_at = now + Duration::hours(20);
+    let mut it = raising(scan, 0, "SKU-D", "R3");
+    let mut carla = recipient("Carla", "carla@members.example");
+    carla.digest = Some("daily".into());
+    carla.language = "en".into();
+    carla.deliver_at = digest_at;
+    let mut dan = recipient("Dan", "dan@members.example");
+    dan.rules = vec!["R1".into()];
+    it.recipients.push(carla);
+    it.recipients.push(dan);
+    let done = store
+        .write_batch(&Batch {
+            shop: "Boutique".into(),
+            items: vec![it],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    // Dan follows R1 only: three rows, not four.
+    assert_eq!(done.queued, 3);
+    // One claim takes the two immediate rows; a second claim meanwhile gets none.
+    let lease = now + Duration::minutes(10);
+    let first = store.claim_outbox(now, lease, 10).await.expect("claim");
+    assert_eq!(first.len(), 2);
+    assert!(
+        store
+            .claim_outbox(now, lease, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    // After the lease, they are claimable again (a worker died).
+    let again = store
+        .claim_outbox(lease, lease + Duration::minutes(10), 10)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 2);
+    store
+        .mark_sent(&[again[0].id, again[1].id], lease)
+        .await
+        .expect("sent");
+    // The digest row waits for its time, with its language.
+    let d = store
+        .claim_outbox(digest_at, digest_at, 10)
+        .await
+        .expect("claim");
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0].digest.as_deref(), d[0].language.as_str()),
+        (Some("daily"), "en")
+    );
+    store
+        .mark_failed(&[d[0].id], "550 no such user", None)
+        .await
+        .expect("dead");
+    let c = store.outbox_counts().await.expect("counts");
+    assert_eq!((c.pending, c.sent, c.dead), (0, 2, 1));
+    let failed = store.outbox_list(true, 10).await.expect("list");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].email, "carla@members.example");
+    assert_eq!(failed[0].last_error.as_deref(), Some("550 no such user"));
+    assert_eq!(failed[0].rule, "R3");
+    assert_eq!(store.outbox_list(false, 10).await.expect("list").len(), 3);
+    // Retried: pending again, attempts reset, due at once.
+    assert_eq!(
+        store
+            .outbox_retry(&[failed[0].id + 1000], now)
+            .await
+            .expect("retry"),
+        0
+    );
+    assert_eq!(store.outbox_retry(&[], now).await.expect("retry"), 1);
+    let d = store.claim_outbox(now, now, 10).await.expect("claim");
+    assert_eq!(
+        d.iter().map(|o| (o.id, o.attempts)).collect::<Vec<_>>(),
+        vec![(failed[0].id, 0)]
+    );
 }
 
 async fn the_evidence_chain_verifies(url: String) {
@@ -906,8 +1033,7 @@ async fn an_empty_batch_writes_nothing(url: String) {
     assert!(store.series_after(0, 10).await.expect("series").is_empty());
     assert!(store.evidence_after(0, 10).await.expect("after").is_empty());
     assert!(
-        store
-            .due_outbox(at(4000), 10)
+        due_rows(store.as_ref(), at(4000), 10)
             .await
             .expect("due")
             .is_empty()
@@ -1012,14 +1138,14 @@ async fn script(store: &dyn Store) -> Dump {
             .expect("write"),
     );
 
-    let due = store.due_outbox(at(400), 100).await.expect("due");
-    store.mark_sent(due[0].id, at(3)).await.expect("sent");
+    let due = due_rows(store, at(400), 100).await.expect("due");
+    store.mark_sent(&[due[0].id], at(3)).await.expect("sent");
     store
-        .mark_failed(due[1].id, "421", Some(at(3)))
+        .mark_failed(&[due[1].id], "421", Some(at(3)))
         .await
         .expect("failed");
     store
-        .mark_failed(due[2].id, "550", None)
+        .mark_failed(&[due[2].id], "550", None)
         .await
         .expect("dead");
 
@@ -1033,8 +1159,7 @@ async fn script(store: &dyn Store) -> Dump {
         products,
         pages,
         findings: store.findings(&all()).await.expect("findings"),
-        outbox: store
-            .due_outbox(at(400), 100)
+        outbox: due_rows(store, at(400), 100)
             .await
             .expect("due")
             .into_iter()
