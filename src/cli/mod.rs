@@ -118,8 +118,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Scan each shop on its `schedule` and deliver alerts, until SIGTERM.
     Daemon(daemon::DaemonArgs),
-    /// Apply database migrations (also done at every start).
-    Migrate,
+    /// Apply database migrations (also done at every start), or copy a
+    /// SQLite history into a new PostgreSQL database (`--from`, `--to`).
+    Migrate(MigrateArgs),
     /// List findings.
     Findings(findings::FindingsArgs),
     /// Print the legal sales periods.
@@ -132,6 +133,17 @@ pub enum Command {
     Verify,
     /// List the email outbox (`--failed`: given-up messages), retry or deliver it.
     Outbox(outbox::OutboxArgs),
+}
+
+/// Arguments of `vigie migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// Copy this SQLite database (`sqlite://…`) …
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// … into this new, empty PostgreSQL database (`postgres://…`).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
 }
 
 /// An error on the way out, with its exit code.
@@ -176,7 +188,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Extract(a) => extract::run(g, a).await,
         Command::Demo(a) => demo::run(g, a).await,
         Command::Daemon(a) => daemon::run(g, a).await,
-        Command::Migrate => {
+        Command::Migrate(MigrateArgs {
+            from: Some(from),
+            to: Some(to),
+        }) => {
+            let copied = crate::store::copy::sqlite_to_postgres(from, to).await?;
+            for (table, n) in &copied {
+                println!("{table}: {n} row(s)");
+            }
+            println!(
+                "copied {} into {}; counts and the evidence chain checked",
+                crate::config::redact_url(from),
+                crate::config::redact_url(to)
+            );
+            Ok(ExitCode::from(EXIT_OK))
+        }
+        Command::Migrate(MigrateArgs { from, to }) if from.is_some() || to.is_some() => {
+            Err(CliError::config(anyhow::anyhow!(
+                "`--from` and `--to` go together: vigie migrate --from sqlite://vigie.db --to postgres://…"
+            )))
+        }
+        Command::Migrate(_) => {
             let s = settings(g)?;
             crate::store::open(&s.database).await?;
             println!(

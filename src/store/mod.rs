@@ -2,6 +2,7 @@
 //! and PostgreSQL for scale-out. Queries are runtime `query_as` with
 //! `FromRow`; migrations live in `migrations/<backend>/`.
 
+pub mod copy;
 pub mod evidence;
 mod postgres;
 mod sqlite;

@@ -143,6 +143,57 @@ contract!(
     outbox_claims_digests_filters_and_retries,
 );
 
+/// `vigie migrate --from sqlite://… --to postgres://…` moves the demo's
+/// history without loss: the same findings, the same price series, an
+/// intact evidence chain; a second copy into the same database is refused.
+#[tokio::test]
+async fn a_sqlite_history_moves_to_postgres_without_loss() {
+    on_postgres("a_sqlite_history_moves_to_postgres_without_loss", |url| {
+        Box::pin(copy_the_demo(url))
+    })
+    .await;
+}
+
+async fn copy_the_demo(pg: String) {
+    use crate::support::{stderr, stdout, vigie};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = vigie(dir.path(), &["demo"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lite = format!(
+        "sqlite://{}",
+        dir.path().join("vigie-demo/demo.db").display()
+    );
+    let out = vigie(dir.path(), &["migrate", "--from", &lite, "--to", &pg]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("observations: 12 row(s)") && text.contains("evidence chain checked"),
+        "{text}"
+    );
+    for args in [
+        vec!["findings", "--json"],
+        vec!["history", "ML-OPA-01", "--json"],
+    ] {
+        let on = |db: &str| {
+            let mut a = args.clone();
+            a.extend(["--database", db]);
+            a.into_iter().map(str::to_string).collect::<Vec<_>>()
+        };
+        let (a, b) = (on(&lite), on(&pg));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let b: Vec<&str> = b.iter().map(String::as_str).collect();
+        let from = stdout(&vigie(dir.path(), &a).await);
+        let to = stdout(&vigie(dir.path(), &b).await);
+        assert!(from.len() > 20, "{from}");
+        assert_eq!(from, to, "{args:?}");
+    }
+    let out = vigie(dir.path(), &["verify", "--database", &pg]).await;
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = vigie(dir.path(), &["migrate", "--from", &lite, "--to", &pg]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));
+}
+
 // ---------------------------------------------------------------- builders
 
 fn at(day: i64) -> DateTime<Utc> {
