@@ -202,23 +202,25 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> Result<Copied, StoreErr
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         let list = names.join(", ");
         let mut total = 0u64;
-        let mut offset = 0i64;
+        // Keyset pagination on the rowid: each chunk starts where the last ended.
+        let mut after = i64::MIN;
         loop {
             let rows = sqlx::query(&format!(
-                "SELECT {list} FROM {table} ORDER BY rowid LIMIT ? OFFSET ?"
+                "SELECT rowid AS copy_rowid, {list} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
             ))
+            .bind(after)
             .bind(CHUNK)
-            .bind(offset)
             .fetch_all(src)
             .await?;
-            if rows.is_empty() {
+            let Some(last) = rows.last() else {
                 break;
-            }
-            offset += rows.len() as i64;
+            };
+            after = last.try_get("copy_rowid")?;
             let mut values: Vec<Vec<Value>> = Vec::with_capacity(rows.len());
             for row in &rows {
                 let mut v = Vec::with_capacity(columns.len());
                 for (i, (_, kind)) in columns.iter().enumerate() {
+                    let i = i + 1;
                     v.push(match kind {
                         Int => Value::Int(row.try_get(i)?),
                         Text => Value::Text(row.try_get(i)?),
