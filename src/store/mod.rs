@@ -326,6 +326,27 @@ pub struct OutboxCounts {
     pub dead: i64,
 }
 
+impl OutboxCounts {
+    /// Totals from `(status, count)` rows (`SELECT status, COUNT(*) … GROUP BY status`).
+    pub fn from_rows<R: sqlx::Row>(rows: &[R]) -> Result<OutboxCounts, StoreError>
+    where
+        for<'r> &'r str: sqlx::ColumnIndex<R>,
+        for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        let mut c = OutboxCounts::default();
+        for row in rows {
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<String, _>("status")?.as_str() {
+                "pending" => c.pending = n,
+                "sent" => c.sent = n,
+                _ => c.dead += n,
+            }
+        }
+        Ok(c)
+    }
+}
+
 /// What a page gave last time it was fetched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageCache {

@@ -602,16 +602,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
             .fetch_all(&self.pool)
             .await?;
-        let mut c = OutboxCounts::default();
-        for row in rows {
-            let n: i64 = row.try_get("n")?;
-            match row.try_get::<String, _>("status")?.as_str() {
-                "pending" => c.pending = n,
-                "sent" => c.sent = n,
-                _ => c.dead += n,
-            }
-        }
-        Ok(c)
+        OutboxCounts::from_rows(&rows)
     }
 
     async fn history(
