@@ -340,7 +340,7 @@ impl ShopRun<'_> {
         } else {
             self.catalog
                 .subscribers_of(&s.record.brand)
-                .filter(|sub| sub.shops.is_empty() || sub.shops.contains(&s.record.shop))
+                .filter(|sub| sub.watches_shop(&s.record.shop))
                 .map(|sub| crate::store::Recipient::of(sub, now))
                 .collect()
         };

@@ -197,23 +197,14 @@ impl Language {
             Language::En => "en",
         }
     }
-
-    /// Reads an ISO 639-1 code; anything else is French.
-    pub fn from_code(code: &str) -> Language {
-        if code.eq_ignore_ascii_case("en") {
-            Language::En
-        } else {
-            Language::Fr
-        }
-    }
 }
 
 impl Subscriber {
-    /// Whether a finding of `rule` and `severity` at `shop` is for this subscriber.
-    pub fn accepts(&self, shop: &str, rule: &str, severity: &str) -> bool {
-        (self.shops.is_empty() || self.shops.iter().any(|s| s == shop))
-            && (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
-            && (self.severities.is_empty() || self.severities.iter().any(|s| s == severity))
+    /// Whether findings at `shop` are for this subscriber (the rule and
+    /// severity filters are applied per finding by the outbox's
+    /// [`crate::store::Recipient::accepts`]).
+    pub fn watches_shop(&self, shop: &str) -> bool {
+        self.shops.is_empty() || self.shops.iter().any(|s| s == shop)
     }
 
     /// When a finding made at `now` is to be sent: now, or the next digest.
@@ -1057,12 +1048,18 @@ brands = ["maison lumiere"]
         let c = load(&[("w.toml", &text)]).expect("valid");
         let a = &c.subscribers[0];
         assert_eq!(a.language, Language::En);
-        assert!(a.accepts("S", "R3", "violation"));
-        assert!(!a.accepts("S", "R1", "violation"));
-        assert!(!a.accepts("S", "R3", "report"));
-        assert!(!a.accepts("T", "R3", "violation"));
-        // Wednesday 07:30 in Paris (CET, UTC+1) after Monday 2026-03-09.
+        assert!(a.watches_shop("S"));
+        assert!(!a.watches_shop("T"));
         let now: chrono::DateTime<chrono::Utc> = "2026-03-09T12:00:00Z".parse().unwrap();
+        let r = crate::store::Recipient::of(a, now);
+        assert!(r.accepts("R3", "violation"));
+        assert!(!r.accepts("R1", "violation"));
+        assert!(!r.accepts("R3", "report"));
+        assert_eq!(
+            (r.language.as_str(), r.digest.as_deref()),
+            ("en", Some("weekly"))
+        );
+        // Wednesday 07:30 in Paris (CET, UTC+1) after Monday 2026-03-09.
         assert_eq!(a.deliver_at(now).to_rfc3339(), "2026-03-11T06:30:00+00:00");
         let text = format!(
             "{base}[[subscriber]]\nname = \"A\"\nemail = \"a@x.example\"\nbrands = [\"B\"]\n\
