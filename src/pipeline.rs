@@ -61,6 +61,10 @@ pub struct ScanSummary {
     pub pages_fetched: usize,
     /// Product pages not fetched again: a 304, or a sitemap `<lastmod>` older than our copy.
     pub pages_unchanged: usize,
+    /// Product pages not asked for again because the run was taken over
+    /// from a worker that had already read them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pages_resumed: usize,
     /// Observations of watched brands stored.
     pub observations: usize,
     /// Findings newly opened.
@@ -74,6 +78,41 @@ pub struct ScanSummary {
     /// The problems, one line each.
     #[serde(skip)]
     pub problems: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// One shop's part of a fleet run ([`crate::daemon::worker`]): scans
+/// `shop` into the existing scan `scan_id` at the scan clock `now`.
+/// `already` holds the products that scan already observed (a run taken
+/// over from a worker that died): they are not observed twice, and the
+/// pages that showed only them are not fetched again. Ending the scan row
+/// is the caller's job.
+#[allow(clippy::too_many_arguments)]
+pub async fn scan_claimed(
+    catalog: &Catalog,
+    store: &dyn Store,
+    pool: &HostPool,
+    calendar: &Calendar,
+    shop: &Shop,
+    scan_id: i64,
+    now: DateTime<Utc>,
+    already: &HashSet<i64>,
+) -> Result<ScanSummary, StoreError> {
+    let opts = ScanOptions {
+        now,
+        shops: vec![shop.name.clone()],
+        output: None,
+        deliver: false,
+        progress: None,
+    };
+    let r = scan_shop(
+        catalog, store, pool, calendar, shop, scan_id, &opts, already,
+    )
+    .await?;
+    Ok(r.summary)
 }
 
 /// One JSON line of `--output`.
@@ -165,8 +204,13 @@ pub async fn scan(
         .collect();
     let scan_id = store.begin_scan(opts.now).await?;
     pool.new_run();
+    let no_resume = HashSet::new();
     let results: Vec<Result<ShopResult, StoreError>> = futures::stream::iter(shops)
-        .map(|shop| scan_shop(catalog, store, pool, calendar, shop, scan_id, opts))
+        .map(|shop| {
+            scan_shop(
+                catalog, store, pool, calendar, shop, scan_id, opts, &no_resume,
+            )
+        })
         .buffer_unordered(SHOP_CONCURRENCY)
         .collect()
         .await;
@@ -513,6 +557,7 @@ impl ShopRun<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn scan_shop(
     catalog: &Catalog,
     store: &dyn Store,
@@ -521,13 +566,18 @@ async fn scan_shop(
     shop: &Shop,
     scan_id: i64,
     opts: &ScanOptions,
+    already: &HashSet<i64>,
 ) -> Result<ShopResult, StoreError> {
     let policy = HostPolicy::of(shop);
     let snapshot = store.load_shop(&shop.name).await?;
-    let key_of_id = snapshot
+    let key_of_id: HashMap<i64, String> = snapshot
         .products
         .values()
         .map(|p| (p.id, p.record.product_key.clone()))
+        .collect();
+    let observed: HashSet<String> = already
+        .iter()
+        .filter_map(|id| key_of_id.get(id).cloned())
         .collect();
     let mut run = ShopRun {
         catalog,
@@ -543,7 +593,7 @@ async fn scan_shop(
         opts,
         snapshot,
         key_of_id,
-        observed: HashSet::new(),
+        observed,
         batch: Batch {
             shop: shop.name.clone(),
             ..Batch::default()
@@ -590,6 +640,19 @@ async fn scan_shop(
     let mut reached_any = false;
     for page_ref in &found.pages {
         let cached = run.snapshot.pages.get(page_ref.url.as_str()).cloned();
+        // A run taken over: a page whose products the scan already holds
+        // was read by the previous worker, and is not asked for again.
+        if let Some(c) = &cached
+            && !already.is_empty()
+            && !c.product_ids.is_empty()
+            && c.product_ids.iter().all(|id| already.contains(id))
+        {
+            run.summary.pages_resumed += 1;
+            if let Some(p) = &opts.progress {
+                p.page_done(&shop.name);
+            }
+            continue;
+        }
         // The sitemap says the page has not changed since we read it: no request.
         if let Some(c) = &cached
             && let (Some(lastmod), Some(fetched_at)) = (page_ref.lastmod, c.fetched_at)

@@ -1,4 +1,4 @@
-//! `vigie daemon`.
+//! `vigie daemon` and `vigie worker`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -10,12 +10,13 @@ use clap::Args;
 use super::{CliError, EXIT_OK, GlobalArgs, settings};
 use crate::catalog::Catalog;
 use crate::daemon::lock::{self, DaemonLock};
+use crate::daemon::worker::WorkerOptions;
 use crate::daemon::{DaemonOptions, Shutdown};
 use crate::fetch::{FetchConfig, HostPool};
 use crate::notify::Mailer;
 
 /// `vigie daemon` options.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DaemonArgs {
     /// Serve /healthz and Prometheus /metrics on this address (e.g. 127.0.0.1:9184).
     #[arg(long, env = "VIGIE_LISTEN", value_name = "ADDR")]
@@ -42,11 +43,50 @@ pub struct DaemonArgs {
     pub tick_seconds: Option<f64>,
 }
 
-/// Runs the scheduler until SIGTERM/SIGINT.
-pub async fn run(g: &GlobalArgs, a: &DaemonArgs) -> Result<ExitCode, CliError> {
-    // Listen for SIGTERM/SIGINT first: a signal during start-up is handled.
-    let mut shutdown = Shutdown::listen()?;
-    let s = settings(g)?;
+/// `vigie worker` options.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    daemon: DaemonArgs,
+    /// This worker's name in the database (unique in the fleet).
+    #[arg(long, env = "VIGIE_WORKER_NAME", value_name = "NAME")]
+    pub name: Option<String>,
+    /// The lease on a run and its host, renewed every third of it; a dead
+    /// worker's runs are taken over this long after its last renewal.
+    #[arg(
+        long,
+        env = "VIGIE_LEASE_SECONDS",
+        value_name = "SECONDS",
+        default_value_t = 60.0
+    )]
+    pub lease_seconds: f64,
+    /// Runs (shops) this worker crawls at once.
+    #[arg(long, value_name = "N", default_value_t = crate::daemon::worker::DEFAULT_MAX_RUNS)]
+    pub max_runs: usize,
+    /// Print the latest runs of the fleet (shop, slot, status, worker) and exit.
+    #[arg(long)]
+    pub status: bool,
+    /// For tests only: the origin of the fast schedule clock, shared by the
+    /// workers of a test (RFC 3339).
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub clock_origin: Option<String>,
+    /// For tests only: the scan clock of the first run (RFC 3339); later
+    /// runs follow the real clock from there.
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+fn rfc3339(flag: &str, v: &str) -> Result<chrono::DateTime<chrono::Utc>, CliError> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            CliError::config(anyhow::anyhow!(
+                "{flag} {v:?}: {e}; expected e.g. 2026-03-10T12:00:00Z"
+            ))
+        })
+}
+
+fn tz_and_tick(a: &DaemonArgs) -> Result<(Tz, Duration), CliError> {
     let tz: Tz = a.time_zone.parse().map_err(|_| {
         CliError::config(anyhow::anyhow!(
             "unknown time zone {:?}; use an IANA name such as Europe/Paris",
@@ -62,6 +102,133 @@ pub async fn run(g: &GlobalArgs, a: &DaemonArgs) -> Result<ExitCode, CliError> {
             )));
         }
     };
+    Ok((tz, tick))
+}
+
+fn serve_metrics(listener: tokio::net::TcpListener) {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, crate::metrics::router()).await {
+            tracing::error!("the metrics server stopped: {e}");
+        }
+    });
+}
+
+async fn listen(addr: Option<SocketAddr>) -> Result<(), CliError> {
+    if let Some(addr) = addr {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            CliError::config(anyhow::anyhow!("--listen {addr}: cannot listen there: {e}"))
+        })?;
+        let local = listener.local_addr()?;
+        tracing::info!(addr = %local, "serving /healthz and /metrics");
+        serve_metrics(listener);
+    }
+    Ok(())
+}
+
+/// Runs `vigie worker` (or `vigie daemon` on PostgreSQL) until SIGTERM/SIGINT.
+pub async fn worker(g: &GlobalArgs, a: &WorkerArgs) -> Result<ExitCode, CliError> {
+    let mut shutdown = Shutdown::listen()?;
+    let s = settings(g)?;
+    if a.status {
+        let store = crate::store::open(&s.database).await?;
+        let runs = store.runs(50).await?;
+        if runs.is_empty() {
+            println!("no run recorded yet: start `vigie worker` (or `vigie daemon` on PostgreSQL)");
+        }
+        for r in runs {
+            println!(
+                "#{:<6} {:<28} slot {}  {:<8} attempts {}  {}",
+                r.id,
+                r.shop,
+                r.slot.format("%Y-%m-%d %H:%M UTC"),
+                r.status,
+                r.attempts,
+                r.worker.as_deref().unwrap_or("-"),
+            );
+        }
+        return Ok(ExitCode::from(EXIT_OK));
+    }
+    let (tz, tick) = tz_and_tick(&a.daemon)?;
+    if !(a.lease_seconds >= 1.0 && a.lease_seconds <= 3600.0) {
+        return Err(CliError::config(anyhow::anyhow!(
+            "--lease-seconds {}: must be between 1 and 3600",
+            a.lease_seconds
+        )));
+    }
+    if a.max_runs == 0 {
+        return Err(CliError::config(anyhow::anyhow!(
+            "--max-runs must be at least 1"
+        )));
+    }
+    let clock_origin = a
+        .clock_origin
+        .as_deref()
+        .map(|v| rfc3339("--clock-origin", v))
+        .transpose()?;
+    let scan_offset = match a.now.as_deref() {
+        Some(v) => rfc3339("--now", v)? - chrono::Utc::now(),
+        None => chrono::Duration::zero(),
+    };
+    let catalog = Catalog::load_dir(&s.watchlists).map_err(CliError::config)?;
+    let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
+    let store = crate::store::open(&s.database).await?;
+    let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
+    listen(a.daemon.listen).await?;
+    let lease = Duration::from_secs_f64(a.lease_seconds);
+    let options = WorkerOptions {
+        name: a
+            .name
+            .clone()
+            .unwrap_or_else(crate::daemon::worker::default_name),
+        tz,
+        jitter: Duration::from_secs(a.daemon.jitter_seconds),
+        tick,
+        clock_origin,
+        lease,
+        max_runs: a.max_runs,
+        // Faster polls with a fast test clock; once a second otherwise.
+        poll: tick.min(Duration::from_secs(60)) / 60,
+        outbox_interval: if tick < Duration::from_secs(60) {
+            tick
+        } else {
+            crate::daemon::OUTBOX_INTERVAL
+        },
+        scan_offset,
+        ..WorkerOptions::default()
+    };
+    crate::daemon::worker::run(
+        &catalog,
+        store.as_ref(),
+        &pool,
+        &mailer,
+        &catalog.calendar(),
+        &options,
+        &mut shutdown,
+    )
+    .await
+    .map_err(CliError::config)?;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Runs the scheduler until SIGTERM/SIGINT. On PostgreSQL the daemon is a
+/// fleet worker ([`worker`]) with the default lease.
+pub async fn run(g: &GlobalArgs, a: &DaemonArgs) -> Result<ExitCode, CliError> {
+    let s = settings(g)?;
+    if crate::store::is_postgres(&s.database) {
+        let w = WorkerArgs {
+            daemon: a.clone(),
+            name: std::env::var("VIGIE_WORKER_NAME").ok(),
+            lease_seconds: 60.0,
+            max_runs: crate::daemon::worker::DEFAULT_MAX_RUNS,
+            status: false,
+            clock_origin: None,
+            now: None,
+        };
+        return worker(g, &w).await;
+    }
+    // Listen for SIGTERM/SIGINT first: a signal during start-up is handled.
+    let mut shutdown = Shutdown::listen()?;
+    let (tz, tick) = tz_and_tick(a)?;
     let catalog = Catalog::load_dir(&s.watchlists).map_err(CliError::config)?;
     let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
     // One daemon per database: the lock is taken before anything is written.
@@ -76,18 +243,7 @@ pub async fn run(g: &GlobalArgs, a: &DaemonArgs) -> Result<ExitCode, CliError> {
     };
     let store = crate::store::open(&s.database).await?;
     let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
-    if let Some(addr) = a.listen {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            CliError::config(anyhow::anyhow!("--listen {addr}: cannot listen there: {e}"))
-        })?;
-        let local = listener.local_addr()?;
-        tracing::info!(addr = %local, "serving /healthz and /metrics");
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, crate::metrics::router()).await {
-                tracing::error!("the metrics server stopped: {e}");
-            }
-        });
-    }
+    listen(a.listen).await?;
     let options = DaemonOptions {
         tz,
         jitter: Duration::from_secs(a.jitter_seconds),

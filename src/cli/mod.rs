@@ -118,6 +118,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Scan each shop on its `schedule` and deliver alerts, until SIGTERM.
     Daemon(daemon::DaemonArgs),
+    /// Join a fleet sharing one database: claim scheduled shop runs with
+    /// leases (one worker per host), take over dead workers' runs, deliver
+    /// the outbox. `--status` lists the latest runs.
+    Worker(daemon::WorkerArgs),
     /// Apply database migrations (also done at every start), or copy a
     /// SQLite history into a new PostgreSQL database (`--from`, `--to`).
     Migrate(MigrateArgs),
@@ -188,6 +192,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Extract(a) => extract::run(g, a).await,
         Command::Demo(a) => demo::run(g, a).await,
         Command::Daemon(a) => daemon::run(g, a).await,
+        Command::Worker(a) => daemon::worker(g, a).await,
         Command::Migrate(MigrateArgs {
             from: Some(from),
             to: Some(to),

@@ -23,6 +23,7 @@
 pub mod lock;
 pub mod schedule;
 pub mod state;
+pub mod worker;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -103,6 +104,16 @@ impl Clock {
         Clock {
             origin: Utc::now(),
             speed,
+        }
+    }
+
+    /// A clock `60 s / tick` times faster than the wall clock from
+    /// `origin`: fleet workers in tests share one origin, so their
+    /// schedule clocks agree.
+    pub fn with_origin(tick: Duration, origin: DateTime<Utc>) -> Clock {
+        Clock {
+            origin,
+            ..Clock::new(tick)
         }
     }
 
@@ -264,7 +275,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// The crontab of every scheduled shop, in `tz`; an error names the shop.
-fn schedules(catalog: &Catalog, tz: Tz) -> anyhow::Result<Vec<(&Shop, Crontab)>> {
+pub(crate) fn schedules(catalog: &Catalog, tz: Tz) -> anyhow::Result<Vec<(&Shop, Crontab)>> {
     let mut out = Vec::new();
     for shop in &catalog.shops {
         let Some(line) = shop.schedule.as_deref() else {

@@ -115,6 +115,21 @@ impl Host {
         }
     }
 
+    /// How long from now until this host may get its next request: the
+    /// pause after the last response (or a Retry-After), and at least one
+    /// interval, stretched while the pace is slowed after errors.
+    pub(super) fn rest(&self) -> Duration {
+        let nb = *self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+        let pause = nb.map_or(Duration::ZERO, |t| {
+            t.saturating_duration_since(Instant::now())
+        });
+        let slowdown = self.slowdown.load(Ordering::Relaxed);
+        let paced = self
+            .interval()
+            .mul_f64(f64::from(slowdown.max(100)) / 100.0);
+        pause.max(paced)
+    }
+
     fn interval(&self) -> Duration {
         match self.interval.read() {
             Ok(i) => *i,

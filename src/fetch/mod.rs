@@ -280,6 +280,14 @@ impl HostPool {
         host
     }
 
+    /// How long the URL's host must rest from now before its next request
+    /// (see [`host`]); `None` for a host this pool never contacted. A fleet
+    /// worker hands this to the next worker with the host's lease.
+    pub fn rest(&self, url: &Url) -> Option<Duration> {
+        let key = HostKey::of(url)?;
+        self.lock_hosts().get(&key).map(|h| h.rest())
+    }
+
     /// The robots.txt verdict for the URL's host, cached for
     /// [`FetchConfig::robots_ttl`] (a "disallow all" after a 5xx or a network
     /// error for [`FetchConfig::robots_retry`] only).

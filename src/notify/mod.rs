@@ -85,7 +85,21 @@ pub async fn deliver_step(
     mailer: &Mailer,
     now: DateTime<Utc>,
 ) -> Result<Vec<StepOutcome>, StoreError> {
-    let items = store.claim_outbox(now, now + LEASE, CLAIM).await?;
+    deliver_step_leased(store, mailer, now, LEASE).await
+}
+
+/// [`deliver_step`] with the claimed rows leased for `lease` (a fleet
+/// worker's `--lease-seconds`): a worker that dies mid-step leaves its rows
+/// to the others when the lease ends. A row sent just before such a death
+/// and not yet marked sent is sent again: delivery is at least once in
+/// that window of a few milliseconds, exactly once otherwise.
+pub async fn deliver_step_leased(
+    store: &dyn Store,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+) -> Result<Vec<StepOutcome>, StoreError> {
+    let items = store.claim_outbox(now, now + lease, CLAIM).await?;
     let mut messages: Vec<Message<'_>> = Vec::new();
     for item in &items {
         let joins = item.digest.is_some().then(|| {
@@ -160,9 +174,19 @@ pub async fn drain(
     mailer: &Mailer,
     now: DateTime<Utc>,
 ) -> Result<DrainSummary, StoreError> {
+    drain_leased(store, mailer, now, LEASE).await
+}
+
+/// [`drain`] with rows leased for `lease` (see [`deliver_step_leased`]).
+pub async fn drain_leased(
+    store: &dyn Store,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+) -> Result<DrainSummary, StoreError> {
     let mut s = DrainSummary::default();
     loop {
-        let step = deliver_step(store, mailer, now).await?;
+        let step = deliver_step_leased(store, mailer, now, lease).await?;
         if step.is_empty() {
             return Ok(s);
         }

@@ -4,6 +4,7 @@
 
 pub mod copy;
 pub mod evidence;
+mod fleet;
 mod postgres;
 mod sqlite;
 
@@ -541,6 +542,110 @@ pub struct BatchResult {
     pub queued: usize,
 }
 
+/// A scheduled run of one shop, shared by the fleet (table `shop_runs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunToQueue {
+    /// The shop.
+    pub shop: String,
+    /// Its host, the unit of the lease (see [`host_of`]).
+    pub host: String,
+    /// The scheduled time the run is for: one run per shop and slot.
+    pub slot: DateTime<Utc>,
+    /// When it may start (the slot plus jitter, real time).
+    pub due_at: DateTime<Utc>,
+}
+
+/// What [`Store::enqueue_run`] did with a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Queued {
+    /// A new run, due at its time.
+    Queued,
+    /// The shop's previous run is still due or running: the slot is
+    /// recorded as skipped.
+    Skipped,
+    /// Another worker (or an earlier pass) already recorded this slot.
+    AlreadyThere,
+}
+
+/// A run a worker claimed, with its lease on the run and on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedRun {
+    /// The run's id.
+    pub id: i64,
+    /// The shop.
+    pub shop: String,
+    /// The host leased with it.
+    pub host: String,
+    /// The scheduled slot.
+    pub slot: DateTime<Utc>,
+    /// The scan it writes to; the same after a takeover.
+    pub scan_id: i64,
+    /// The scan clock of the run (set by its first claim).
+    pub scan_clock: DateTime<Utc>,
+    /// Claims so far, this one included: above 1 the run is taken over and
+    /// resumes what the previous worker committed.
+    pub attempts: i64,
+    /// The worker that held it before, when taken over.
+    pub previous_worker: Option<String>,
+}
+
+/// A lease to renew: the run, and when its host may next be crawled by
+/// another worker if this one dies now (the lease's end plus the host's
+/// interval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseRenewal {
+    /// The run.
+    pub run: i64,
+    /// The host's new `free_at`.
+    pub host_free_at: DateTime<Utc>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEnd {
+    /// Finished (the shop may still have failed: see the summary).
+    Done,
+    /// Failed (the error is the summary).
+    Failed,
+    /// Given back unfinished (shutdown): another worker resumes it at once.
+    Released,
+}
+
+/// One row of `vigie worker --status` / `shop_runs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct RunRow {
+    /// The run's id.
+    pub id: i64,
+    /// The shop.
+    pub shop: String,
+    /// Its host.
+    pub host: String,
+    /// The scheduled slot.
+    pub slot: DateTime<Utc>,
+    /// due | running | done | failed | skipped.
+    pub status: String,
+    /// The worker holding it, or that finished it.
+    pub worker: Option<String>,
+    /// Claims so far.
+    pub attempts: i64,
+    /// The scan it wrote to.
+    pub scan_id: Option<i64>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The lease key of a shop: its host name, lower-case (all ports and both
+/// schemes of one host count as one host across the fleet).
+pub fn host_of(url: &url::Url) -> String {
+    url.host_str().unwrap_or("").to_ascii_lowercase()
+}
+
+/// A run taken over more often than this is given up as failed: a shop
+/// that kills every worker that scans it must not take the fleet down.
+pub const MAX_RUN_ATTEMPTS: i64 = 3;
+
 /// The storage interface every backend implements.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -605,6 +710,50 @@ pub trait Store: Send + Sync {
     async fn evidence(&self, id: i64) -> Result<Option<EvidenceRow>, StoreError>;
     /// Evidence records with an id above `after`, in id order, at most `limit`.
     async fn evidence_after(&self, after: i64, limit: i64) -> Result<Vec<EvidenceRow>, StoreError>;
+    /// Records a scheduled slot of a shop, once for the whole fleet.
+    async fn enqueue_run(&self, run: &RunToQueue) -> Result<Queued, StoreError>;
+    /// Claims up to `limit` runs that are due (or whose holder's lease ended
+    /// at `now`) and whose host no other worker holds or rested too
+    /// recently, leasing run and host to `worker` until `lease_until`; a
+    /// host's `free_at` becomes `lease_until` plus `interval_ms[shop]` (1 s if missing). A new run
+    /// gets a scan at `scan_clock`. Runs taken over [`MAX_RUN_ATTEMPTS`]
+    /// times are marked failed instead.
+    async fn claim_runs(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+        scan_clock: DateTime<Utc>,
+        interval_ms: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<ClaimedRun>, StoreError>;
+    /// Extends `worker`'s leases on these runs and their hosts; returns the
+    /// runs it still holds (a run missing was taken over: stop it).
+    async fn renew_runs(
+        &self,
+        worker: &str,
+        renewals: &[LeaseRenewal],
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Ends `worker`'s run and frees its host from `host_free_at`; false
+    /// when the run was no longer this worker's (taken over).
+    async fn end_run(
+        &self,
+        worker: &str,
+        run: i64,
+        end: RunEnd,
+        summary: &str,
+        host_free_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// The products observed in a scan (to resume a run taken over).
+    async fn observed_in_scan(&self, scan_id: i64) -> Result<Vec<i64>, StoreError>;
+    /// The latest runs, newest first.
+    async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError>;
+}
+
+/// Whether a database URL names PostgreSQL.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Opens the store a URL names (`sqlite://FILE`, `postgres://…` or

@@ -680,6 +680,59 @@ impl Store for SqliteStore {
         .await?)
     }
 
+    async fn enqueue_run(&self, run: &super::RunToQueue) -> Result<super::Queued, StoreError> {
+        super::fleet::sqlite::enqueue(&self.pool, run).await
+    }
+
+    async fn claim_runs(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+        scan_clock: DateTime<Utc>,
+        interval_ms: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<super::ClaimedRun>, StoreError> {
+        super::fleet::sqlite::claim(
+            &self.pool,
+            worker,
+            now,
+            lease_until,
+            limit,
+            scan_clock,
+            interval_ms,
+        )
+        .await
+    }
+
+    async fn renew_runs(
+        &self,
+        worker: &str,
+        renewals: &[super::LeaseRenewal],
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        super::fleet::sqlite::renew(&self.pool, worker, renewals, lease_until).await
+    }
+
+    async fn end_run(
+        &self,
+        worker: &str,
+        run: i64,
+        end: super::RunEnd,
+        summary: &str,
+        host_free_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        super::fleet::sqlite::end(&self.pool, worker, run, end, summary, host_free_at).await
+    }
+
+    async fn observed_in_scan(&self, scan_id: i64) -> Result<Vec<i64>, StoreError> {
+        super::fleet::sqlite::observed_in_scan(&self.pool, scan_id).await
+    }
+
+    async fn runs(&self, limit: i64) -> Result<Vec<super::RunRow>, StoreError> {
+        super::fleet::sqlite::runs(&self.pool, limit).await
+    }
+
     async fn evidence_after(&self, after: i64, limit: i64) -> Result<Vec<EvidenceRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE id > ? ORDER BY id LIMIT ?"

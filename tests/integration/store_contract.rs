@@ -141,6 +141,7 @@ contract!(
     an_empty_batch_writes_nothing,
     concurrent_writers_keep_one_evidence_chain,
     outbox_claims_digests_filters_and_retries,
+    fleet_runs_fire_once_lease_hosts_and_are_taken_over,
 );
 
 /// `vigie migrate --from sqlite://… --to postgres://…` moves the demo's
@@ -1246,4 +1247,237 @@ async fn same_results_on_sqlite_and_postgres() {
     db.drop_database().await;
     let from_postgres = from_postgres.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     assert_eq!(from_postgres, from_sqlite);
+}
+
+/// The fleet's shared state: a slot is recorded once, a second slot while
+/// the first is unfinished is skipped, one host goes to one worker at a
+/// time and rests its interval before the next, a dead worker's run is
+/// taken over with its scan (and what that scan already holds), the old
+/// holder learns it lost the lease, and a run taken over too often is
+/// given up.
+async fn fleet_runs_fire_once_lease_hosts_and_are_taken_over(url: String) {
+    use std::collections::HashMap;
+    use vigie::store::{LeaseRenewal, Queued, RunEnd, RunToQueue};
+    let store = open(&url).await;
+    let t0 = at(0);
+    let secs = Duration::seconds;
+    let run = |shop: &str, host: &str, slot: DateTime<Utc>| RunToQueue {
+        shop: shop.into(),
+        host: host.into(),
+        slot,
+        due_at: slot,
+    };
+    let intervals: HashMap<String, i64> =
+        HashMap::from([("A".to_string(), 1000), ("B".to_string(), 1000)]);
+    assert_eq!(
+        store.enqueue_run(&run("A", "h1", t0)).await.unwrap(),
+        Queued::Queued
+    );
+    // A second worker sees the same slot: nothing new.
+    assert_eq!(
+        store.enqueue_run(&run("A", "h1", t0)).await.unwrap(),
+        Queued::AlreadyThere
+    );
+    // The next slot comes while the first run is still due: skipped.
+    assert_eq!(
+        store
+            .enqueue_run(&run("A", "h1", t0 + secs(60)))
+            .await
+            .unwrap(),
+        Queued::Skipped
+    );
+    // Shop B lives on the same host.
+    assert_eq!(
+        store.enqueue_run(&run("B", "h1", t0)).await.unwrap(),
+        Queued::Queued
+    );
+    // Not due yet.
+    let none = store
+        .claim_runs("w1", t0 - secs(1), t0 + secs(9), 10, t0, &intervals)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    // w1 claims: one run only, the host being shared.
+    let c1 = store
+        .claim_runs("w1", t0, t0 + secs(10), 10, t0, &intervals)
+        .await
+        .unwrap();
+    assert_eq!(c1.len(), 1, "{c1:?}");
+    let a = c1[0].clone();
+    assert_eq!(
+        (a.shop.as_str(), a.host.as_str(), a.attempts),
+        ("A", "h1", 1)
+    );
+    assert_eq!(a.scan_clock, t0);
+    assert_eq!(a.previous_worker, None);
+    // w2 finds the host taken.
+    let c2 = store
+        .claim_runs("w2", t0 + secs(1), t0 + secs(11), 10, t0, &intervals)
+        .await
+        .unwrap();
+    assert!(c2.is_empty(), "{c2:?}");
+
+    // w1 renews once, observes one product, then dies.
+    let held = store
+        .renew_runs(
+            "w1",
+            &[LeaseRenewal {
+                run: a.id,
+                host_free_at: t0 + secs(14),
+            }],
+            t0 + secs(13),
+        )
+        .await
+        .unwrap();
+    assert_eq!(held, vec![a.id]);
+    let mut batch = Batch {
+        shop: SHOP.into(),
+        ..Batch::default()
+    };
+    batch.items.push(item(a.scan_id, 0, "A-1", 10_000, None));
+    let done = store.write_batch(&batch).await.unwrap();
+    let product_id = done.product_ids["sku:A-1"];
+
+    // Lease ended at t0+13, but the host rests until t0+14.
+    let early = store
+        .claim_runs(
+            "w2",
+            t0 + secs(13),
+            t0 + secs(23),
+            10,
+            t0 + secs(13),
+            &intervals,
+        )
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "{early:?}");
+    let c3 = store
+        .claim_runs(
+            "w2",
+            t0 + secs(14),
+            t0 + secs(24),
+            10,
+            t0 + secs(14),
+            &intervals,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c3.len(), 1, "{c3:?}");
+    let taken = &c3[0];
+    assert_eq!(taken.id, a.id);
+    assert_eq!(taken.attempts, 2);
+    assert_eq!(taken.scan_id, a.scan_id, "a takeover keeps the run's scan");
+    assert_eq!(taken.scan_clock, t0, "and its scan clock");
+    assert_eq!(taken.previous_worker.as_deref(), Some("w1"));
+    assert_eq!(
+        store.observed_in_scan(a.scan_id).await.unwrap(),
+        vec![product_id]
+    );
+
+    // w1 comes back: its renewal and its end are refused.
+    let held = store
+        .renew_runs(
+            "w1",
+            &[LeaseRenewal {
+                run: a.id,
+                host_free_at: t0 + secs(30),
+            }],
+            t0 + secs(29),
+        )
+        .await
+        .unwrap();
+    assert!(held.is_empty());
+    assert!(
+        !store
+            .end_run("w1", a.id, RunEnd::Done, "{}", t0 + secs(15))
+            .await
+            .unwrap()
+    );
+
+    // w2 ends it; the host rests until t0+16, then B goes.
+    assert!(
+        store
+            .end_run("w2", a.id, RunEnd::Done, "{\"ok\":1}", t0 + secs(16))
+            .await
+            .unwrap()
+    );
+    let rest = store
+        .claim_runs("w1", t0 + secs(15), t0 + secs(25), 10, t0, &intervals)
+        .await
+        .unwrap();
+    assert!(rest.is_empty(), "the host still rests: {rest:?}");
+    let b = store
+        .claim_runs(
+            "w1",
+            t0 + secs(16),
+            t0 + secs(26),
+            10,
+            t0 + secs(16),
+            &intervals,
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].shop, "B");
+    assert_ne!(b[0].scan_id, a.scan_id, "a new run has a scan of its own");
+
+    // B's workers keep dying: taken over up to MAX_RUN_ATTEMPTS, then given up.
+    let mut t = t0 + secs(26);
+    for attempt in 2..=vigie::store::MAX_RUN_ATTEMPTS {
+        t += secs(1);
+        let c = store
+            .claim_runs("w3", t, t + secs(10), 10, t, &intervals)
+            .await
+            .unwrap();
+        assert_eq!(c.len(), 1, "attempt {attempt}");
+        assert_eq!(c[0].attempts, attempt);
+        t += secs(10);
+    }
+    t += secs(1);
+    let gone = store
+        .claim_runs("w4", t, t + secs(10), 10, t, &intervals)
+        .await
+        .unwrap();
+    assert!(gone.is_empty(), "{gone:?}");
+
+    let runs = store.runs(10).await.unwrap();
+    let status: Vec<(&str, &str, i64)> = runs
+        .iter()
+        .map(|r| (r.shop.as_str(), r.status.as_str(), r.attempts))
+        .collect();
+    assert_eq!(
+        status,
+        vec![
+            ("B", "failed", vigie::store::MAX_RUN_ATTEMPTS),
+            ("A", "skipped", 0),
+            ("A", "done", 2),
+        ],
+        "{runs:?}"
+    );
+    assert_eq!(runs[2].worker.as_deref(), Some("w2"));
+
+    // A released run goes back to due, for anyone, at once.
+    t += secs(100);
+    assert_eq!(
+        store.enqueue_run(&run("A", "h1", t)).await.unwrap(),
+        Queued::Queued
+    );
+    let c = store
+        .claim_runs("w1", t, t + secs(10), 10, t, &intervals)
+        .await
+        .unwrap();
+    assert_eq!(c.len(), 1);
+    assert!(
+        store
+            .end_run("w1", c[0].id, RunEnd::Released, "", t + secs(1))
+            .await
+            .unwrap()
+    );
+    let again = store
+        .claim_runs("w2", t + secs(1), t + secs(11), 10, t, &intervals)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id, again[0].attempts), (c[0].id, 2));
 }
