@@ -29,7 +29,8 @@
 //!   on the database's side: it never crawls a host another worker holds.
 //!   Workers' clocks must agree to well under the lease (NTP).
 //! - **The outbox** is delivered by every worker, each claiming rows with
-//!   the same lease; a row is sent by one worker.
+//!   a lease ten times the run's (10 min by default, at least 30 s) and
+//!   sending only while it holds it; a row is sent by one worker.
 //! - **SIGTERM/SIGINT**: no new claim; runs in progress get the grace
 //!   period, then are released (back to `due`) for another worker to resume
 //!   at once.
@@ -147,6 +148,32 @@ enum Done {
 
 type Job<'a> = Pin<Box<dyn Future<Output = Done> + 'a>>;
 
+/// Awaits `fut` while the runs go on: a run's future is polled only by
+/// this task, so waiting on the database without polling them could wait
+/// for a connection a suspended run holds. Runs that end meanwhile are
+/// parked, to be recorded next.
+async fn drive<'a, T>(
+    fut: impl Future<Output = T>,
+    jobs: &mut FuturesUnordered<Job<'a>>,
+    parked: &mut Vec<Done>,
+) -> T {
+    tokio::pin!(fut);
+    loop {
+        tokio::select! {
+            out = &mut fut => return out,
+            Some(done) = jobs.next(), if !jobs.is_empty() => parked.push(done),
+        }
+    }
+}
+
+/// The lease on claimed outbox rows: ten times the run lease (10 min by
+/// default), at least 30 s. Longer than a run's: a message must never be
+/// claimed by a second worker while the first is still sending it, and a
+/// dead worker's unsent rows waiting a little longer costs little.
+fn outbox_lease(run_lease: Duration) -> chrono::Duration {
+    lease_of((run_lease * 10).max(Duration::from_secs(30)))
+}
+
 /// The lease in chrono's terms.
 fn lease_of(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(60))
@@ -202,6 +229,7 @@ pub async fn run(
 
     let mut running: HashMap<i64, Running> = HashMap::new();
     let mut jobs: FuturesUnordered<Job<'_>> = FuturesUnordered::new();
+    let mut parked: Vec<Done> = Vec::new();
     let mut draining = false;
     let mut next_drain = Instant::now();
     let mut next_claim = Instant::now();
@@ -211,6 +239,24 @@ pub async fn run(
     let safety = options.lease / 10;
 
     loop {
+        // 0. Record the runs that ended while we waited on the database.
+        while let Some(done) = parked.pop() {
+            if finish(
+                done,
+                store,
+                pool,
+                me,
+                &mut running,
+                &mut draining,
+                &mut jobs,
+                &mut parked,
+            )
+            .await
+            {
+                next_drain = Instant::now();
+                next_claim = Instant::now();
+            }
+        }
         // 1. Record the slots that passed, once for the fleet.
         let now_sched = clock.now();
         for p in plans.iter_mut() {
@@ -231,7 +277,7 @@ pub async fn run(
                 slot,
                 due_at: Utc::now() + chrono::Duration::milliseconds(jitter as i64),
             };
-            match store.enqueue_run(&run).await {
+            match drive(store.enqueue_run(&run), &mut jobs, &mut parked).await {
                 Ok(q) => {
                     p.recorded = Some(slot);
                     let at = slot.with_timezone(&options.tz).to_rfc3339();
@@ -271,7 +317,13 @@ pub async fn run(
                         ),
                 })
                 .collect();
-            match store.renew_runs(me, &renewals, lease_until).await {
+            match drive(
+                store.renew_runs(me, &renewals, lease_until),
+                &mut jobs,
+                &mut parked,
+            )
+            .await
+            {
                 Ok(held) => {
                     leases_hold_until = started + options.lease;
                     let held: HashSet<i64> = held.into_iter().collect();
@@ -305,33 +357,37 @@ pub async fn run(
             next_claim = Instant::now() + options.poll;
             let now = Utc::now();
             let limit = (options.max_runs - running.len()) as i64;
-            match store
-                .claim_runs(
-                    me,
-                    now,
-                    now + lease,
-                    limit,
-                    now + options.scan_offset,
-                    &intervals,
-                )
-                .await
-            {
+            let claim = store.claim_runs(
+                me,
+                now,
+                now + lease,
+                limit,
+                now + options.scan_offset,
+                &intervals,
+            );
+            match drive(claim, &mut jobs, &mut parked).await {
                 Ok(claimed) => {
                     if running.is_empty() && !claimed.is_empty() {
                         leases_hold_until = Instant::now() + options.lease;
                         next_renew = Instant::now() + options.lease / 3;
                     }
                     for run in claimed {
-                        match start(catalog, store, pool, calendar, me, run).await {
+                        let started = drive(
+                            start(catalog, store, pool, calendar, me, run),
+                            &mut jobs,
+                            &mut parked,
+                        )
+                        .await;
+                        match started {
                             Ok((r, job)) => {
                                 running.insert(r.run.id, r);
                                 jobs.push(job);
                             }
                             Err((run, e)) => {
                                 tracing::error!(worker = me, shop = %run.shop, "run not started: {e}");
-                                let _ = store
-                                    .end_run(me, run.id, RunEnd::Released, "", Utc::now())
-                                    .await;
+                                let release =
+                                    store.end_run(me, run.id, RunEnd::Released, "", Utc::now());
+                                let _ = drive(release, &mut jobs, &mut parked).await;
                             }
                         }
                     }
@@ -344,7 +400,7 @@ pub async fn run(
         if !draining && Instant::now() >= next_drain {
             draining = true;
             next_drain = Instant::now() + options.outbox_interval;
-            jobs.push(drain(store, mailer, lease));
+            jobs.push(drain(store, mailer, outbox_lease(options.lease)));
         }
 
         let wait = [next_claim, next_drain, next_renew]
@@ -362,7 +418,7 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.recv() => break,
             Some(done) = jobs.next(), if !jobs.is_empty() => {
-                if finish(done, store, pool, me, &mut running, &mut draining).await {
+                if finish(done, store, pool, me, &mut running, &mut draining, &mut jobs, &mut parked).await {
                     // A run ended: its emails go out now, and there is room to claim.
                     next_drain = Instant::now();
                     next_claim = Instant::now();
@@ -388,13 +444,27 @@ pub async fn run(
     );
     let deadline = tokio::time::Instant::now() + options.grace;
     while !running.is_empty() {
-        match tokio::time::timeout_at(deadline, jobs.next()).await {
-            Ok(Some(done)) => {
-                finish(done, store, pool, me, &mut running, &mut draining).await;
-            }
-            Ok(None) | Err(_) => break,
-        }
+        let done = match parked.pop() {
+            Some(d) => d,
+            None => match tokio::time::timeout_at(deadline, jobs.next()).await {
+                Ok(Some(done)) => done,
+                Ok(None) | Err(_) => break,
+            },
+        };
+        finish(
+            done,
+            store,
+            pool,
+            me,
+            &mut running,
+            &mut draining,
+            &mut jobs,
+            &mut parked,
+        )
+        .await;
     }
+    // What is left is dropped here: nothing polls it any more.
+    drop(jobs);
     for (_, r) in running.drain() {
         r.abort.abort();
         let free_at = Utc::now() + rest(pool, &r);
@@ -484,13 +554,16 @@ fn drain<'a>(store: &'a dyn Store, mailer: &'a Mailer, lease: chrono::Duration) 
 }
 
 /// Records a finished job. Returns whether a run ended.
-async fn finish(
+#[allow(clippy::too_many_arguments)]
+async fn finish<'a>(
     done: Done,
     store: &dyn Store,
     pool: &HostPool,
     me: &str,
     running: &mut HashMap<i64, Running>,
     draining: &mut bool,
+    jobs: &mut FuturesUnordered<Job<'a>>,
+    parked: &mut Vec<Done>,
 ) -> bool {
     match done {
         Done::Drain(result) => {
@@ -526,10 +599,9 @@ async fn finish(
                     serde_json::json!({ "error": e.to_string() }),
                 ),
             };
-            match store
-                .end_run(me, id, end, &summary.to_string(), free_at)
-                .await
-            {
+            let summary_text = summary.to_string();
+            let ended = store.end_run(me, id, end, &summary_text, free_at);
+            match drive(ended, jobs, parked).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(
@@ -550,7 +622,7 @@ async fn finish(
                     return true;
                 }
             }
-            if let Err(e) = store.finish_scan(r.run.scan_id, &summary).await {
+            if let Err(e) = drive(store.finish_scan(r.run.scan_id, &summary), jobs, parked).await {
                 tracing::error!(worker = me, shop, "cannot close the scan: {e}");
             }
             match result {

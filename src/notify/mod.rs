@@ -99,7 +99,12 @@ pub async fn deliver_step_leased(
     now: DateTime<Utc>,
     lease: chrono::Duration,
 ) -> Result<Vec<StepOutcome>, StoreError> {
-    let items = store.claim_outbox(now, now + lease, CLAIM).await?;
+    // The lease counts from the claim itself (a long pass calls this many
+    // times with the same `now`), and this worker stops sending before it
+    // ends: a row whose lease ended may be claimed by another worker.
+    let lease_until = Utc::now().max(now) + lease;
+    let send_until = std::time::Instant::now() + lease.to_std().unwrap_or_default().mul_f64(0.8);
+    let items = store.claim_outbox(now, lease_until, CLAIM).await?;
     let mut messages: Vec<Message<'_>> = Vec::new();
     for item in &items {
         let joins = item.digest.is_some().then(|| {
@@ -115,10 +120,18 @@ pub async fn deliver_step_leased(
         }
     }
     let mut out = Vec::with_capacity(messages.len());
-    for m in messages {
+    let total = messages.len();
+    for (n, m) in messages.into_iter().enumerate() {
         let Some(first) = m.rows.first().copied() else {
             continue;
         };
+        if std::time::Instant::now() >= send_until {
+            tracing::info!(
+                left = total - n,
+                "the lease on the claimed outbox rows is nearly over: the rest waits for the next pass"
+            );
+            break;
+        }
         let email = if first.digest.is_some() {
             templates::digest_email(&m.rows, now)
         } else {

@@ -4,6 +4,7 @@ mod corpus;
 mod daemon;
 mod end_to_end;
 mod fetch;
+mod fleet;
 mod outbox;
 mod store_contract;
 mod support;
