@@ -127,13 +127,31 @@ fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Whether a migration failed because another process was applying it.
+fn is_concurrent_migration(e: &sqlx::migrate::MigrateError) -> bool {
+    let text = e.to_string();
+    text.contains("already exists") || text.contains("duplicate column") || text.contains("locked")
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await?;
-        Ok(())
+        // sqlx takes no lock around SQLite migrations: two processes
+        // opening a new file at once (two workers) may both apply the same
+        // migration, and the second fails on a table the first created.
+        // Each migration is one transaction recorded with it, so trying
+        // again finds it applied.
+        let mut attempt = 0;
+        loop {
+            match sqlx::migrate!("./migrations/sqlite").run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 20 && is_concurrent_migration(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 + fastrand::u64(0..100))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     async fn begin_scan(&self, at: DateTime<Utc>) -> Result<i64, StoreError> {
