@@ -34,6 +34,47 @@ use super::{
 };
 use crate::domain::{Currency, Money};
 
+/// `last_seen_at` updates of open findings, sent together.
+#[derive(Default)]
+struct SeenAgain {
+    products: Vec<i64>,
+    rules: Vec<String>,
+    at: Vec<DateTime<Utc>>,
+}
+
+impl SeenAgain {
+    fn push(&mut self, product: i64, rule: String, at: DateTime<Utc>) {
+        self.products.push(product);
+        self.rules.push(rule);
+        self.at.push(at);
+    }
+
+    fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    /// Sends the updates waiting; returns how many open findings they touched
+    /// (counted per update, as one statement each would count them).
+    async fn flush(&mut self, tx: &mut Transaction<'_, Postgres>) -> Result<usize, StoreError> {
+        if self.products.is_empty() {
+            return Ok(0);
+        }
+        // One row per update, numbered; a finding updated twice takes the
+        // later time, as two statements in order would leave it.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])                  WITH ORDINALITY AS u(product_id, rule, at, n)),              hit AS (SELECT u.n, f.id FROM u JOIN findings f                  ON f.product_id = u.product_id AND f.rule = u.rule AND f.closed_at IS NULL),              last AS (SELECT DISTINCT ON (hit.id) hit.id, u.at FROM hit JOIN u ON u.n = hit.n                  ORDER BY hit.id, hit.n DESC),              upd AS (UPDATE findings f SET last_seen_at = last.at FROM last WHERE f.id = last.id RETURNING f.id)              SELECT (SELECT COUNT(*) FROM hit), (SELECT COUNT(*) FROM upd)",
+        )
+        .bind(std::mem::take(&mut self.products))
+        .bind(std::mem::take(&mut self.rules))
+        .bind(std::mem::take(&mut self.at))
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(rows
+            .first()
+            .map_or(0, |r| usize::try_from(r.0).unwrap_or(0)))
+    }
+}
+
 /// Rows per multi-row statement: 11 columns × 1000 rows stays far below
 /// PostgreSQL's 65535 bind parameters.
 const CHUNK: usize = 1000;
@@ -517,8 +558,16 @@ impl Store for PostgresStore {
             q.build().execute(&mut *tx).await?;
         }
         let mut prev_hash: Option<String> = None;
+        // Open findings seen again are the common case (each observation of
+        // a product under an open finding): their `last_seen_at` updates
+        // wait in `seen` and go as one statement, flushed before any close
+        // or raise so that the order of the statements is the batch's.
+        let mut seen = SeenAgain::default();
         for (it, &product_id) in batch.items.iter().zip(&ids) {
             let at = it.observation.observed_at;
+            if !it.close_rules.is_empty() || !it.raise.is_empty() {
+                done.continued += seen.flush(&mut tx).await?;
+            }
             for rule in &it.close_rules {
                 done.closed += sqlx::query(
                     "UPDATE findings SET closed_at = $1 WHERE product_id = $2 AND rule = $3 AND closed_at IS NULL",
@@ -530,21 +579,18 @@ impl Store for PostgresStore {
                 .await?
                 .rows_affected() as usize;
             }
-            if !it.continue_rules.is_empty() {
-                let mut q = QueryBuilder::<Postgres>::new("UPDATE findings SET last_seen_at = ");
-                q.push_bind(at)
-                    .push(" WHERE closed_at IS NULL AND product_id = ")
-                    .push_bind(product_id);
-                q.push(" AND rule IN (");
-                let mut sep = q.separated(", ");
-                for r in &it.continue_rules {
-                    sep.push_bind(t(r));
+            for r in &it.continue_rules {
+                seen.push(product_id, t(r).into_owned(), at);
+                if seen.len() >= CHUNK {
+                    done.continued += seen.flush(&mut tx).await?;
                 }
-                q.push(")");
-                done.continued += q.build().execute(&mut *tx).await?.rows_affected() as usize;
+            }
+            if !it.raise.is_empty() {
+                done.continued += seen.flush(&mut tx).await?;
             }
             Self::raise(&mut tx, it, product_id, &mut prev_hash, &mut done).await?;
         }
+        done.continued += seen.flush(&mut tx).await?;
         for chunk in batch.pages.chunks(CHUNK) {
             let mut rows = Vec::with_capacity(chunk.len());
             for pw in chunk {
