@@ -94,11 +94,13 @@ pub(super) mod pg {
             "SELECT r.id, r.shop, r.host, r.slot, r.scan_id, r.scan_clock, r.worker \
              FROM shop_runs r \
              WHERE ((r.status = 'due' AND r.due_at <= $1) OR (r.status = 'running' AND r.lease_until <= $1)) \
+               AND r.shop = ANY($3) \
                AND NOT EXISTS (SELECT 1 FROM host_leases h WHERE h.host = r.host AND h.free_at > $1) \
              ORDER BY r.due_at, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
         )
         .bind(now)
         .bind(limit)
+        .bind(interval_ms.keys().cloned().collect::<Vec<String>>())
         .fetch_all(&mut *tx)
         .await?;
         let mut out = Vec::new();
@@ -302,11 +304,13 @@ pub(super) mod sqlite {
             "SELECT r.id, r.shop, r.host, r.slot, r.scan_id, r.scan_clock, r.worker \
              FROM shop_runs r \
              WHERE ((r.status = 'due' AND r.due_at <= ?1) OR (r.status = 'running' AND r.lease_until <= ?1)) \
+               AND r.shop IN (SELECT value FROM json_each(?3)) \
                AND NOT EXISTS (SELECT 1 FROM host_leases h WHERE h.host = r.host AND h.free_at > ?1) \
              ORDER BY r.due_at, r.id LIMIT ?2",
         )
         .bind(now)
         .bind(limit)
+        .bind(serde_json::to_string(&interval_ms.keys().collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&mut *tx)
         .await?;
         let mut out = Vec::new();

@@ -715,7 +715,9 @@ pub trait Store: Send + Sync {
     /// Claims up to `limit` runs that are due (or whose holder's lease ended
     /// at `now`) and whose host no other worker holds or rested too
     /// recently, leasing run and host to `worker` until `lease_until`; a
-    /// host's `free_at` becomes `lease_until` plus `interval_ms[shop]` (1 s if missing). A new run
+    /// host's `free_at` becomes `lease_until` plus `interval_ms[shop]`.
+    /// Only the shops of `interval_ms` are claimed (the worker's
+    /// watchlists: a fleet may split its shops between workers). A new run
     /// gets a scan at `scan_clock`. Runs taken over [`MAX_RUN_ATTEMPTS`]
     /// times are marked failed instead.
     async fn claim_runs(

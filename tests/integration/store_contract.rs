@@ -1407,6 +1407,20 @@ async fn fleet_runs_fire_once_lease_hosts_and_are_taken_over(url: String) {
         .await
         .unwrap();
     assert!(rest.is_empty(), "the host still rests: {rest:?}");
+    // A worker whose watchlists lack shop B leaves it to the others.
+    let only_a: HashMap<String, i64> = HashMap::from([("A".to_string(), 1000)]);
+    let not_mine = store
+        .claim_runs(
+            "w5",
+            t0 + secs(16),
+            t0 + secs(26),
+            10,
+            t0 + secs(16),
+            &only_a,
+        )
+        .await
+        .unwrap();
+    assert!(not_mine.is_empty(), "{not_mine:?}");
     let b = store
         .claim_runs(
             "w1",
