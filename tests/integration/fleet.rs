@@ -36,7 +36,7 @@ const PAGES: usize = 4;
 const RATE: f64 = 5.0;
 /// How long each fixture response takes, so overlaps would show.
 const SERVICE: Duration = Duration::from_millis(15);
-const LEASE_SECONDS: &str = "3";
+const LEASE_SECONDS: &str = "5";
 
 /// A completed run: id, shop, slot, attempts, worker, scan.
 type RunDone = (i64, String, chrono::DateTime<chrono::Utc>, i64, String, i64);
