@@ -12,31 +12,18 @@
 //! Host i listens on 127.0.0.(10+i) (then 127.0.1.x, 127.0.2.x… beyond 240
 //! hosts) and serves robots.txt, a sitemap and P pages of 60–120 KB with a
 //! schema.org Product in JSON-LD (a fifth of them with a crossed-out
-//! price). It prints wall time, the child's CPU per product page, its peak
+//! price): see `fixture/mod.rs`, shared with the `fleet` bench. It prints wall time, the child's CPU per product page, its peak
 //! RSS, pages/s and, in polite mode, achieved/ideal time and the smallest
 //! gap between two requests to one host, all measured server-side.
 
+mod fixture;
+
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::http::{StatusCode, Uri, header};
-use axum::response::IntoResponse;
-
-const BRANDS: &[&str] = &[
-    "Maison Lumière",
-    "Atelier Brume",
-    "Nordkapp",
-    "Verre & Sable",
-    "Les Tisseurs",
-    "Céramiques Oré",
-    "Bois Dormant",
-    "Studio Lin",
-];
+use fixture::{HwmSampler, median, start_network, write_watchlist};
 
 #[derive(Clone, Debug)]
 struct Opts {
@@ -94,176 +81,6 @@ fn parse_opts() -> Opts {
     o
 }
 
-/// A small deterministic hash (FNV-1a) for page sizes and prices.
-fn hash(a: usize, b: usize) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for x in [a as u64, b as u64] {
-        for byte in x.to_le_bytes() {
-            h ^= u64::from(byte);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
-fn eur(cents: u64) -> (String, String) {
-    let fr = format!("{},{:02}\u{a0}€", cents / 100, cents % 100);
-    (format!("{}.{:02}", cents / 100, cents % 100), fr)
-}
-
-fn product_page(host: usize, page: usize) -> Vec<u8> {
-    let h = hash(host, page);
-    let size = 60_000 + (h % 60_000) as usize;
-    let brand = BRANDS[(h >> 20) as usize % BRANDS.len()];
-    let price = 1_000 + (h >> 8) % 50_000;
-    let struck = (h >> 40) % 5 == 0;
-    let (price_dec, price_fr) = eur(price);
-    let (ref_dec, ref_fr) = eur(price + price / 3);
-    let spec = if struck {
-        format!(
-            r#","priceSpecification":[{{"@type":"UnitPriceSpecification","priceType":"https://schema.org/StrikethroughPrice","price":"{ref_dec}","priceCurrency":"EUR"}}]"#
-        )
-    } else {
-        String::new()
-    };
-    let mut s = format!(
-        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Produit {host}-{page}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"><link rel=\"stylesheet\" href=\"/t.css\">\
-         <meta property=\"og:title\" content=\"Produit {host}-{page}\">\
-         <script type=\"application/ld+json\">{{\"@context\":\"https://schema.org\",\"@type\":\"Product\",\"name\":\"Produit {host}-{page}\",\
-         \"brand\":{{\"@type\":\"Brand\",\"name\":\"{brand}\"}},\"sku\":\"SKU-{host}-{page}\",\"gtin13\":\"{:013}\",\
-         \"offers\":{{\"@type\":\"Offer\",\"price\":\"{price_dec}\",\"priceCurrency\":\"EUR\",\"availability\":\"https://schema.org/InStock\"{spec}}}}}</script>\
-         </head><body><header><nav><ul>",
-        h % 10_000_000_000_000
-    );
-    for i in 0..120 {
-        s.push_str(&format!(
-            "<li class=\"menu\"><a href=\"/c/{i}\">Catégorie {i}</a></li>"
-        ));
-    }
-    s.push_str("</ul></nav></header><main><h1>Produit</h1>");
-    if struck {
-        s.push_str(&format!(
-            "<p class=\"prix\"><del>{ref_fr}</del> <ins>{price_fr}</ins></p>"
-        ));
-    } else {
-        s.push_str(&format!("<p class=\"prix\">{price_fr}</p>"));
-    }
-    while s.len() < size {
-        s.push_str(
-            "<section class=\"related\"><article class=\"card\"><img src=\"/i.jpg\" alt=\"\" loading=\"lazy\">\
-             <h3><a href=\"/p/0\">Produit associé</a></h3><p>Une description assez longue pour ressembler à une fiche, \
-             avec matière, dimensions et entretien.</p><span class=\"price\">49,90 €</span></article></section>",
-        );
-    }
-    s.push_str("<script>window.dataLayer=window.dataLayer||[];</script></main></body></html>");
-    s.into_bytes()
-}
-
-fn host_ip(i: usize) -> String {
-    format!("127.0.{}.{}", i / 240, 10 + i % 240)
-}
-
-struct HostState {
-    base: String,
-    pages: Vec<Bytes>,
-    log: Mutex<Vec<Instant>>,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-    latency: Duration,
-}
-
-async fn serve(state: Arc<HostState>, uri: Uri) -> axum::response::Response {
-    state.log.lock().expect("log").push(Instant::now());
-    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    if !state.latency.is_zero() {
-        tokio::time::sleep(state.latency).await;
-    }
-    let path = uri.path();
-    let resp = if path == "/robots.txt" {
-        format!(
-            "User-agent: *\nAllow: /\nSitemap: {}/sitemap.xml\n",
-            state.base
-        )
-        .into_response()
-    } else if path == "/sitemap.xml" {
-        let mut x = String::from(
-            "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">",
-        );
-        for n in 0..state.pages.len() {
-            x.push_str(&format!("<url><loc>{}/p/{n}</loc></url>", state.base));
-        }
-        x.push_str("</urlset>");
-        ([(header::CONTENT_TYPE, "application/xml")], x).into_response()
-    } else if let Some(b) = path
-        .strip_prefix("/p/")
-        .and_then(|n| n.parse::<usize>().ok())
-        .and_then(|n| state.pages.get(n))
-    {
-        (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            b.clone(),
-        )
-            .into_response()
-    } else {
-        StatusCode::NOT_FOUND.into_response()
-    };
-    state.in_flight.fetch_sub(1, Ordering::SeqCst);
-    resp
-}
-
-struct Network {
-    hosts: Vec<Arc<HostState>>,
-}
-
-async fn start_network(o: &Opts) -> Network {
-    let mut hosts = Vec::new();
-    for i in 0..o.hosts {
-        let listener = tokio::net::TcpListener::bind((host_ip(i).as_str(), 0))
-            .await
-            .expect("bind a loopback address");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
-        let state = Arc::new(HostState {
-            base: format!("http://{addr}"),
-            pages: (0..o.pages)
-                .map(|p| Bytes::from(product_page(i, p)))
-                .collect(),
-            log: Mutex::new(Vec::new()),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
-            latency: Duration::from_millis(o.latency_ms),
-        });
-        let st = state.clone();
-        let app = axum::Router::new().fallback(move |uri: Uri| serve(st.clone(), uri));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        hosts.push(state);
-    }
-    Network { hosts }
-}
-
-fn write_watchlist(dir: &Path, net: &Network, rate: f64) {
-    let mut t = String::new();
-    for (i, h) in net.hosts.iter().enumerate() {
-        t.push_str(&format!(
-            "[[shop]]\nname = \"host-{i}\"\nurl = \"{}/\"\nrate = {rate}\nallow_private_network = true\n\n",
-            h.base
-        ));
-    }
-    for b in BRANDS {
-        t.push_str(&format!("[[brand]]\nname = \"{b}\"\n\n"));
-    }
-    let list: Vec<String> = BRANDS.iter().map(|b| format!("\"{b}\"")).collect();
-    t.push_str(&format!(
-        "[[subscriber]]\nname = \"Bench\"\nemail = \"bench@bench.example\"\nbrands = [{}]\n",
-        list.join(", ")
-    ));
-    std::fs::create_dir_all(dir).expect("mkdir");
-    std::fs::write(dir.join("bench.toml"), t).expect("write watchlist");
-}
-
 struct Run {
     wall: Duration,
     cpu: Duration,
@@ -288,28 +105,7 @@ fn run_child(dir: &Path) -> Run {
         .expect("spawn vigie");
     let pid = child.id() as libc::pid_t;
     let out = std::thread::spawn(move || child.wait_with_output_no_reap());
-    // Peak RSS: the child's own VmHWM, sampled until it exits. (wait4's
-    // ru_maxrss would count the pages the child shared with this process
-    // between fork and exec, i.e. the whole fixture network.)
-    let hwm = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let sampler = {
-        let hwm = hwm.clone();
-        std::thread::spawn(move || {
-            let path = format!("/proc/{pid}/status");
-            while let Ok(status) = std::fs::read_to_string(&path) {
-                if let Some(kb) = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                {
-                    hwm.fetch_max(kb, Ordering::SeqCst);
-                } else {
-                    break; // a zombie has no memory lines
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        })
-    };
+    let hwm = HwmSampler::start(pid);
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -317,7 +113,7 @@ fn run_child(dir: &Path) -> Run {
     let wall = start.elapsed();
     assert_eq!(r, pid, "wait4 failed");
     let (stdout, stderr) = out.join().expect("reader");
-    let _ = sampler.join();
+    let rss_mb = hwm.finish();
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         eprintln!("vigie failed ({status}):\n{stderr}");
         std::process::exit(1);
@@ -330,7 +126,7 @@ fn run_child(dir: &Path) -> Run {
     Run {
         wall,
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-        rss_mb: hwm.load(Ordering::SeqCst) as f64 / 1024.0,
+        rss_mb,
         pages: summary["pages_fetched"].as_u64().unwrap_or(0),
         summary,
     }
@@ -357,18 +153,13 @@ impl NoReap for std::process::Child {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let o = parse_opts();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let net = rt.block_on(start_network(&o));
+    let net = rt.block_on(start_network(o.hosts, o.pages, o.latency_ms));
     let rate = o.rate.unwrap_or(10_000.0);
     let mode = if o.rate.is_some() {
         "polite"
@@ -382,7 +173,7 @@ fn main() {
     if o.serve_only {
         // For profiling: serve the network and leave the crawling to you.
         let dir = std::env::temp_dir().join("vigie-network");
-        write_watchlist(&dir.join("watchlists"), &net, rate);
+        write_watchlist(&dir.join("watchlists"), &net, rate, None);
         println!(
             "serving; watchlists in {} (Ctrl-C to stop)",
             dir.join("watchlists").display()
@@ -395,10 +186,9 @@ fn main() {
     let mut last = None;
     for run in 0..o.runs {
         let tmp = tempfile::tempdir().expect("tempdir");
-        write_watchlist(&tmp.path().join("watchlists"), &net, rate);
+        write_watchlist(&tmp.path().join("watchlists"), &net, rate, None);
         for h in &net.hosts {
-            h.log.lock().expect("log").clear();
-            h.max_in_flight.store(0, Ordering::SeqCst);
+            h.reset();
         }
         let r = run_child(tmp.path());
         let expected = (o.hosts * o.pages) as u64;
