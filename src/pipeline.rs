@@ -599,7 +599,11 @@ async fn scan_shop(
             ..Batch::default()
         },
         batch_pages: 0,
-        batch_started: std::time::Instant::now(),
+        // The first batch of each shop counts as up to 40 % older, so that shops
+        // started together do not all commit in the same instant.
+        batch_started: std::time::Instant::now()
+            .checked_sub(BATCH_MAX_AGE.mul_f64(fastrand::f64() * 0.4))
+            .unwrap_or_else(std::time::Instant::now),
         promo_cache: Default::default(),
         summary: ScanSummary::default(),
         lines: Vec::new(),

@@ -13,7 +13,8 @@
 //!   of one statement that share a key are merged first, the last one
 //!   winning as it does when SQLite applies them in order.
 //! - Appending to the evidence hash chain takes a transaction-level advisory
-//!   lock, so that concurrent writers never fork the chain.
+//!   lock, so that concurrent writers never fork the chain; a batch appends
+//!   its evidence last, just before its commit, so the lock is held briefly.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -147,7 +148,7 @@ impl PostgresStore {
             .map_err(open_err)?;
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
@@ -205,38 +206,18 @@ impl PostgresStore {
         Ok((id, hash))
     }
 
-    /// Opens findings for one batch item, with their evidence and outbox rows.
-    async fn raise(
+    /// Opens findings for one batch item, with their outbox rows; the
+    /// item's evidence waits in `evidence` with the findings it backs.
+    async fn raise<'b>(
         tx: &mut Transaction<'_, Postgres>,
-        it: &BatchItem,
+        it: &'b BatchItem,
         product_id: i64,
-        prev_hash: &mut Option<String>,
+        evidence: &mut Vec<(Vec<i64>, &'b EvidenceInput)>,
         done: &mut BatchResult,
     ) -> Result<(), StoreError> {
         let at = it.observation.observed_at;
-        let mut evidence_id = None;
+        let mut opened = Vec::new();
         for f in &it.raise {
-            if evidence_id.is_none()
-                && let Some(e) = &it.evidence
-            {
-                let prev = match prev_hash.take() {
-                    Some(h) => h,
-                    None => {
-                        // Held until commit: one writer at a time extends the chain.
-                        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                            .bind(EVIDENCE_CHAIN_LOCK)
-                            .execute(&mut **tx)
-                            .await?;
-                        sqlx::query_scalar("SELECT hash FROM evidence ORDER BY id DESC LIMIT 1")
-                            .fetch_optional(&mut **tx)
-                            .await?
-                            .unwrap_or_else(|| "0".repeat(64))
-                    }
-                };
-                let (id, hash) = Self::insert_evidence(tx, e, &prev).await?;
-                evidence_id = Some(id);
-                *prev_hash = Some(hash);
-            }
             let p = &it.product;
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO findings (rule, severity, legal_basis, product_id, shop, brand, product_name, url, \
@@ -260,13 +241,14 @@ impl PostgresStore {
             .bind(f.details.to_string())
             .bind(at)
             .bind(at)
-            .bind(evidence_id)
+            .bind(None::<i64>)
             .fetch_optional(&mut **tx)
             .await?;
             let Some(id) = id else {
                 done.continued += 1;
                 continue;
             };
+            opened.push(id);
             done.opened
                 .push((id, p.product_key.clone(), f.rule.clone()));
             for r in it
@@ -289,6 +271,46 @@ impl PostgresStore {
                 .await?
                 .rows_affected() as usize;
             }
+        }
+        if !it.raise.is_empty()
+            && let Some(e) = &it.evidence
+        {
+            evidence.push((opened, e));
+        }
+        Ok(())
+    }
+
+    /// Appends the batch's evidence to the chain, in batch order, and points
+    /// the findings at it. Last in the transaction: the chain's lock is
+    /// held from here to the commit only, so concurrent writers wait for
+    /// each other's evidence, not for each other's whole batch.
+    async fn append_evidence(
+        tx: &mut Transaction<'_, Postgres>,
+        evidence: &[(Vec<i64>, &EvidenceInput)],
+    ) -> Result<(), StoreError> {
+        if evidence.is_empty() {
+            return Ok(());
+        }
+        // Held until commit: one writer at a time extends the chain.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVIDENCE_CHAIN_LOCK)
+            .execute(&mut **tx)
+            .await?;
+        let mut prev: String =
+            sqlx::query_scalar("SELECT hash FROM evidence ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&mut **tx)
+                .await?
+                .unwrap_or_else(|| "0".repeat(64));
+        for (findings, e) in evidence {
+            let (id, hash) = Self::insert_evidence(tx, e, &prev).await?;
+            if !findings.is_empty() {
+                sqlx::query("UPDATE findings SET evidence_id = $1 WHERE id = ANY($2)")
+                    .bind(id)
+                    .bind(findings)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            prev = hash;
         }
         Ok(())
     }
@@ -557,7 +579,7 @@ impl Store for PostgresStore {
             );
             q.build().execute(&mut *tx).await?;
         }
-        let mut prev_hash: Option<String> = None;
+        let mut evidence: Vec<(Vec<i64>, &EvidenceInput)> = Vec::new();
         // Open findings seen again are the common case (each observation of
         // a product under an open finding): their `last_seen_at` updates
         // wait in `seen` and go as one statement, flushed before any close
@@ -588,7 +610,7 @@ impl Store for PostgresStore {
             if !it.raise.is_empty() {
                 done.continued += seen.flush(&mut tx).await?;
             }
-            Self::raise(&mut tx, it, product_id, &mut prev_hash, &mut done).await?;
+            Self::raise(&mut tx, it, product_id, &mut evidence, &mut done).await?;
         }
         done.continued += seen.flush(&mut tx).await?;
         for chunk in batch.pages.chunks(CHUNK) {
@@ -626,6 +648,7 @@ impl Store for PostgresStore {
             );
             q.build().execute(&mut *tx).await?;
         }
+        Self::append_evidence(&mut tx, &evidence).await?;
         tx.commit().await?;
         Ok(done)
     }
