@@ -60,19 +60,40 @@ impl SeenAgain {
         if self.products.is_empty() {
             return Ok(0);
         }
-        // One row per update, numbered; a finding updated twice takes the
-        // later time, as two statements in order would leave it.
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])                  WITH ORDINALITY AS u(product_id, rule, at, n)),              hit AS (SELECT u.n, f.id FROM u JOIN findings f                  ON f.product_id = u.product_id AND f.rule = u.rule AND f.closed_at IS NULL),              last AS (SELECT DISTINCT ON (hit.id) hit.id, u.at FROM hit JOIN u ON u.n = hit.n                  ORDER BY hit.id, hit.n DESC),              upd AS (UPDATE findings f SET last_seen_at = last.at FROM last WHERE f.id = last.id RETURNING f.id)              SELECT (SELECT COUNT(*) FROM hit), (SELECT COUNT(*) FROM upd)",
+        // One row per finding: a finding updated twice takes the later
+        // time, as two statements in order would leave it.
+        let products = std::mem::take(&mut self.products);
+        let rules = std::mem::take(&mut self.rules);
+        let at = std::mem::take(&mut self.at);
+        let mut last: HashMap<(i64, &str), DateTime<Utc>> = HashMap::new();
+        for ((p, r), a) in products.iter().zip(&rules).zip(&at) {
+            last.insert((*p, r.as_str()), *a);
+        }
+        let (mut ps, mut rs, mut ats) = (Vec::new(), Vec::new(), Vec::new());
+        for ((p, r), a) in &last {
+            ps.push(*p);
+            rs.push(r.to_string());
+            ats.push(*a);
+        }
+        let hit: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE findings f SET last_seen_at = u.at \
+             FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(product_id, rule, at) \
+             WHERE f.product_id = u.product_id AND f.rule = u.rule AND f.closed_at IS NULL \
+             RETURNING f.product_id, f.rule",
         )
-        .bind(std::mem::take(&mut self.products))
-        .bind(std::mem::take(&mut self.rules))
-        .bind(std::mem::take(&mut self.at))
+        .bind(ps)
+        .bind(rs)
+        .bind(ats)
         .fetch_all(&mut **tx)
         .await?;
-        Ok(rows
-            .first()
-            .map_or(0, |r| usize::try_from(r.0).unwrap_or(0)))
+        let hit: std::collections::HashSet<(i64, &str)> =
+            hit.iter().map(|(p, r)| (*p, r.as_str())).collect();
+        // Counted per update, as one statement each would count them.
+        Ok(products
+            .iter()
+            .zip(&rules)
+            .filter(|(p, r)| hit.contains(&(**p, r.as_str())))
+            .count())
     }
 }
 
