@@ -403,18 +403,25 @@ pub async fn run(
             jobs.push(drain(store, mailer, outbox_lease(options.lease)));
         }
 
-        let wait = [next_claim, next_drain, next_renew]
-            .into_iter()
-            .map(|t| t.saturating_duration_since(Instant::now()))
-            .chain(
-                plans
-                    .iter()
-                    .filter_map(|p| p.crontab.next_after(clock.now()))
-                    .map(|t| clock.wait_until(t)),
-            )
-            .min()
-            .unwrap_or(options.poll)
-            .clamp(Duration::from_millis(10), Duration::from_secs(60));
+        // Wake for what can happen: a claim when there is room, a delivery
+        // pass when none is going, a renewal when runs go, the next slot.
+        let wait = [
+            (running.len() < options.max_runs).then_some(next_claim),
+            (!draining).then_some(next_drain),
+            (!running.is_empty()).then_some(next_renew),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|t| t.saturating_duration_since(Instant::now()))
+        .chain(
+            plans
+                .iter()
+                .filter_map(|p| p.crontab.next_after(clock.now()))
+                .map(|t| clock.wait_until(t)),
+        )
+        .min()
+        .unwrap_or(options.poll)
+        .clamp(Duration::from_millis(10), Duration::from_secs(60));
         tokio::select! {
             _ = shutdown.recv() => break,
             Some(done) = jobs.next(), if !jobs.is_empty() => {
