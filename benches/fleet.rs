@@ -48,7 +48,6 @@ mod fixture;
 use std::fs::File;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -537,15 +536,7 @@ fn measure(
 
     // Server-side: what the hosts saw.
     let interval = 1.0 / o.rate;
-    let logs: Vec<Vec<Instant>> = net
-        .hosts
-        .iter()
-        .map(|h| {
-            let mut l = h.log.lock().expect("log").clone();
-            l.sort();
-            l
-        })
-        .collect();
+    let logs: Vec<Vec<Instant>> = net.logs();
     let requests: usize = logs.iter().map(Vec::len).sum();
     let firsts: Vec<Instant> = logs.iter().filter_map(|l| l.first().copied()).collect();
     let (Some(first), Some(last_first)) = (firsts.iter().min(), firsts.iter().max()) else {
@@ -565,17 +556,8 @@ fn measure(
         .iter()
         .filter_map(|l| Some(l.last()?.duration_since(*l.first()?).as_secs_f64()))
         .fold(0.0, f64::max);
-    let min_gap = logs
-        .iter()
-        .flat_map(|l| l.windows(2).map(|w| w[1].duration_since(w[0])))
-        .min()
-        .unwrap_or_default();
-    let max_in_flight = net
-        .hosts
-        .iter()
-        .map(|h| h.max_in_flight.load(Ordering::SeqCst))
-        .max()
-        .unwrap_or(0);
+    let min_gap = fixture::min_gap(&logs);
+    let max_in_flight = net.max_in_flight();
     let cpu: Duration = exits.iter().map(|e| e.cpu).sum();
     let achieved = last_response.duration_since(*first).as_secs_f64();
     Ok(FleetRun {

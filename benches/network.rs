@@ -20,7 +20,6 @@ mod fixture;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use fixture::{HwmSampler, median, start_network, write_watchlist};
@@ -217,25 +216,12 @@ fn main() {
         last = Some(r);
     }
     let Some(r) = last else { return };
-    let logs: Vec<Vec<Instant>> = net
-        .hosts
-        .iter()
-        .map(|h| h.log.lock().expect("log").clone())
-        .collect();
+    let logs: Vec<Vec<Instant>> = net.logs();
     let requests: usize = logs.iter().map(Vec::len).sum();
     let first = logs.iter().flatten().min().copied();
     let lastt = logs.iter().flatten().max().copied();
-    let min_gap = logs
-        .iter()
-        .flat_map(|l| l.windows(2).map(|w| w[1].duration_since(w[0])))
-        .min()
-        .unwrap_or_default();
-    let max_in_flight = net
-        .hosts
-        .iter()
-        .map(|h| h.max_in_flight.load(Ordering::SeqCst))
-        .max()
-        .unwrap_or(0);
+    let min_gap = fixture::min_gap(&logs);
+    let max_in_flight = net.max_in_flight();
     let mut report: HashMap<&str, serde_json::Value> = HashMap::from([
         ("hosts", o.hosts.into()),
         ("pages_per_host", o.pages.into()),
