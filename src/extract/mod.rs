@@ -23,6 +23,10 @@ pub struct PageExtraction {
     pub offers: Vec<ExtractedOffer>,
     /// Page-level problems (a broken JSON-LD block, no price at all…).
     pub warnings: Vec<String>,
+    /// Promotional wording the page shows outside the main product's block
+    /// (a "SOLDES" header banner, a site-wide "jusqu'à -50 %"): the shop's
+    /// wording, not any product's reduction.
+    pub site_promo: Vec<PromoMatch>,
 }
 
 /// Collects the text of every `<script type="application/ld+json">` block.

@@ -18,6 +18,15 @@ pub enum Source {
     OpenGraph,
     /// The shop's own CSS selectors from the watchlist.
     Selector,
+    /// Embedded application state (`__NEXT_DATA__`, `window.__…STATE__`,
+    /// Shopify's product meta), for the entry that is the page's product only.
+    AppState,
+    /// The product block's own markup: the element around the displayed
+    /// price, inside the main product's region of the page.
+    ProductBlock,
+    /// A marketplace-style buy box (title, byline, price widgets) on a page
+    /// without structured data.
+    BuyBox,
     /// The page's visible text alone (its heading and a price element), for
     /// pages with no structured data and no selectors: the least trusted.
     VisibleText,
@@ -32,6 +41,9 @@ impl Source {
             Source::Microdata => "microdata",
             Source::OpenGraph => "opengraph",
             Source::Selector => "selector",
+            Source::AppState => "app_state",
+            Source::ProductBlock => "product_block",
+            Source::BuyBox => "buy_box",
             Source::VisibleText => "visible_text",
         }
     }
@@ -45,8 +57,11 @@ pub enum ReferenceKind {
     Strikethrough,
     /// The shop's list price (`ListPrice`, `regular_price`).
     List,
-    /// A manufacturer's recommended price (`SRP`, `MSRP`, "prix conseillé").
+    /// A manufacturer's recommended price (`SRP`, `MSRP`, "prix conseillé", "UVP").
     Recommended,
+    /// A previous price stated in words ("au lieu de", "Prix initial",
+    /// "Ancien prix", "statt", "was"), not struck through.
+    Previous,
 }
 
 impl ReferenceKind {
@@ -56,6 +71,7 @@ impl ReferenceKind {
             ReferenceKind::Strikethrough => "strikethrough",
             ReferenceKind::List => "list",
             ReferenceKind::Recommended => "recommended",
+            ReferenceKind::Previous => "previous",
         }
     }
 }
@@ -94,6 +110,9 @@ pub struct ExtractedOffer {
     pub reference_price: Option<Money>,
     /// What the higher price is.
     pub reference_kind: Option<ReferenceKind>,
+    /// Where the higher price was read from (it may differ from `source`:
+    /// structured data giving the price, the product block the former price).
+    pub reference_source: Option<Source>,
     /// A percentage badge ("-30 %") shown for this offer.
     pub percent_badge: Option<u32>,
     /// schema.org availability, shortened (`InStock`, `OutOfStock`…).

@@ -840,6 +840,7 @@ impl<'a> Ctx<'a> {
             price,
             reference_price,
             reference_kind,
+            reference_source: reference_price.map(|_| Source::JsonLd),
             percent_badge: None,
             availability,
             source: Some(Source::JsonLd),
