@@ -10,10 +10,13 @@ pub mod offer;
 pub mod platform;
 pub mod price_text;
 pub mod promo_text;
+pub mod region;
+pub mod block;
 
 use url::Url;
 
 use crate::domain::Currency;
+use block::ProductBlock;
 pub use offer::{ExtractedOffer, PromoMatch, ReferenceKind, Source};
 
 /// Everything read from one page.
@@ -102,29 +105,48 @@ fn script_type_is_jsonld(tag: &str) -> bool {
     value.starts_with("application/ld+json")
 }
 
-/// Whether the markup hints at a crossed-out or former price that
-/// structured data might have left out (`<del>`, `<s>`, `<strike>`, sale
-/// or original price meta tags). A byte search: cheap next to a DOM.
-fn shows_a_former_price(html: &str) -> bool {
+/// Whether the page may carry microdata or product meta tags (a byte
+/// search: the DOM is built only for pages that may).
+fn may_have_markup_data(html: &str) -> bool {
     let b = html.as_bytes();
-    [
-        "<del",
-        "<s>",
-        "<s ",
-        "<strike",
-        "original_price",
-        "sale_price",
-        "StrikethroughPrice",
-    ]
-    .iter()
-    .any(|n| memchr::memmem::find(b, n.as_bytes()).is_some())
+    ["itemprop", "product:price", "og:price", "product:sale_price"]
+        .iter()
+        .any(|n| memchr::memmem::find(b, n.as_bytes()).is_some())
 }
 
-/// Extracts every offer of a page, from the most trusted source that has
-/// any: JSON-LD, then microdata, then OpenGraph; the shop's own selectors
-/// when it has some. A lower source fills a crossed-out price the chosen
-/// one lacks when they agree on the price; a disagreement on the price is
-/// recorded as a warning.
+/// The page without its excluded blocks (carousels, recently viewed,
+/// header, footer, reviews…), for the DOM-based readers.
+fn without_excluded(html: &str, block: &ProductBlock) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut pos = 0usize;
+    for n in &block.outline.nodes {
+        let (s, e) = (n.start as usize, n.end as usize);
+        if s < pos || !n.excluded {
+            continue;
+        }
+        // Only the outermost excluded element is cut (its parent is kept).
+        out.push_str(&html[pos..s]);
+        pos = e.max(s);
+    }
+    out.push_str(&html[pos.min(html.len())..]);
+    out
+}
+
+/// Extracts every offer of a page.
+///
+/// 1. The offers come from the most trusted source that has any: platform
+///    page data, JSON-LD, then microdata, then OpenGraph; the shop's own
+///    selectors when it has some; a buy-box reading of the product block
+///    for a page with none of them.
+/// 2. The main product's block is located first ([`block::ProductBlock`]):
+///    microdata and the buy box read only outside excluded blocks
+///    (carousels, recently viewed, bundles, reviews, header, footer).
+/// 3. The price the block displays wins over structured data that
+///    disagrees with it; a former price missing from structured data is
+///    read beside the displayed price, never elsewhere.
+/// 4. Promotional wording and percent badges count for the product only
+///    inside its block; wording elsewhere on the page is the shop's
+///    ([`PageExtraction::site_promo`]).
 pub fn extract_page(
     html: &str,
     page_url: &Url,
@@ -144,29 +166,27 @@ pub fn extract_page(
     if let Some(p) = platform::prestashop(html, page_url, default_currency) {
         offers = vec![p];
     }
-    // The DOM is built only when structured data is missing or thin.
     let priceless = offers.iter().all(|o| o.price.is_none());
-    let needs_dom = selectors.is_some()
-        || priceless
-        || (offers.iter().all(|o| o.reference_price.is_none())
-            && offers.windows(2).all(|w| w[0].price == w[1].price)
-            && shows_a_former_price(html));
-    if needs_dom {
-        let doc = scraper::Html::parse_document(html);
-        let mut lower: Vec<ExtractedOffer> = html::microdata(&doc, page_url, default_currency);
-        lower.extend(html::opengraph(&doc, page_url, default_currency));
+    let structured_name = offers.iter().find_map(|o| o.name.clone());
+    let structured_price = offers.iter().find_map(|o| o.price);
+    let currency = structured_price.map(|m| m.currency).or(default_currency);
+    let mut block = ProductBlock::locate(
+        html,
+        structured_name.as_deref(),
+        structured_price,
+        currency,
+    );
+    if selectors.is_some() || (priceless && may_have_markup_data(html)) {
+        let full = scraper::Html::parse_document(html);
+        let cleaned_html = without_excluded(html, &block);
+        let cleaned = scraper::Html::parse_document(&cleaned_html);
+        let mut lower: Vec<ExtractedOffer> = html::microdata(&cleaned, page_url, default_currency);
+        lower.extend(html::opengraph(&full, page_url, default_currency));
         if let Some(s) = selectors {
-            let (sel_offers, warnings) = html::with_selectors(&doc, s, page_url, default_currency);
+            let (sel_offers, warnings) =
+                html::with_selectors(&full, s, page_url, default_currency);
             out.warnings.extend(warnings);
             lower.extend(sel_offers);
-        }
-        if priceless
-            && selectors.is_none()
-            && !lower.iter().any(|o| o.price.is_some())
-            && let Some(o) = html::visible_text_offer(&doc, page_url, default_currency)
-        {
-            // Nothing structured at all: what the page shows in its text.
-            lower.push(o);
         }
         if priceless && lower.iter().any(|o| o.price.is_some()) {
             // Structured data without a price does not hide a price shown otherwise.
@@ -193,30 +213,11 @@ pub fn extract_page(
                         if o.reference_price.is_none() && other.reference_price.is_some() {
                             o.reference_price = other.reference_price;
                             o.reference_kind = other.reference_kind;
-                            o.warnings.push(format!(
-                                "crossed-out price read from {}",
-                                other.source.map(|s| s.as_str()).unwrap_or("?")
-                            ));
+                            o.reference_source = other.source;
                         }
                         if o.percent_badge.is_none() {
                             o.percent_badge = other.percent_badge;
                         }
-                    }
-                    (Some(a), Some(b))
-                        if b.currency == a.currency
-                            && b.minor < a.minor
-                            && html::struck_price(&doc, b) == Some(a) =>
-                    {
-                        // Stale structured data: its price is the one the
-                        // page shows crossed out next to the price to pay.
-                        o.warnings.push(format!(
-                            "{} says {a}, which the page shows crossed out; the page's price {b} ({}) is used",
-                            o.source.map(|s| s.as_str()).unwrap_or("?"),
-                            other.source.map(|s| s.as_str()).unwrap_or("?"),
-                        ));
-                        o.price = Some(b);
-                        o.reference_price = Some(a);
-                        o.reference_kind = Some(ReferenceKind::Strikethrough);
                     }
                     (Some(a), Some(b)) => o.warnings.push(format!(
                         "sources disagree: {} says {}, {} says {}",
@@ -229,37 +230,45 @@ pub fn extract_page(
                 }
             }
         }
-        // Still no former price: one shown in the markup, for a page of one
-        // product (or of variants at one price).
-        let one_price = offers.windows(2).all(|w| w[0].price == w[1].price);
-        if one_price
-            && let Some(price) = offers.first().and_then(|o| o.price)
-            && offers.iter().all(|o| o.reference_price.is_none())
-            && let Some(r) = html::struck_price(&doc, price)
-        {
-            for o in &mut offers {
-                o.reference_price = Some(r);
-                o.reference_kind = Some(ReferenceKind::Strikethrough);
-                o.warnings
-                    .push("crossed-out price read from the page markup".into());
+        // The structured product may have moved the block's anchor.
+        let name = offers.iter().find_map(|o| o.name.clone());
+        let price = offers.iter().find_map(|o| o.price);
+        if price.is_some() && price != structured_price {
+            block = ProductBlock::locate(
+                html,
+                name.as_deref(),
+                price,
+                price.map(|m| m.currency).or(default_currency),
+            );
+        }
+    }
+    if offers.is_empty() || offers.iter().all(|o| o.price.is_none()) {
+        if let Some(o) = buy_box_offer(html, &block, page_url) {
+            offers = vec![o];
+        }
+    } else {
+        reconcile_with_block(&mut offers, &block);
+    }
+    // Promotional wording: the product's inside its block, the shop's elsewhere.
+    let phrases = promo_text::classify_html(html, promo_cache);
+    let mut badges: Vec<(u32, bool)> = Vec::new();
+    let mut promo: Vec<PromoMatch> = Vec::new();
+    for p in phrases {
+        let m = PromoMatch {
+            class: p.class.as_str().to_string(),
+            text: p.text.clone(),
+            location: format!("page, byte {}", p.start),
+        };
+        if block.holds(p.start) {
+            if let Some(n) = p.percent {
+                badges.push((n, p.standalone));
             }
+            promo.push(m);
+        } else if !block.in_ugc(p.start) {
+            out.site_promo.push(m);
         }
     }
     if !offers.is_empty() {
-        // Promotional wording of the page applies to its offers.
-        let phrases = promo_text::classify_html(html, promo_cache);
-        let badges: Vec<(u32, bool)> = phrases
-            .iter()
-            .filter_map(|p| Some((p.percent?, p.standalone)))
-            .collect();
-        let promo: Vec<PromoMatch> = phrases
-            .into_iter()
-            .map(|p| PromoMatch {
-                class: p.class.as_str().to_string(),
-                text: p.text,
-                location: format!("page, byte {}", p.start),
-            })
-            .collect();
         // A page of one product (or of variants at one price).
         let single = offers.len() == 1
             || offers
@@ -275,13 +284,115 @@ pub fn extract_page(
     out.offers = offers;
     if out.offers.is_empty() {
         out.warnings.push(if blocks.is_empty() {
-            "no product data on the page (no JSON-LD, microdata, product meta tags or matching selectors)"
+            "no product data on the page (no JSON-LD, microdata, product meta tags, matching selectors or product block)"
                 .to_string()
         } else {
             "no product offer in the page's structured data".to_string()
         });
     }
     out
+}
+
+/// Holds structured offers to what the product block displays: the
+/// displayed price wins, and a former price the structured data leaves out
+/// is read beside the displayed price. Only for a page of one product (or
+/// of variants at one price): the block shows one price.
+fn reconcile_with_block(offers: &mut [ExtractedOffer], block: &ProductBlock) {
+    let one_price = offers.windows(2).all(|w| w[0].price == w[1].price);
+    let Some(price) = offers.first().and_then(|o| o.price) else {
+        return;
+    };
+    if !one_price || block.region.is_none() {
+        return;
+    }
+    let source = offers[0].source.map(|s| s.as_str()).unwrap_or("structured data");
+    if let Some(shown) = block.current(Some(price)).filter(|r| r.amount == price).copied() {
+        // The block shows the structured price: complete the former price.
+        if let Some((r, kind)) = block.former_beside(&shown) {
+            for o in offers.iter_mut() {
+                match o.reference_price {
+                    None => {
+                        o.reference_price = Some(r);
+                        o.reference_kind = Some(kind);
+                        o.reference_source = Some(Source::ProductBlock);
+                    }
+                    Some(own) if own != r => o.warnings.push(format!(
+                        "{source} gives the former price {own}, the product block shows {r}"
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        return;
+    }
+    if let Some(lower) = block.struck_with_current(price) {
+        // Stale structured data: its price is the one the page shows
+        // crossed out next to the price to pay.
+        for o in offers.iter_mut() {
+            o.warnings.push(format!(
+                "{source} says {price}, which the page shows as a former price; the displayed price {lower} is used"
+            ));
+            o.price = Some(lower);
+            o.reference_price = Some(price);
+            o.reference_kind = Some(ReferenceKind::Strikethrough);
+            o.reference_source = Some(Source::ProductBlock);
+        }
+        return;
+    }
+    match block.current(None).copied() {
+        Some(shown) if shown.priced && shown.amount.currency == price.currency => {
+            // The page displays another price: what a shopper pays wins.
+            let former = block.former_beside(&shown);
+            for o in offers.iter_mut() {
+                o.warnings.push(format!(
+                    "{source} says {price}, the product block displays {}; the displayed price is used",
+                    shown.amount
+                ));
+                o.price = Some(shown.amount);
+                o.source = Some(Source::ProductBlock);
+                let keep = o
+                    .reference_price
+                    .is_some_and(|r| r.minor > shown.amount.minor && former.is_none_or(|(f, _)| f == r));
+                if !keep {
+                    o.reference_price = former.map(|(r, _)| r);
+                    o.reference_kind = former.map(|(_, k)| k);
+                    o.reference_source = former.map(|_| Source::ProductBlock);
+                }
+            }
+        }
+        _ => {
+            for o in offers.iter_mut() {
+                o.warnings.push(format!(
+                    "{source} says {price}, which the product block does not display"
+                ));
+            }
+        }
+    }
+}
+
+/// An offer read from the product block alone, for a page without
+/// structured data: its title, its byline's brand, the price it displays
+/// and the former price beside it. A page whose block shows no price (a
+/// listing, whose cards are excluded) gives nothing.
+fn buy_box_offer(html: &str, block: &ProductBlock, page_url: &Url) -> Option<ExtractedOffer> {
+    let name = block.title_text(html)?;
+    let shown = block.current(None)?;
+    let former = block.former_beside(shown);
+    Some(ExtractedOffer {
+        name: Some(name),
+        brand: block.byline_brand(html),
+        url: Some(page_url.to_string()),
+        price: Some(shown.amount),
+        reference_price: former.map(|(r, _)| r),
+        reference_kind: former.map(|(_, k)| k),
+        reference_source: former.map(|_| Source::BuyBox),
+        source: Some(Source::BuyBox),
+        warnings: vec![
+            "read from the product block's markup (no structured data): add selectors for this shop to be sure"
+                .into(),
+        ],
+        ..Default::default()
+    })
 }
 
 /// The percent badge of the page that belongs to an offer: one that states

@@ -651,7 +651,7 @@ fn is_inline_tag(name: &[u8]) -> bool {
 
 /// The attributes of a start tag (`<div class="a" hidden>`), names lower-cased
 /// by the caller's comparisons; quoted values may hold any byte.
-fn tag_attributes(tag: &[u8]) -> Vec<(&[u8], &[u8])> {
+pub(crate) fn tag_attributes(tag: &[u8]) -> Vec<(&[u8], &[u8])> {
     let mut out = Vec::new();
     let end = tag.len().saturating_sub(1);
     let mut i = tag
@@ -701,7 +701,7 @@ fn tag_attributes(tag: &[u8]) -> Vec<(&[u8], &[u8])> {
 /// (`class="price price--on-sale"`), which shows its sale badge. Dawn and
 /// the themes built on it always render the "Sale"/"Promotion" badge and
 /// hide it with CSS unless the price block carries that class.
-fn shopify_price_on_sale(b: &[u8]) -> bool {
+pub(crate) fn shopify_price_on_sale(b: &[u8]) -> bool {
     memchr::memmem::find_iter(b, b"price--on-sale").any(|at| {
         // Inside a tag, not in a stylesheet rule.
         let lt = memchr::memrchr(b'<', &b[..at]);
@@ -733,7 +733,7 @@ fn hiding_marks(b: &[u8]) -> Vec<usize> {
 /// attribute, an inline `display: none` or `visibility: hidden`, a
 /// `hidden`/`d-none` utility class without a responsive override, or a
 /// Shopify theme's sale badge on a price block that is not on sale.
-fn is_hidden_tag(tag: &[u8], on_sale: bool) -> bool {
+pub(crate) fn is_hidden_tag(tag: &[u8], on_sale: bool) -> bool {
     for (name, value) in tag_attributes(tag) {
         if name.eq_ignore_ascii_case(b"hidden") {
             return true;

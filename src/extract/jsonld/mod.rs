@@ -1042,6 +1042,7 @@ fn is_unit_price(spec: &Obj) -> bool {
 fn kind_rank(k: ReferenceKind) -> u8 {
     match k {
         ReferenceKind::Strikethrough => 0,
+        ReferenceKind::Previous => 0,
         ReferenceKind::List => 1,
         ReferenceKind::Recommended => 2,
     }
@@ -1050,6 +1051,7 @@ fn kind_rank(k: ReferenceKind) -> u8 {
 fn kind_label(k: ReferenceKind) -> &'static str {
     match k {
         ReferenceKind::Strikethrough => "StrikethroughPrice",
+        ReferenceKind::Previous => "previous price",
         ReferenceKind::List => "ListPrice",
         ReferenceKind::Recommended => "recommended price",
     }
