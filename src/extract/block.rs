@@ -143,8 +143,9 @@ const OTHER_LABELS: &[&str] = &[
 
 /// Words after an amount that make it something else than the public price.
 const OTHER_SUFFIXES: &[&str] = &[
-    "/kg", "/ kg", "/l", "/ l", "/m", "/ m", "le kg", "le litre", "/100", "/ 100", "par mois",
-    "/mois", "x ", "/unite", "/piece", "per kg", "pro kg", "al kg", "/stk",
+    "/kg", "/g", "/l", "/m", "/cl", "/ml", "le kg", "le litre", "/100", "par mois", "/mois",
+    "/unite", "/piece", "/pc", "per kg", "pro kg", "al kg", "/stk", "per month", "/month",
+    "au kg", "au litre", "/lb", "/oz", "each",
 ];
 
 fn kind_of_label(folded: &str) -> Option<ReferenceKind> {
@@ -225,7 +226,7 @@ impl ProductBlock {
         };
         // Every amount shown outside excluded blocks.
         let mut readings = Vec::new();
-        for k in 0..o.nodes.len() {
+        for k in 1..o.nodes.len() {
             let n = o.nodes[k];
             if n.excluded || n.flags & (flag::MONEY | flag::PRICE) == 0 || n.end - n.open_end > 3000 {
                 continue;
@@ -314,7 +315,15 @@ impl ProductBlock {
             // Without its crossed-out part: "49 € <del>59 €</del>".
             Err(_) if n.flags & (flag::STRUCK | flag::OLD) == 0 => {
                 text = o.text_without(html, k, flag::STRUCK | flag::OLD);
-                price_text::parse_price(&text, currency).ok()?
+                match price_text::parse_price(&text, currency) {
+                    Ok(p) => p,
+                    // Its own text alone: "11,90 € <small>(47,60 € / kg)</small>".
+                    Err(_) if n.flags & flag::MONEY != 0 => {
+                        text = o.own_text(html, k);
+                        price_text::parse_price(&text, currency).ok()?
+                    }
+                    Err(_) => return None,
+                }
             }
             Err(_) => return None,
         };
@@ -347,7 +356,13 @@ impl ProductBlock {
         let other = OTHER_LABELS
             .iter()
             .any(|l| own_prefix.contains(l) || last_words(&before, 24).contains(l))
-            || OTHER_SUFFIXES.iter().any(|s| own_suffix.trim_start().starts_with(s.trim_start()) && !s.trim().is_empty())
+            || {
+                let tail: String = own_suffix.chars().filter(|c| !c.is_whitespace()).collect();
+                OTHER_SUFFIXES.iter().any(|s| {
+                    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+                    tail.contains(&s)
+                })
+            }
             || not_public;
         let mut weak = false;
         let role = if let Some(kind) = label {

@@ -167,7 +167,10 @@ pub fn extract_page(
         offers = vec![p];
     }
     let priceless = offers.iter().all(|o| o.price.is_none());
-    let structured_name = offers.iter().find_map(|o| o.name.clone());
+    let structured_name = offers
+        .iter()
+        .chain(&found.priceless)
+        .find_map(|o| o.name.clone());
     let structured_price = offers.iter().find_map(|o| o.price);
     let currency = structured_price.map(|m| m.currency).or(default_currency);
     let mut block = ProductBlock::locate(
@@ -243,7 +246,27 @@ pub fn extract_page(
         }
     }
     if offers.is_empty() || offers.iter().all(|o| o.price.is_none()) {
-        if let Some(o) = buy_box_offer(html, &block, page_url) {
+        if let Some(mut o) = buy_box_offer(html, &block, page_url) {
+            // Structured data naming one product without a price gives
+            // its identity; the block gives the price.
+            let identity = match (offers.as_slice(), found.priceless.as_slice()) {
+                ([one], _) | ([], [one]) => Some(one),
+                _ => None,
+            };
+            if let Some(id) = identity {
+                o.name = id.name.clone().or(o.name);
+                o.brand = id.brand.clone().or(o.brand);
+                o.sku = id.sku.clone();
+                o.gtin = id.gtin.clone();
+                o.variant = id.variant.clone();
+                o.url = id.url.clone().or(o.url);
+                o.source = Some(Source::ProductBlock);
+                o.reference_source = o.reference_source.map(|_| Source::ProductBlock);
+                o.warnings = vec![format!(
+                    "{} states no price; the price is read from the product block",
+                    id.source.map(|s| s.as_str()).unwrap_or("structured data")
+                )];
+            }
             offers = vec![o];
         }
     } else {
@@ -330,7 +353,7 @@ fn reconcile_with_block(offers: &mut [ExtractedOffer], block: &ProductBlock) {
         // crossed out next to the price to pay.
         for o in offers.iter_mut() {
             o.warnings.push(format!(
-                "{source} says {price}, which the page shows as a former price; the displayed price {lower} is used"
+                "{source} says {price}, which the page shows crossed out (a former price); the displayed price {lower} is used"
             ));
             o.price = Some(lower);
             o.reference_price = Some(price);
@@ -376,6 +399,18 @@ fn reconcile_with_block(offers: &mut [ExtractedOffer], block: &ProductBlock) {
 /// listing, whose cards are excluded) gives nothing.
 fn buy_box_offer(html: &str, block: &ProductBlock, page_url: &Url) -> Option<ExtractedOffer> {
     let name = block.title_text(html)?;
+    // A block showing many prices is a listing, not one product.
+    let mut amounts: Vec<_> = block
+        .readings
+        .iter()
+        .filter(|r| r.role == block::Role::Current)
+        .map(|r| r.amount)
+        .collect();
+    amounts.sort_by_key(|m| m.minor);
+    amounts.dedup();
+    if amounts.len() > 3 {
+        return None;
+    }
     let shown = block.current(None)?;
     let former = block.former_beside(shown);
     Some(ExtractedOffer {
@@ -484,7 +519,7 @@ mod tests {
         let e = extract_page(page, &url, Some(Currency::EUR), None, None);
         assert_eq!(e.offers.len(), 1);
         let o = &e.offers[0];
-        assert_eq!(o.source, Some(Source::VisibleText));
+        assert_eq!(o.source, Some(Source::BuyBox));
         assert_eq!(o.name.as_deref(), Some("Vase bleu"));
         assert_eq!(o.brand.as_deref(), Some("Atelier Nord"));
         assert_eq!(o.price.map(|m| m.minor), Some(4000));

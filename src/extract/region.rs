@@ -513,7 +513,20 @@ impl Outline {
         let b = html.as_bytes();
         let on_sale = shopify_price_on_sale(b);
         let mut nodes: Vec<Node> = Vec::with_capacity(b.len() / 60);
+        // The document itself: every top-level element's parent.
+        nodes.push(Node {
+            start: 0,
+            open_end: 0,
+            end: b.len() as u32,
+            parent: NONE,
+            kind: Kind::Other,
+            flags: 0,
+            sub: 0,
+            excluded: false,
+            ugc: false,
+        });
         let mut stack: Vec<u32> = Vec::with_capacity(64);
+        stack.push(0);
         // Whether an open ancestor is main/article/section: a header or
         // footer inside one is the section's, not the site's.
         let mut sectioning_depth = 0usize;
@@ -565,7 +578,7 @@ impl Outline {
             if closing {
                 // Pop to the matching open element, if it is open (looked
                 // for among the last 256 only: hostile nesting stays linear).
-                let found = stack.iter().rev().take(256).position(|&n| {
+                let found = stack[1..].iter().rev().take(256).position(|&n| {
                     let s = nodes[n as usize].start as usize + 1;
                     b.get(s..s + name.len())
                         .is_some_and(|x| x.eq_ignore_ascii_case(name))
@@ -599,7 +612,8 @@ impl Outline {
                         _ if top_kind == Kind::P && closes_p(name) => Kind::P,
                         k => k,
                     };
-                    while let Some(&t) = stack.last() {
+                    while stack.len() > 1 {
+                        let t = stack[stack.len() - 1];
                         let tk = nodes[t as usize].kind;
                         close(&mut nodes, &mut stack, &mut sectioning_depth, lt);
                         if tk == target {
@@ -642,7 +656,7 @@ impl Outline {
             }
             i = tag_end;
         }
-        while !stack.is_empty() {
+        while stack.len() > 1 {
             close(&mut nodes, &mut stack, &mut sectioning_depth, b.len());
         }
         let mut outline = Outline { nodes };
@@ -788,6 +802,7 @@ impl Outline {
                 self.nodes[k].flags |= flag::AWAY;
             }
         }
+        self.dawn_price_states(html);
         // Inherit.
         for k in 0..n {
             let node = self.nodes[k];
@@ -802,6 +817,45 @@ impl Outline {
             let own = node.flags & (flag::AWAY | flag::HIDDEN) != 0;
             self.nodes[k].excluded = pe || own;
             self.nodes[k].ugc = pu || node.flags & flag::UGC != 0;
+        }
+    }
+
+    /// Shopify's Dawn family shows a price's sale part and its "Sale"
+    /// badge only when the price block has `price--on-sale`, and its regular
+    /// part only when it has not (stylesheet rules, not inline styles).
+    /// Each price block is judged on its own, so that a card on sale does
+    /// not make the product's hidden badge visible.
+    fn dawn_price_states(&mut self, html: &str) {
+        let b = html.as_bytes();
+        if memchr::memmem::find(b, b"price__").is_none() {
+            return;
+        }
+        let class_of = |n: &Node| -> &[u8] {
+            let tag = &b[n.start as usize..n.open_end as usize];
+            tag_attributes(tag)
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(b"class"))
+                .map_or(&[][..], |(_, v)| v)
+        };
+        for k in 0..self.nodes.len() {
+            let c = class_of(&self.nodes[k]);
+            let part = if has_class(c, b"price__badge-sale") || has_class(c, b"price__sale") {
+                Some(true)
+            } else if has_class(c, b"price__regular") {
+                Some(false)
+            } else {
+                None
+            };
+            let Some(sale_part) = part else { continue };
+            let container = self
+                .ancestors(k)
+                .take(4)
+                .find(|&a| has_class(class_of(&self.nodes[a]), b"price"));
+            let Some(a) = container else { continue };
+            let on_sale = has_class(class_of(&self.nodes[a]), b"price--on-sale");
+            if sale_part != on_sale {
+                self.nodes[k].flags |= flag::HIDDEN;
+            }
         }
     }
 
@@ -861,6 +915,29 @@ impl Outline {
         self.text_without(html, k, 0)
     }
 
+    /// The text an element holds directly, without its child elements'
+    /// ("11,90 € <small>(47,60 € / kg)</small>" gives "11,90 €").
+    pub fn own_text(&self, html: &str, k: usize) -> String {
+        let node = self.nodes[k];
+        let mut out = String::new();
+        let mut pos = node.open_end as usize;
+        let mut j = k + 1;
+        while j < self.nodes.len() && self.nodes[j].start < node.end {
+            let c = self.nodes[j];
+            if c.parent as usize == k {
+                push_text(&mut out, &html[pos..c.start as usize]);
+                out.push(' ');
+                pos = c.end as usize;
+            }
+            j += 1;
+        }
+        if pos < node.end as usize {
+            push_text(&mut out, &html[pos..node.end as usize]);
+        }
+        let decoded = html_escape::decode_html_entities(&out).into_owned();
+        decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     /// The visible text of an element without its descendants that carry
     /// any of the flags of `mask` (a price without its crossed-out part).
     pub fn text_without(&self, html: &str, k: usize, mask: u16) -> String {
@@ -891,6 +968,10 @@ impl Outline {
         let decoded = html_escape::decode_html_entities(&out).into_owned();
         decoded.split_whitespace().collect::<Vec<_>>().join(" ")
     }
+}
+
+fn has_class(list: &[u8], class: &[u8]) -> bool {
+    list.split(|c| c.is_ascii_whitespace()).any(|c| c == class)
 }
 
 /// Marks elements holding an `<h1>` in [`Node::sub`].

@@ -68,6 +68,10 @@ pub struct JsonLdOutcome {
     /// Problems of the page as a whole: invalid or repaired blocks, products
     /// without offers, nesting too deep, too many offers.
     pub warnings: Vec<String>,
+    /// Products stated without any offer (at most two kept): their
+    /// identity only (name, brand, SKU, GTIN), for a page whose product
+    /// block displays the price.
+    pub priceless: Vec<ExtractedOffer>,
     /// Blocks read, including those read after a repair.
     pub blocks_parsed: usize,
     /// Blocks that could not be read (or were empty); values complete before
@@ -199,6 +203,7 @@ pub fn offers_from_jsonld(
         }
     }
     out.offers = sink.offers;
+    out.priceless = sink.priceless;
     out.warnings.extend(sink.warnings);
     out
 }
@@ -274,6 +279,7 @@ struct Info {
 #[derive(Default)]
 struct Sink {
     offers: Vec<ExtractedOffer>,
+    priceless: Vec<ExtractedOffer>,
     warnings: Vec<String>,
     capped: bool,
 }
@@ -583,6 +589,14 @@ impl<'a> Ctx<'a> {
             });
         }
         if self.emit_product(p, &info, sink) == 0 {
+            if sink.priceless.len() < 2 {
+                let mut o = self.build_offer(p, None, &info);
+                o.price = None;
+                o.reference_price = None;
+                o.reference_kind = None;
+                o.reference_source = None;
+                sink.priceless.push(o);
+            }
             sink.warnings.push(format!(
                 "product {} has no offers",
                 quote(info.name.as_deref())
