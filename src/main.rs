@@ -14,7 +14,15 @@ fn init_tracing(g: &cli::GlobalArgs, story: bool) {
         (false, 1) => "vigie=debug,info",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env("VIGIE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter =
+        EnvFilter::try_from_env("VIGIE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // The HTML parser's own notes ("foster parenting not implemented") are
+    // about its internals, not about the page: they never reach the user.
+    for quiet in ["html5ever=off", "markup5ever=off", "selectors=off"] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

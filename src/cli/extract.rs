@@ -42,6 +42,7 @@ pub struct OfferLine<'a> {
     currency: Option<&'a str>,
     reference_price: Option<String>,
     reference_kind: Option<&'static str>,
+    reference_source: Option<&'static str>,
     percent_badge: Option<u32>,
     availability: Option<&'a str>,
     source: Option<&'static str>,
@@ -70,6 +71,7 @@ impl<'a> OfferLine<'a> {
             currency: o.price.as_ref().map(|m| m.currency.as_str()),
             reference_price: o.reference_price.map(|m| m.decimal_string()),
             reference_kind: o.reference_kind.map(|k| k.as_str()),
+            reference_source: o.reference_source.map(|k| k.as_str()),
             percent_badge: o.percent_badge,
             availability: o.availability.as_deref(),
             source: o.source.map(|s| s.as_str()),
@@ -157,7 +159,12 @@ pub async fn run(g: &GlobalArgs, a: &ExtractArgs) -> Result<ExitCode, CliError> 
                     .map(|m| m.display_fr())
                     .unwrap_or_else(|| "no price".into()),
                 o.reference_price
-                    .map(|m| format!("(barré {}) ", m.display_fr()))
+                    .map(|m| format!(
+                        "(former {} {}, from {}) ",
+                        o.reference_kind.map(|k| k.as_str()).unwrap_or("?"),
+                        m.display_fr(),
+                        o.reference_source.map(|s| s.as_str()).unwrap_or("?")
+                    ))
                     .unwrap_or_default(),
                 o.percent_badge
                     .map(|p| format!("-{p} % "))
@@ -173,8 +180,20 @@ pub async fn run(g: &GlobalArgs, a: &ExtractArgs) -> Result<ExitCode, CliError> 
             }
         }
     }
+    if !extraction.site_promo.is_empty() {
+        // Counted by class: the details are in the shop-level findings.
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for p in &extraction.site_promo {
+            *counts.entry(p.class.as_str()).or_default() += 1;
+        }
+        let list: Vec<String> = counts.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
+        eprintln!(
+            "note: {page_url}: wording outside the product's block (the shop's, not the product's): {}",
+            list.join(", ")
+        );
+    }
     for w in &extraction.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {page_url}: {w}");
     }
     Ok(ExitCode::from(EXIT_OK))
 }

@@ -493,11 +493,12 @@ impl ProductBlock {
         o.at(offset).is_some_and(|k| !o.nodes[k].excluded)
     }
 
-    /// Whether a byte offset lies in shoppers' words (reviews).
-    pub fn in_ugc(&self, offset: usize) -> bool {
+    /// Whether wording at a byte offset is the shop's: shown to shoppers,
+    /// and not in shoppers' own words (reviews).
+    pub fn shop_wording(&self, offset: usize) -> bool {
         self.outline
             .at(offset)
-            .is_some_and(|k| self.outline.nodes[k].ugc)
+            .is_none_or(|k| !self.outline.nodes[k].ugc && !self.outline.nodes[k].hidden)
     }
 
     /// The title's text.

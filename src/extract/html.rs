@@ -144,6 +144,7 @@ pub fn microdata(
             if o.price.is_some_and(|p| r.minor > p.minor) {
                 o.reference_price = Some(r);
                 o.reference_kind = Some(ReferenceKind::Strikethrough);
+                o.reference_source = Some(Source::Microdata);
             }
         }
         if o.url.is_none() {
@@ -224,6 +225,7 @@ pub fn opengraph(
         price,
         reference_price: reference,
         reference_kind: reference.map(|_| ReferenceKind::Strikethrough),
+        reference_source: reference.map(|_| Source::OpenGraph),
         availability: first(&["product:availability", "og:availability"]),
         source: Some(Source::OpenGraph),
         ..Default::default()
@@ -299,6 +301,7 @@ pub fn with_selectors(
         {
             o.reference_price = Some(r);
             o.reference_kind = Some(ReferenceKind::Strikethrough);
+            o.reference_source = Some(Source::Selector);
         }
         o.percent_badge = pick(&badge)
             .and_then(text_of)

@@ -287,7 +287,7 @@ pub fn extract_page(
                 badges.push((n, p.standalone));
             }
             promo.push(m);
-        } else if !block.in_ugc(p.start) {
+        } else if block.shop_wording(p.start) {
             out.site_promo.push(m);
         }
     }

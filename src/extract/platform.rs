@@ -117,6 +117,7 @@ pub fn shopify(json: &[u8], base: &Url, currency: Currency) -> Result<CatalogueP
                     url: url.clone(),
                     price,
                     reference_price: reference,
+                    reference_source: reference.map(|_| Source::Platform),
                     reference_kind: reference.map(|_| ReferenceKind::Strikethrough),
                     availability: var
                         .get("available")
@@ -195,6 +196,7 @@ pub fn woocommerce(json: &[u8]) -> Result<CataloguePage, String> {
             url: p.get("permalink").and_then(text),
             price,
             reference_price: regular,
+            reference_source: regular.map(|_| Source::Platform),
             reference_kind: regular.map(|_| ReferenceKind::List),
             availability: p
                 .get("is_in_stock")
@@ -259,6 +261,7 @@ pub fn prestashop(
             .or_else(|| Some(page_url.to_string())),
         price,
         reference_price: reference,
+        reference_source: reference.map(|_| Source::Platform),
         reference_kind: reference.map(|_| ReferenceKind::Strikethrough),
         percent_badge: percent,
         source: Some(Source::Platform),

@@ -113,6 +113,8 @@ pub struct Node {
     pub excluded: bool,
     /// Inside shoppers' words (reviews), by itself or by an ancestor.
     pub ugc: bool,
+    /// Hidden from a shopper, by itself or by an ancestor.
+    pub hidden: bool,
 }
 
 /// The outline of a page.
@@ -524,6 +526,7 @@ impl Outline {
             sub: 0,
             excluded: false,
             ugc: false,
+            hidden: false,
         });
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         stack.push(0);
@@ -640,6 +643,7 @@ impl Outline {
                 sub: flags,
                 excluded: false,
                 ugc: false,
+                hidden: false,
             });
             if is_raw_text(name) {
                 // Skip to its end tag; its text is not the page's.
@@ -806,12 +810,13 @@ impl Outline {
         // Inherit.
         for k in 0..n {
             let node = self.nodes[k];
-            let (pe, pu) = if node.parent == NONE {
-                (false, false)
+            let (pe, pu, ph) = if node.parent == NONE {
+                (false, false, false)
             } else {
                 let p = self.nodes[node.parent as usize];
-                (p.excluded, p.ugc)
+                (p.excluded, p.ugc, p.hidden)
             };
+            self.nodes[k].hidden = ph || node.flags & flag::HIDDEN != 0;
             // The page's own product title is never put away with a block
             // whose class merely mentions a carousel or a banner.
             let own = node.flags & (flag::AWAY | flag::HIDDEN) != 0;

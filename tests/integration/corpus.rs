@@ -29,7 +29,7 @@ const KEYS: [&str; 8] = [
 ];
 
 /// Pages the corpus must hold at least.
-const MIN_PAGES: usize = 40;
+const MIN_PAGES: usize = 90;
 
 fn pages_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages")
@@ -102,8 +102,66 @@ fn show(v: Option<&Value>) -> String {
     v.map_or_else(|| "(missing)".to_string(), Value::to_string)
 }
 
+/// Counts of one field (former price, badge) over the corpus.
+#[derive(Debug, Default, Clone, Copy)]
+struct Score {
+    /// Read and right.
+    right: usize,
+    /// Read where the page shows none, or a different one: a false reading.
+    wrong: usize,
+    /// Shown on the page, not read.
+    missed: usize,
+    /// Pages correctly read as showing none.
+    none: usize,
+}
+
+impl Score {
+    fn add(&mut self, expected: &Value, read: &Value) {
+        match (expected.is_null(), read.is_null()) {
+            (true, true) => self.none += 1,
+            (false, true) => self.missed += 1,
+            (true, false) => self.wrong += 1,
+            (false, false) if expected == read => self.right += 1,
+            (false, false) => {
+                self.wrong += 1;
+                self.missed += 1;
+            }
+        }
+    }
+
+    fn precision(&self) -> f64 {
+        let read = self.right + self.wrong;
+        if read == 0 { 1.0 } else { self.right as f64 / read as f64 }
+    }
+
+    fn recall(&self) -> f64 {
+        let shown = self.right + self.missed;
+        if shown == 0 { 1.0 } else { self.right as f64 / shown as f64 }
+    }
+
+    fn line(&self, what: &str) -> String {
+        format!(
+            "{what}: precision {:.3}, recall {:.3} ({} right, {} false, {} missed, {} pages rightly without)",
+            self.precision(),
+            self.recall(),
+            self.right,
+            self.wrong,
+            self.missed,
+            self.none
+        )
+    }
+}
+
+/// The former-price and badge scores of a page, and the false former prices.
+#[derive(Debug, Default)]
+struct PageScore {
+    former: Score,
+    badge: Score,
+    false_former: Vec<String>,
+}
+
 /// Reads one page and lists how its offers differ from the expected ones.
-fn check_page(html_path: &Path) -> Result<Vec<String>, String> {
+fn check_page(html_path: &Path, score: &mut PageScore) -> Result<Vec<String>, String> {
     let stem = html_path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -130,6 +188,28 @@ fn check_page(html_path: &Path) -> Result<Vec<String>, String> {
     let currency = default_currency(&expected)?;
     let page = extract_page(&html, &url, Some(currency), selectors.as_ref(), None);
     let got: Vec<Value> = page.offers.iter().map(offer_json).collect();
+    for (i, e) in expected.iter().enumerate() {
+        let g = got.get(i).cloned().unwrap_or(Value::Null);
+        let read_former = g.get("reference_price").cloned().unwrap_or(Value::Null);
+        score.former.add(&e["reference_price"], &read_former);
+        score
+            .badge
+            .add(&e["percent_badge"], &g.get("percent_badge").cloned().unwrap_or(Value::Null));
+        if !read_former.is_null() && read_former != e["reference_price"] {
+            score.false_former.push(format!(
+                "{stem} offer {i}: former price {read_former} read, {} shown",
+                e["reference_price"]
+            ));
+        }
+    }
+    for (i, g) in got.iter().enumerate().skip(expected.len()) {
+        if !g["reference_price"].is_null() {
+            score.false_former.push(format!(
+                "{stem} offer {i} (not expected): former price {} read",
+                g["reference_price"]
+            ));
+        }
+    }
 
     let mut diffs = Vec::new();
     if got.len() != expected.len() {
@@ -177,13 +257,14 @@ fn every_fixture_page_gives_its_expected_offers() {
     let mut report = String::new();
     let mut failing = 0;
     let mut passing = 0;
+    let mut score = PageScore::default();
     for path in &pages {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let stem = name.trim_end_matches(".html");
-        let diffs = match check_page(path) {
+        let diffs = match check_page(path, &mut score) {
             Ok(d) => d,
             Err(e) => vec![format!("fixture error: {e}")],
         };
@@ -213,6 +294,15 @@ fn every_fixture_page_gives_its_expected_offers() {
         }
     }
 
+    // `cargo test --test integration corpus -- --nocapture` shows these.
+    println!("corpus of {} pages", pages.len());
+    println!("{}", score.former.line("former prices"));
+    println!("{}", score.badge.line("percent badges"));
+    assert!(
+        score.false_former.is_empty(),
+        "false former prices (a finding a shop could contest):\n{}",
+        score.false_former.join("\n")
+    );
     assert!(
         pages.len() >= MIN_PAGES,
         "only {} pages in {}; the corpus must hold at least {MIN_PAGES}",
