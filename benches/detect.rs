@@ -120,6 +120,8 @@ async fn scan_shop(
                 availability: Some("InStock".into()),
                 source: "jsonld".into(),
                 promo: Vec::new(),
+                reference_source: o.reference.map(|_| "jsonld".to_string()),
+                warnings: Vec::new(),
             },
             baseline: a.baseline,
             raise: a.decision.raise,

@@ -13,7 +13,7 @@ use crate::catalog::{Catalog, Shop};
 use crate::detect::calendar::{Calendar, Zone};
 use crate::detect::{self, Context, ObservedOffer};
 use crate::discover;
-use crate::domain::{Currency, Money};
+use crate::domain::Currency;
 use crate::extract::platform::{self, Platform};
 use crate::extract::{self, ExtractedOffer};
 use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
@@ -22,7 +22,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::store::{
     Batch, BatchItem, EvidenceInput, KnownProduct, NewObservation, PageCache, PageWrite,
-    ProductRecord, ShopSnapshot, Store, StoreError, StoredObservation,
+    ProductRecord, SHOP_PRODUCT_KEY, ShopFindings, ShopSnapshot, Store, StoreError,
+    StoredObservation,
 };
 
 /// How many shops are crawled at once (each host keeps its own pace, so
@@ -125,8 +126,14 @@ struct OutputLine<'a> {
     sku: Option<&'a str>,
     price: String,
     reference_price: Option<String>,
+    /// Where the reference price was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference_source: Option<&'a str>,
     currency: &'a str,
     observed_at: String,
+    /// The warnings of the reading.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
 }
 
 /// Why a scan could not run at all.
@@ -278,6 +285,11 @@ struct ShopRun<'a> {
     batch_pages: usize,
     batch_started: std::time::Instant,
     promo_cache: extract::promo_text::PromoCache,
+    /// The shop's own wording over the pages read afresh (site-wide banners).
+    wording: detect::ShopWording,
+    /// The first page showing "soldes" wording site-wide, kept as the
+    /// evidence of a shop-level finding.
+    wording_evidence: Option<EvidenceInput>,
     summary: ScanSummary,
     lines: Vec<String>,
 }
@@ -289,11 +301,69 @@ struct Sighting<'p> {
     offer: ObservedOffer,
     availability: Option<String>,
     source: &'static str,
+    /// Where the reference price was read from.
+    reference_source: Option<String>,
+    /// The warnings of the reading (the offer's, then the page's).
+    warnings: Vec<String>,
     /// The page and the offer's structured data, kept as evidence.
     evidence: Option<(&'p Page, &'p ExtractedOffer)>,
 }
 
-impl ShopRun<'_> {
+impl<'a> ShopRun<'a> {
+    /// A shop's scan, from its stored state. `already` holds the products
+    /// the scan observed before a takeover (see [`scan_claimed`]).
+    async fn start(
+        catalog: &'a Catalog,
+        store: &'a dyn Store,
+        calendar: &'a Calendar,
+        shop: &'a Shop,
+        scan_id: i64,
+        opts: &'a ScanOptions,
+        already: &HashSet<i64>,
+    ) -> Result<ShopRun<'a>, StoreError> {
+        let snapshot = store.load_shop(&shop.name).await?;
+        let key_of_id: HashMap<i64, String> = snapshot
+            .products
+            .values()
+            .map(|p| (p.id, p.record.product_key.clone()))
+            .collect();
+        let observed: HashSet<String> = already
+            .iter()
+            .filter_map(|id| key_of_id.get(id).cloned())
+            .collect();
+        Ok(ShopRun {
+            catalog,
+            store,
+            shop,
+            // E-shops follow the national dates whatever their département (LEGAL_RULES §1).
+            ctx: Context {
+                calendar,
+                zone: Zone::National,
+                now: opts.now,
+            },
+            scan_id,
+            opts,
+            snapshot,
+            key_of_id,
+            observed,
+            batch: Batch {
+                shop: shop.name.clone(),
+                ..Batch::default()
+            },
+            batch_pages: 0,
+            // The first batch of each shop counts as up to 40 % older, so that shops
+            // started together do not all commit in the same instant.
+            batch_started: std::time::Instant::now()
+                .checked_sub(BATCH_MAX_AGE.mul_f64(fastrand::f64() * 0.4))
+                .unwrap_or_else(std::time::Instant::now),
+            promo_cache: Default::default(),
+            wording: detect::ShopWording::default(),
+            wording_evidence: None,
+            summary: ScanSummary::default(),
+            lines: Vec::new(),
+        })
+    }
+
     fn problem(&mut self, msg: String) {
         tracing::warn!(shop = %self.shop.name, "{msg}");
         self.summary.errors += 1;
@@ -355,6 +425,8 @@ impl ShopRun<'_> {
             percent_badge: s.offer.percent_badge,
             availability: s.availability.clone(),
             promo: s.offer.promo.clone(),
+            reference_source: s.reference_source.clone(),
+            warnings: s.warnings.clone(),
         };
         let entry = self
             .snapshot
@@ -372,12 +444,7 @@ impl ShopRun<'_> {
         entry.open_rules = open_after;
         entry.last = Some(last);
         if self.opts.output.is_some() {
-            self.lines.push(output_line(
-                &s.record,
-                s.offer.price,
-                s.offer.reference,
-                now,
-            ));
+            self.lines.push(output_line(&s, now));
         }
         let recipients = if raise.is_empty() {
             Vec::new()
@@ -400,6 +467,8 @@ impl ShopRun<'_> {
                 availability: s.availability,
                 source: s.source.to_string(),
                 promo: s.offer.promo,
+                reference_source: s.reference_source,
+                warnings: s.warnings,
             },
             baseline: new_baseline,
             raise,
@@ -475,6 +544,8 @@ impl ShopRun<'_> {
                 },
                 availability: last.availability,
                 source: "unchanged",
+                reference_source: last.reference_source,
+                warnings: last.warnings,
                 evidence: None,
             };
             self.observe(sighting);
@@ -493,6 +564,13 @@ impl ShopRun<'_> {
             self.shop.selectors.as_ref(),
             Some(&mut self.promo_cache),
         );
+        self.read(page, &extraction)
+    }
+
+    /// What a fresh page yields: its offers of watched brands observed, and
+    /// its site-wide wording kept for the shop. Returns the keys of the
+    /// products read.
+    fn read(&mut self, page: &Page, extraction: &extract::PageExtraction) -> Vec<String> {
         for w in &extraction.warnings {
             tracing::info!(shop = %self.shop.name, url = %page.url, "{w}");
         }
@@ -500,12 +578,144 @@ impl ShopRun<'_> {
             let why = extraction.warnings.join("; ");
             self.problem(format!("{}: no offer read ({why})", page.url));
         }
-        self.offers(page, &extraction.offers)
+        let keys = self.offers(page, &extraction.offers, &extraction.warnings);
+        if !keys.is_empty() {
+            // A page of a watched brand: its site-wide wording is the shop's.
+            self.site_wording(page, extraction);
+        }
+        keys
+    }
+
+    /// Records the wording a page of a watched brand shows outside any
+    /// product's block, for the shop-level findings of the scan.
+    fn site_wording(&mut self, page: &Page, extraction: &extract::PageExtraction) {
+        let first = self.wording.url.is_none();
+        self.wording.page(
+            page.url.as_str(),
+            extraction
+                .site_promo
+                .iter()
+                .map(|p| (p.class.as_str(), p.text.as_str())),
+        );
+        if first && self.wording.url.is_some() {
+            self.wording_evidence = EvidenceInput::new(
+                page.url.to_string(),
+                page.fetched_at,
+                page.status,
+                page.headers.clone(),
+                &page.body,
+                json!({
+                    "scope": "shop",
+                    "site_promo": extraction.site_promo,
+                    "page_warnings": extraction.warnings,
+                    "scan_clock": self.opts.now.to_rfc3339(),
+                }),
+            )
+            .map_err(|e| tracing::error!("evidence for {} not kept: {e}", page.url))
+            .ok();
+        }
+    }
+
+    /// The watched brands of the shop: those of its products the store knows.
+    fn shop_brands(&self) -> Vec<String> {
+        let brands: std::collections::BTreeSet<&str> = self
+            .snapshot
+            .products
+            .values()
+            .filter(|k| k.record.product_key != SHOP_PRODUCT_KEY)
+            .map(|k| k.record.brand.as_str())
+            .filter(|b| self.catalog.brands.iter().any(|c| c.name == *b))
+            .collect();
+        brands.into_iter().map(str::to_string).collect()
+    }
+
+    /// Opens, confirms or closes the shop's shop-level findings from what
+    /// the scan's pages showed outside any product's block (one finding
+    /// per shop and episode, whatever the number of pages or products).
+    async fn shop_level(&mut self) -> Result<(), StoreError> {
+        let known = self.snapshot.products.get(SHOP_PRODUCT_KEY);
+        let open = known.map(|k| k.open_rules.clone()).unwrap_or_default();
+        let currency = default_currency(&self.shop.country).unwrap_or(Currency::EUR);
+        let d = detect::assess_shop(
+            &self.wording,
+            &open,
+            &self.ctx,
+            &self.catalog.policy,
+            currency,
+        );
+        if d.raise.is_empty() && d.continuing.is_empty() && d.close.is_empty() {
+            return Ok(());
+        }
+        let brands = self.shop_brands();
+        let subject = match (known, &self.wording.url) {
+            (_, Some(url)) => ProductRecord::shop_subject(&self.shop.name, url, &brands),
+            (Some(k), None) => k.record.clone(),
+            (None, None) => {
+                ProductRecord::shop_subject(&self.shop.name, self.shop.url.as_str(), &brands)
+            }
+        };
+        let now = self.opts.now;
+        let mut recipients: Vec<crate::store::Recipient> = Vec::new();
+        if !d.raise.is_empty() {
+            for brand in &brands {
+                for sub in self
+                    .catalog
+                    .subscribers_of(brand)
+                    .filter(|sub| sub.watches_shop(&self.shop.name))
+                {
+                    if !recipients.iter().any(|r| r.email == sub.email) {
+                        recipients.push(crate::store::Recipient::of(sub, now));
+                    }
+                }
+            }
+        }
+        let mut open_after: Vec<(String, Option<u32>)> = open
+            .into_iter()
+            .filter(|(r, _)| !d.close.contains(r))
+            .collect();
+        open_after.extend(d.raise.iter().map(|f| (f.rule.clone(), f.percent)));
+        let write = ShopFindings {
+            subject: subject.clone(),
+            at: now,
+            evidence: if d.raise.is_empty() {
+                None
+            } else {
+                self.wording_evidence.take()
+            },
+            raise: d.raise,
+            continue_rules: d.continuing,
+            close_rules: d.close,
+            recipients,
+        };
+        let done = self.store.write_shop_findings(&write).await?;
+        let id = done.product_ids.get(SHOP_PRODUCT_KEY).copied().unwrap_or(0);
+        self.snapshot.products.insert(
+            SHOP_PRODUCT_KEY.to_string(),
+            KnownProduct {
+                id,
+                record: subject,
+                baseline: None,
+                open_rules: open_after,
+                last: None,
+            },
+        );
+        self.summary.findings += done.opened.len();
+        for (id, _, rule) in &done.opened {
+            crate::metrics::finding(rule);
+            tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, "new shop-level finding (site-wide wording)");
+        }
+        Ok(())
     }
 
     /// Observes the offers of watched brands read from a page (a product
-    /// page or a catalogue page). Returns the keys of the products read.
-    fn offers(&mut self, page: &Page, offers: &[ExtractedOffer]) -> Vec<String> {
+    /// page or a catalogue page), with the page's own warnings. Returns the
+    /// keys of the products read.
+    fn offers(
+        &mut self,
+        page: &Page,
+        offers: &[ExtractedOffer],
+        page_warnings: &[String],
+    ) -> Vec<String> {
         let mut keys = Vec::new();
         for offer in offers {
             let Some(brand) = offer
@@ -549,6 +759,11 @@ impl ShopRun<'_> {
                 },
                 availability: offer.availability.clone(),
                 source: offer.source.map(|s| s.as_str()).unwrap_or("unknown"),
+                reference_source: offer
+                    .reference_price
+                    .and(offer.reference_source)
+                    .map(|s| s.as_str().to_string()),
+                warnings: reading_warnings(offer, page_warnings),
                 evidence: Some((page, offer)),
             };
             self.observe(sighting);
@@ -569,45 +784,7 @@ async fn scan_shop(
     already: &HashSet<i64>,
 ) -> Result<ShopResult, StoreError> {
     let policy = HostPolicy::of(shop);
-    let snapshot = store.load_shop(&shop.name).await?;
-    let key_of_id: HashMap<i64, String> = snapshot
-        .products
-        .values()
-        .map(|p| (p.id, p.record.product_key.clone()))
-        .collect();
-    let observed: HashSet<String> = already
-        .iter()
-        .filter_map(|id| key_of_id.get(id).cloned())
-        .collect();
-    let mut run = ShopRun {
-        catalog,
-        store,
-        shop,
-        // E-shops follow the national dates whatever their département (LEGAL_RULES §1).
-        ctx: Context {
-            calendar,
-            zone: Zone::National,
-            now: opts.now,
-        },
-        scan_id,
-        opts,
-        snapshot,
-        key_of_id,
-        observed,
-        batch: Batch {
-            shop: shop.name.clone(),
-            ..Batch::default()
-        },
-        batch_pages: 0,
-        // The first batch of each shop counts as up to 40 % older, so that shops
-        // started together do not all commit in the same instant.
-        batch_started: std::time::Instant::now()
-            .checked_sub(BATCH_MAX_AGE.mul_f64(fastrand::f64() * 0.4))
-            .unwrap_or_else(std::time::Instant::now),
-        promo_cache: Default::default(),
-        summary: ScanSummary::default(),
-        lines: Vec::new(),
-    };
+    let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already).await?;
     if let Some(platform) = shop.platform
         && let Some(reached) = walk_catalogue(&mut run, pool, policy, platform).await?
     {
@@ -707,6 +884,8 @@ async fn scan_shop(
         }
     }
     run.flush().await?;
+    // The shop's own wording, over every page read afresh.
+    run.shop_level().await?;
     if !reached_any {
         run.summary.shops_failed.push(shop.name.clone());
     }
@@ -777,7 +956,7 @@ async fn walk_catalogue(
             .iter()
             .filter(|id| seen_ids.insert((*id).clone()))
             .count();
-        run.offers(&page, &parsed.offers);
+        run.offers(&page, &parsed.offers, &[]);
         run.page_done().await?;
         // A short page is the last; a page of products already seen means
         // the shop ignores `page=` and repeats itself.
@@ -788,12 +967,8 @@ async fn walk_catalogue(
     Ok(Some(reached))
 }
 
-fn output_line(
-    p: &ProductRecord,
-    price: Money,
-    reference: Option<Money>,
-    at: DateTime<Utc>,
-) -> String {
+fn output_line(s: &Sighting<'_>, at: DateTime<Utc>) -> String {
+    let (p, price) = (&s.record, s.offer.price);
     let line = OutputLine {
         url: &p.url,
         shop: &p.shop,
@@ -801,11 +976,25 @@ fn output_line(
         name: p.name.as_deref(),
         sku: p.sku.as_deref(),
         price: price.decimal_string(),
-        reference_price: reference.map(|r| r.decimal_string()),
+        reference_price: s.offer.reference.map(|r| r.decimal_string()),
+        reference_source: s.reference_source.as_deref(),
         currency: price.currency.as_str(),
         observed_at: at.to_rfc3339(),
+        warnings: &s.warnings,
     };
     serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// The warnings of one offer's reading: its own, then those of its page
+/// (a broken JSON-LD block, structured data without a price…), each once.
+fn reading_warnings(offer: &ExtractedOffer, page_warnings: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(offer.warnings.len() + page_warnings.len());
+    for w in offer.warnings.iter().chain(page_warnings) {
+        if !out.contains(w) {
+            out.push(w.clone());
+        }
+    }
+    out
 }
 
 /// What a full re-evaluation found.
@@ -871,5 +1060,215 @@ pub async fn reevaluate(
                 r.observations += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Money;
+    use crate::extract::{PageExtraction, PromoMatch, Source};
+    use crate::store::{FindingFilter, SqliteStore};
+
+    const WATCHLIST: &str = r#"
+[[shop]]
+name = "Boutique Bannière"
+url = "https://banniere.example/"
+
+[[brand]]
+name = "Maison Lumière"
+
+[[brand]]
+name = "Atelier Brume"
+
+[[subscriber]]
+name = "Ana"
+email = "ana@lanterne.example"
+brands = ["Maison Lumière"]
+
+[[subscriber]]
+name = "Bruno"
+email = "bruno@quais.example"
+brands = ["Maison Lumière", "Atelier Brume"]
+
+[[subscriber]]
+name = "Chloé"
+email = "chloe@laine.example"
+brands = ["Atelier Brume"]
+"#;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-03-{d:02}T09:00:00+01:00"))
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn page(n: usize, at: DateTime<Utc>) -> Page {
+        let url = url::Url::parse(&format!("https://banniere.example/p/{n}")).expect("url");
+        Page {
+            requested: url.clone(),
+            url,
+            status: 200,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: format!("<header>SOLDES</header><h1>Lampe {n}</h1>").into_bytes(),
+            fetched_at: at,
+        }
+    }
+
+    /// What the product-region extraction gives for product page `n`: one
+    /// regular-price offer, and the header banner (when shown) as the
+    /// page's site-wide wording.
+    fn extraction(n: usize, banner: bool) -> PageExtraction {
+        let mut offer = ExtractedOffer {
+            name: Some(format!("Lampe {n}")),
+            brand: Some("Maison Lumière".into()),
+            sku: Some(format!("ML-{n}")),
+            price: Some(Money::new(4900, Currency::EUR)),
+            source: Some(Source::JsonLd),
+            ..Default::default()
+        };
+        if n == 0 {
+            // A reading whose former price came from the product block and
+            // whose sources disagree (a reference kind the rules ignore).
+            offer.reference_price = Some(Money::new(5900, Currency::EUR));
+            offer.reference_kind = Some(extract::ReferenceKind::Recommended);
+            offer.reference_source = Some(Source::ProductBlock);
+            offer.warnings =
+                vec!["sources disagree: jsonld says 49.00, microdata says 45.00".into()];
+        }
+        PageExtraction {
+            offers: vec![offer],
+            warnings: Vec::new(),
+            site_promo: if banner {
+                vec![PromoMatch {
+                    class: "soldes".into(),
+                    text: "SOLDES <b>jusqu'à -50 %</b>".into(),
+                    location: "page, byte 8".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// One scan of the shop at `at`: `pages` product pages read afresh.
+    async fn scan_pages(
+        catalog: &Catalog,
+        store: &SqliteStore,
+        at: DateTime<Utc>,
+        pages: usize,
+        banner: bool,
+    ) -> ScanSummary {
+        let calendar = catalog.calendar();
+        let shop = catalog.shop("Boutique Bannière").expect("shop");
+        let opts = ScanOptions {
+            now: at,
+            shops: Vec::new(),
+            output: None,
+            deliver: false,
+            progress: None,
+        };
+        let scan_id = store.begin_scan(at).await.expect("scan");
+        let mut run = ShopRun::start(
+            catalog,
+            store,
+            &calendar,
+            shop,
+            scan_id,
+            &opts,
+            &HashSet::new(),
+        )
+        .await
+        .expect("start");
+        for n in 0..pages {
+            let keys = run.read(&page(n, at), &extraction(n, banner));
+            assert_eq!(keys.len(), 1);
+        }
+        run.flush().await.expect("flush");
+        run.shop_level().await.expect("shop level");
+        run.summary
+    }
+
+    #[tokio::test]
+    async fn a_site_wide_banner_is_one_shop_level_finding_per_episode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::open(&url).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let catalog =
+            Catalog::from_sources(&[(PathBuf::from("t.toml"), WATCHLIST.into())]).expect("catalog");
+
+        // Three pages show the banner, out of season: one finding, for the shop.
+        let s = scan_pages(&catalog, &store, day(10), 3, true).await;
+        assert_eq!((s.observations, s.findings), (3, 1));
+        let rows = store
+            .findings(&FindingFilter::default())
+            .await
+            .expect("findings");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let f = &rows[0];
+        assert!(f.is_shop_level());
+        assert_eq!(
+            (f.rule.as_str(), f.shop.as_str()),
+            ("R1", "Boutique Bannière")
+        );
+        assert_eq!(f.brand, "Maison Lumière");
+        assert_eq!(f.url, "https://banniere.example/p/0");
+        let details: serde_json::Value = serde_json::from_str(&f.details).expect("details");
+        assert_eq!(details["matched_text"], "SOLDES <b>jusqu'à -50 %</b>");
+        assert_eq!(details["pages_with_wording"], 3);
+        // Its evidence is the page it was seen on.
+        let ev = store
+            .evidence(f.evidence_id.expect("evidence"))
+            .await
+            .expect("evidence")
+            .expect("stored");
+        assert_eq!(ev.url, "https://banniere.example/p/0");
+        assert!(ev.record.contains("site_promo"), "{}", ev.record);
+        // It goes to the subscribers of the shop's watched brands, once each.
+        let due = store
+            .claim_outbox(day(20), day(20), 100)
+            .await
+            .expect("outbox");
+        let mut to: Vec<&str> = due.iter().map(|o| o.email.as_str()).collect();
+        to.sort();
+        assert_eq!(to, vec!["ana@lanterne.example", "bruno@quais.example"]);
+
+        // The readings keep where their former price came from and their warnings.
+        let h = store.history("ML-0").await.expect("history");
+        assert_eq!(h[0].2.reference_source.as_deref(), Some("product_block"));
+        assert_eq!(
+            h[0].2.warnings,
+            vec!["sources disagree: jsonld says 49.00, microdata says 45.00".to_string()]
+        );
+
+        // The next scan sees the banner again: the same episode.
+        let s = scan_pages(&catalog, &store, day(11), 3, true).await;
+        assert_eq!(s.findings, 0);
+        // A scan that read no page afresh (all 304) leaves it as it was.
+        let s = scan_pages(&catalog, &store, day(12), 0, false).await;
+        assert_eq!(s.findings, 0);
+        let rows = store
+            .findings(&FindingFilter::default())
+            .await
+            .expect("findings");
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].last_seen_at, rows[0].closed_at), (day(11), None));
+
+        // The banner is gone: the episode closes; it comes back: a new one.
+        scan_pages(&catalog, &store, day(13), 3, false).await;
+        let rows = store
+            .findings(&FindingFilter::default())
+            .await
+            .expect("findings");
+        assert_eq!(rows[0].closed_at, Some(day(13)));
+        let s = scan_pages(&catalog, &store, day(14), 2, true).await;
+        assert_eq!(s.findings, 1);
+        let rows = store
+            .findings(&FindingFilter::default())
+            .await
+            .expect("findings");
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|f| f.is_shop_level()), "no product finding");
     }
 }

@@ -51,6 +51,28 @@ pub async fn run(g: &GlobalArgs, a: &FindingsArgs) -> Result<ExitCode, CliError>
         println!("no finding");
     }
     for f in rows {
+        if f.is_shop_level() {
+            // The shop's own wording: no product, no price.
+            let text = serde_json::from_str::<serde_json::Value>(&f.details)
+                .ok()
+                .and_then(|d| d["matched_text"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            println!(
+                "#{} {} {} | {} | {} | site-wide {:?} | {}",
+                f.id,
+                f.rule,
+                if f.closed_at.is_some() {
+                    "closed"
+                } else {
+                    "open"
+                },
+                f.shop,
+                f.brand,
+                text,
+                f.url
+            );
+            continue;
+        }
         let price = f.price().map(|m| m.display_fr()).unwrap_or_default();
         let reference = f
             .reference()

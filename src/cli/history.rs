@@ -28,9 +28,13 @@ struct Point<'a> {
     observed_at: String,
     price: String,
     reference_price: Option<String>,
+    /// Where the reference price was read from.
+    reference_source: Option<&'a str>,
     percent_badge: Option<u32>,
     currency: &'a str,
     promo: Vec<&'a str>,
+    /// The warnings of the reading.
+    warnings: &'a [String],
 }
 
 /// Prints the series.
@@ -55,9 +59,11 @@ pub async fn run(g: &GlobalArgs, a: &HistoryArgs) -> Result<ExitCode, CliError> 
             observed_at: at.to_rfc3339(),
             price: o.price.decimal_string(),
             reference_price: o.reference.map(|m| m.decimal_string()),
+            reference_source: o.reference_source.as_deref(),
             percent_badge: o.percent_badge,
             currency: o.price.currency.as_str(),
             promo: o.promo.iter().map(|(c, _)| c.as_str()).collect(),
+            warnings: &o.warnings,
         })
         .collect();
     if a.json {
@@ -85,12 +91,22 @@ pub async fn run(g: &GlobalArgs, a: &HistoryArgs) -> Result<ExitCode, CliError> 
                 .format("%Y-%m-%d %H:%M"),
             o.price.display_fr(),
             o.reference
-                .map(|r| format!("  barré {}", r.display_fr()))
+                .map(|r| format!(
+                    "  barré {}{}",
+                    r.display_fr(),
+                    o.reference_source
+                        .as_deref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default()
+                ))
                 .unwrap_or_default(),
             o.percent_badge
                 .map(|b| format!("  -{b} %"))
                 .unwrap_or_default(),
         );
+        for w in &o.warnings {
+            println!("      warning: {w}");
+        }
     }
     Ok(ExitCode::from(EXIT_OK))
 }

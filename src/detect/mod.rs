@@ -162,7 +162,7 @@ pub fn r1_soldes_out_of_period(input: &Input<'_>) -> Option<FindingDraft> {
     Some(draft(
         "R1",
         "violation",
-        "C. com. L310-3 et L310-5 : le mot « soldes » est réservé aux périodes légales",
+        R1_BASIS,
         input,
         json!({ "matched_text": text }),
     ))
@@ -577,6 +577,118 @@ pub fn assess(o: &Observed<'_>) -> Assessment {
     Assessment { decision, baseline }
 }
 
+/// The wording classes that are "soldes" wording: "soldes" and its
+/// derivatives, "pré-soldes" included (LEGAL_RULES §2).
+pub const SOLDES_CLASSES: [&str; 2] = ["soldes", "pre_soldes"];
+
+/// The legal basis of R1.
+const R1_BASIS: &str =
+    "C. com. L310-3 et L310-5 : le mot « soldes » est réservé aux périodes légales";
+
+/// What one scan saw of a shop's own wording: the promotional wording its
+/// pages show outside any product's block (a "SOLDES" header banner, a
+/// site-wide "jusqu'à -50 %"). It is the shop's, not a product's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShopWording {
+    /// Pages showing a watched brand's offer read afresh in this scan (a
+    /// page that answered 304, or that its sitemap says is unchanged, tells
+    /// nothing new and is not counted).
+    pub pages_read: usize,
+    /// Of those, the pages that show "soldes" wording outside any product's block.
+    pub pages_with_soldes: usize,
+    /// That wording: (class, text), each once, in the order first seen.
+    pub soldes: Vec<(String, String)>,
+    /// The first page it was seen on.
+    pub url: Option<String>,
+}
+
+impl ShopWording {
+    /// Records one page read afresh and the site-wide wording it shows:
+    /// (class, text) pairs, of any class (only "soldes" wording is kept).
+    pub fn page<'a>(&mut self, url: &str, wording: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        self.pages_read += 1;
+        let mut any = false;
+        for (class, text) in wording {
+            if !SOLDES_CLASSES.contains(&class) {
+                continue;
+            }
+            any = true;
+            if !self.soldes.iter().any(|(c, t)| c == class && t == text) {
+                self.soldes.push((class.to_string(), text.to_string()));
+            }
+        }
+        if any {
+            self.pages_with_soldes += 1;
+            if self.url.is_none() {
+                self.url = Some(url.to_string());
+            }
+        }
+    }
+}
+
+/// R1 for the shop as a whole: "soldes" wording shown site-wide (outside
+/// any product's block) outside the legal periods. One finding for the
+/// shop, not one per product the banner happens to sit above. Its figures
+/// carry no price (`price` is zero in the shop's currency).
+pub fn r1_site_wide_soldes(
+    w: &ShopWording,
+    ctx: &Context<'_>,
+    currency: crate::domain::Currency,
+) -> Option<FindingDraft> {
+    let (class, text) = w.soldes.first()?;
+    if ctx.calendar.period_at(ctx.zone, ctx.now).is_some() {
+        return None;
+    }
+    let matched: Vec<serde_json::Value> = w
+        .soldes
+        .iter()
+        .map(|(c, t)| json!({ "class": c, "text": t }))
+        .collect();
+    Some(FindingDraft {
+        rule: "R1".into(),
+        severity: "violation".into(),
+        legal_basis: format!("{R1_BASIS} (mention affichée sur l'ensemble du site)"),
+        price: Money::new(0, currency),
+        reference: None,
+        percent: None,
+        calendar: ctx.calendar_note(),
+        details: json!({
+            "scope": "shop",
+            "matched_text": text,
+            "matched_class": class,
+            "matched": matched,
+            "page": w.url,
+            "pages_read": w.pages_read,
+            "pages_with_wording": w.pages_with_soldes,
+            "zone": ctx.zone.as_str(),
+            "evaluated_at": ctx.now.to_rfc3339(),
+        }),
+    })
+}
+
+/// The detection step for a shop's own wording over one scan: its
+/// shop-level findings (`open`: those open before the scan) opened,
+/// confirmed or closed. A scan that read no page afresh changes nothing.
+/// The finding opens on the first scan that sees the wording: `confirm`
+/// counts a product's consecutive observations, and the shop has none.
+pub fn assess_shop(
+    w: &ShopWording,
+    open: &[(String, Option<u32>)],
+    ctx: &Context<'_>,
+    policy: &Policy,
+    currency: crate::domain::Currency,
+) -> Decision {
+    if w.pages_read == 0 {
+        return Decision::default();
+    }
+    let fired: Vec<FindingDraft> = if policy.enabled("R1") {
+        r1_site_wide_soldes(w, ctx, currency).into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    decide(fired, open, &mut History::default(), 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,6 +928,110 @@ mod tests {
             calendar: String::new(),
             details: json!({}),
         }
+    }
+
+    /// A scan of a shop: `pages` pages read afresh, each showing `wording`.
+    fn shop_scan(pages: usize, wording: &[(&str, &str)]) -> ShopWording {
+        let mut w = ShopWording::default();
+        for n in 0..pages {
+            w.page(
+                &format!("https://shop.example/p/{n}"),
+                wording.iter().copied(),
+            );
+        }
+        w
+    }
+
+    fn assess_shop_at(w: &ShopWording, open: &[(String, Option<u32>)], now: &str) -> Decision {
+        let cal = Calendar::builtin();
+        let ctx = Context {
+            calendar: &cal,
+            zone: Zone::National,
+            now: at(now),
+        };
+        assess_shop(w, open, &ctx, &Policy::default(), Currency::EUR)
+    }
+
+    #[test]
+    fn site_wide_soldes_wording_is_one_shop_level_r1_per_episode() {
+        let banner = [
+            ("soldes", "SOLDES jusqu'à -50 %"),
+            ("percent_badge", "-50 %"),
+        ];
+        // Three pages show the banner, in March: one finding for the shop.
+        let w = shop_scan(3, &banner);
+        assert_eq!((w.pages_read, w.pages_with_soldes), (3, 3));
+        assert_eq!(
+            w.soldes,
+            vec![("soldes".to_string(), "SOLDES jusqu'à -50 %".to_string())],
+            "each wording once, and only soldes wording"
+        );
+        assert_eq!(w.url.as_deref(), Some("https://shop.example/p/0"));
+        let d = assess_shop_at(&w, &[], "2026-03-10T09:00:00Z");
+        assert_eq!(d.raise.len(), 1, "{d:?}");
+        let f = &d.raise[0];
+        assert_eq!((f.rule.as_str(), f.severity.as_str()), ("R1", "violation"));
+        assert!(f.legal_basis.contains("L310-3"), "{}", f.legal_basis);
+        assert_eq!(f.details["scope"], "shop");
+        assert_eq!(f.details["matched_text"], "SOLDES jusqu'à -50 %");
+        assert_eq!(f.details["page"], "https://shop.example/p/0");
+        assert_eq!(f.details["pages_with_wording"], 3);
+        assert_eq!(f.details["episode"], "opened");
+        assert_eq!((f.reference, f.percent), (None, None));
+        assert!(f.calendar.contains("hors soldes"), "{}", f.calendar);
+        // The next scan sees it again: the same episode goes on.
+        let open = vec![("R1".to_string(), None)];
+        let d = assess_shop_at(&shop_scan(3, &banner), &open, "2026-03-11T09:00:00Z");
+        assert_eq!(
+            (d.raise.len(), d.continuing.clone(), d.close.len()),
+            (0, vec!["R1".to_string()], 0)
+        );
+        // Every page answered 304: nothing is known, nothing changes.
+        let d = assess_shop_at(&shop_scan(0, &banner), &open, "2026-03-12T09:00:00Z");
+        assert_eq!(d, Decision::default());
+        // The banner is gone from the pages read: the episode closes.
+        let d = assess_shop_at(&shop_scan(2, &[]), &open, "2026-03-13T09:00:00Z");
+        assert_eq!(
+            (d.raise.len(), d.close.clone()),
+            (0, vec!["R1".to_string()])
+        );
+        // Wording that is not "soldes" wording is not R1.
+        let d = assess_shop_at(
+            &shop_scan(3, &[("percent_badge", "jusqu'à -50 %"), ("promo", "Promo")]),
+            &[],
+            "2026-03-10T09:00:00Z",
+        );
+        assert!(d.raise.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn site_wide_soldes_wording_in_the_soldes_or_with_r1_off_is_nothing() {
+        let banner = [("soldes", "SOLDES")];
+        // Winter soldes 2026: 7 Jan – 3 Feb.
+        let d = assess_shop_at(&shop_scan(2, &banner), &[], "2026-01-15T12:00:00Z");
+        assert!(d.raise.is_empty(), "{d:?}");
+        // An episode open when the soldes start ends with them.
+        let open = vec![("R1".to_string(), None)];
+        let d = assess_shop_at(&shop_scan(2, &banner), &open, "2026-01-15T12:00:00Z");
+        assert_eq!(d.close, vec!["R1".to_string()]);
+        // "Pré-soldes" is soldes wording too.
+        let w = shop_scan(1, &[("pre_soldes", "Pré-soldes : accès VIP")]);
+        let d = assess_shop_at(&w, &[], "2026-06-10T09:00:00Z");
+        assert_eq!(d.raise.len(), 1);
+        assert_eq!(d.raise[0].details["matched_class"], "pre_soldes");
+        // A collective that switched R1 off hears nothing.
+        let cal = Calendar::builtin();
+        let ctx = Context {
+            calendar: &cal,
+            zone: Zone::National,
+            now: at("2026-03-10T09:00:00Z"),
+        };
+        let policy = Policy {
+            rules: vec!["R3".into()],
+            ..Policy::default()
+        };
+        let d = assess_shop(&shop_scan(2, &banner), &[], &ctx, &policy, Currency::EUR);
+        assert!(d.raise.is_empty());
     }
 
     #[test]

@@ -53,6 +53,11 @@ struct Words {
     digest_daily: &'static str,
     digest_weekly: &'static str,
     digest_summary: &'static str,
+    site_wide: &'static str,
+    shop_displays: &'static str,
+    site_wide_out_of_period: &'static str,
+    wording: &'static str,
+    brands: &'static str,
 }
 
 const FR: Words = Words {
@@ -81,6 +86,11 @@ const FR: Words = Words {
     digest_daily: "résumé du jour",
     digest_weekly: "résumé de la semaine",
     digest_summary: "constat(s)",
+    site_wide: "tout le site",
+    shop_displays: "la boutique",
+    site_wide_out_of_period: "affiche le mot « soldes » sur l'ensemble de son site, hors des périodes légales",
+    wording: "Texte affiché",
+    brands: "Marques suivies chez cette boutique",
 };
 
 const EN: Words = Words {
@@ -109,6 +119,11 @@ const EN: Words = Words {
     digest_daily: "daily digest",
     digest_weekly: "weekly digest",
     digest_summary: "finding(s)",
+    site_wide: "whole site",
+    shop_displays: "the shop",
+    site_wide_out_of_period: "displays the word \"soldes\" across its whole site, outside the legal sales periods",
+    wording: "Text shown",
+    brands: "Watched brands at this shop",
 };
 
 fn words(language: &str) -> &'static Words {
@@ -172,7 +187,24 @@ fn severity_label(w: &Words, severity: &str) -> &'static str {
     }
 }
 
+/// The wording a shop-level finding quotes (untrusted: escape it).
+fn matched_text(f: &FindingRow) -> String {
+    serde_json::from_str::<serde_json::Value>(&f.details)
+        .ok()
+        .and_then(|d| d["matched_text"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn subject_of(w: &Words, f: &FindingRow) -> String {
+    if f.is_shop_level() {
+        return format!(
+            "[Vigie] {} ({}) : {} ({})",
+            f.shop,
+            w.site_wide,
+            rule_title(w, &f.rule),
+            f.rule
+        );
+    }
     let percent = f.percent.map(|p| format!("-{p} % ")).unwrap_or_default();
     format!(
         "[Vigie] {} {} {} : {percent}{} ({}){}",
@@ -191,15 +223,23 @@ fn subject_of(w: &Words, f: &FindingRow) -> String {
 
 /// The lines of one finding: (label, plain value, HTML value).
 fn finding_rows(w: &Words, f: &FindingRow) -> Vec<(&'static str, String, String)> {
-    let product = f.product_name.clone().unwrap_or_else(|| w.no_name.into());
-    let mut rows = vec![
-        (w.product, product.clone(), esc(&product)),
-        (
+    let mut rows = Vec::new();
+    if f.is_shop_level() {
+        // The shop's own wording: no product, no price.
+        let quoted = format!("« {} »", matched_text(f));
+        rows.push((w.wording, quoted.clone(), esc(&quoted)));
+        if !f.brand.is_empty() {
+            rows.push((w.brands, f.brand.clone(), esc(&f.brand)));
+        }
+    } else {
+        let product = f.product_name.clone().unwrap_or_else(|| w.no_name.into());
+        rows.push((w.product, product.clone(), esc(&product)));
+        rows.push((
             w.price,
             money(f, f.price_minor),
             esc(&money(f, f.price_minor)),
-        ),
-    ];
+        ));
+    }
     if let Some(r) = f.reference_minor.map(|m| money(f, m)) {
         rows.push((w.reference, r.clone(), format!("<s>{}</s>", esc(&r))));
     }
@@ -267,32 +307,48 @@ pub fn finding_email(item: &OutboxItem) -> Email {
     let w = words(&item.language);
     let f = &item.finding;
     let subject = subject_of(w, f);
-    let intro = format!(
-        "{} : {} {} {} {} {}.",
-        w.found,
-        rule_title(w, &f.rule),
-        w.brand,
-        f.brand,
-        w.at,
-        f.shop
-    );
     let rows = finding_rows(w, f);
+    let mut html = html_start(w);
+    html.push_str(&format!("<p>{} {},</p>", w.hello, esc(&item.subscriber)));
+    let intro = if f.is_shop_level() {
+        let text = matched_text(f);
+        html.push_str(&format!(
+            "<p>{} : {} <strong>{}</strong> {} : « {} ».</p>",
+            esc(w.found),
+            esc(w.shop_displays),
+            esc(&f.shop),
+            esc(w.site_wide_out_of_period),
+            esc(&text)
+        ));
+        format!(
+            "{} : {} {} {} : « {text} ».",
+            w.found, w.shop_displays, f.shop, w.site_wide_out_of_period
+        )
+    } else {
+        html.push_str(&format!(
+            "<p>{} : <strong>{}</strong> {} <strong>{}</strong> {} <strong>{}</strong>.</p>",
+            esc(w.found),
+            esc(rule_title(w, &f.rule)),
+            esc(w.brand),
+            esc(&f.brand),
+            esc(w.at),
+            esc(&f.shop)
+        ));
+        format!(
+            "{} : {} {} {} {} {}.",
+            w.found,
+            rule_title(w, &f.rule),
+            w.brand,
+            f.brand,
+            w.at,
+            f.shop
+        )
+    };
     let mut text = format!("{} {},\n\n{intro}\n\n", w.hello, item.subscriber);
     for (k, v, _) in &rows {
         text.push_str(&format!("{k} : {v}\n"));
     }
     text.push('\n');
-    let mut html = html_start(w);
-    html.push_str(&format!("<p>{} {},</p>", w.hello, esc(&item.subscriber)));
-    html.push_str(&format!(
-        "<p>{} : <strong>{}</strong> {} <strong>{}</strong> {} <strong>{}</strong>.</p>",
-        esc(w.found),
-        esc(rule_title(w, &f.rule)),
-        esc(w.brand),
-        esc(&f.brand),
-        esc(w.at),
-        esc(&f.shop)
-    ));
     html_table(&mut html, &rows);
     footer(w, &mut text, &mut html);
     Email {
@@ -419,6 +475,7 @@ mod tests {
                 last_seen_at: t,
                 closed_at: None,
                 evidence_id: Some(1),
+                scope: "product".into(),
             },
         }
     }
@@ -469,6 +526,54 @@ mod tests {
         );
         assert!(d.html.contains("Vase &lt;b&gt;bleu&lt;/b&gt;"));
         assert!(!d.html.contains("<b>bleu"));
+    }
+
+    #[test]
+    fn a_shop_level_finding_quotes_the_shops_wording_escaped() {
+        let mut it = item("ignored");
+        it.finding.rule = "R1".into();
+        it.finding.severity = "violation".into();
+        it.finding.scope = "shop".into();
+        it.finding.product_name = None;
+        it.finding.price_minor = 0;
+        it.finding.reference_minor = None;
+        it.finding.percent = None;
+        it.finding.details =
+            serde_json::json!({ "scope": "shop", "matched_text": "SOLDES <b>-50 %</b> & plus" })
+                .to_string();
+        let e = finding_email(&it);
+        assert_eq!(
+            e.subject,
+            "[Vigie] Shop (tout le site) : mot « soldes » hors période (R1)"
+        );
+        assert!(
+            e.text.contains(
+                "la boutique Shop affiche le mot « soldes » sur l'ensemble de son site, hors des périodes légales : « SOLDES <b>-50 %</b> & plus »"
+            ),
+            "{}",
+            e.text
+        );
+        assert!(
+            e.text
+                .contains("Texte affiché : « SOLDES <b>-50 %</b> & plus »")
+        );
+        assert!(!e.text.contains("Prix affiché"), "no price: {}", e.text);
+        assert!(!e.text.contains("Produit"), "no product: {}", e.text);
+        assert!(
+            e.html
+                .contains("SOLDES &lt;b&gt;-50 %&lt;/b&gt; &amp; plus"),
+            "{}",
+            e.html
+        );
+        assert!(!e.html.contains("<b>-50"));
+        it.language = "en".into();
+        let e = finding_email(&it);
+        assert!(
+            e.text
+                .contains("the shop Shop displays the word \"soldes\" across its whole site"),
+            "{}",
+            e.text
+        );
     }
 
     #[test]

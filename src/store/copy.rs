@@ -66,6 +66,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("availability", Text),
             ("source", Text),
             ("promo", Text),
+            ("reference_source", Text),
+            ("warnings", Text),
         ],
     ),
     (
@@ -118,6 +120,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("last_seen_at", Time),
             ("closed_at", Time),
             ("evidence_id", Int),
+            ("scope", Text),
         ],
     ),
     (
@@ -151,7 +154,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
 ];
 
-/// Rows per chunk (at most 19 columns × 500 binds, far below PostgreSQL's 65535).
+/// Rows per chunk (at most 20 columns × 500 binds, far below PostgreSQL's 65535).
 const CHUNK: i64 = 500;
 
 /// One value of a row.

@@ -87,6 +87,7 @@ pub fn write_bundle(
         "finding": {
             "id": finding.id,
             "rule": finding.rule,
+            "scope": finding.scope,
             "severity": finding.severity,
             "legal_basis": finding.legal_basis,
             "shop": finding.shop,

@@ -84,6 +84,12 @@ pub struct NewObservation {
     pub source: String,
     /// Promotional wording on the page: (class, text).
     pub promo: Vec<(String, String)>,
+    /// Where the reference price was read from (`jsonld`, `product_block`…,
+    /// see [`crate::extract::Source::as_str`]), when there is one.
+    pub reference_source: Option<String>,
+    /// The warnings of the reading (a disagreement between sources, a former
+    /// price taken from the markup…). Stored as a JSON array.
+    pub warnings: Vec<String>,
 }
 
 /// The stored baseline of a product.
@@ -207,9 +213,26 @@ pub struct FindingRow {
     pub closed_at: Option<DateTime<Utc>>,
     /// Evidence record.
     pub evidence_id: Option<i64>,
+    /// What the finding is about: [`SCOPE_PRODUCT`] or [`SCOPE_SHOP`].
+    pub scope: String,
 }
 
+/// The scope of a finding about one product's offer.
+pub const SCOPE_PRODUCT: &str = "product";
+/// The scope of a finding about a shop as a whole (site-wide wording).
+pub const SCOPE_SHOP: &str = "shop";
+
+/// The product key of a shop's pseudo product: the subject of its
+/// shop-level findings. No offer can have it (offers' keys start with
+/// `sku:`, `gtin:` or `url:`, see [`crate::pipeline::product_key`]).
+pub const SHOP_PRODUCT_KEY: &str = "shop:site";
+
 impl FindingRow {
+    /// Whether the finding is about the shop as a whole, not a product.
+    pub fn is_shop_level(&self) -> bool {
+        self.scope == SCOPE_SHOP
+    }
+
     fn money(&self, minor: i64) -> Result<Money, StoreError> {
         let c = Currency::new(&self.currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(Money::new(minor, c))
@@ -376,6 +399,27 @@ pub struct StoredObservation {
     pub availability: Option<String>,
     /// Promotional wording on the page: (class, text).
     pub promo: Vec<(String, String)>,
+    /// Where the reference price was read from, when there is one (none
+    /// either for observations stored before migration 0006).
+    pub reference_source: Option<String>,
+    /// The warnings of the reading (empty for observations stored before
+    /// migration 0006).
+    pub warnings: Vec<String>,
+}
+
+/// The warnings of a reading as stored: a JSON array of strings.
+pub fn warnings_to_json(warnings: &[String]) -> String {
+    serde_json::to_string(warnings).unwrap_or_else(|_| "[]".into())
+}
+
+/// The warnings of a reading from the stored column (NULL, for rows stored
+/// before migration 0006, reads as none).
+pub fn warnings_from_json(stored: Option<&str>) -> Result<Vec<String>, StoreError> {
+    match stored {
+        None => Ok(Vec::new()),
+        Some(s) => serde_json::from_str(s)
+            .map_err(|e| StoreError::Corrupt(format!("observation warnings {s:?}: {e}"))),
+    }
 }
 
 /// A product's observations, oldest first.
@@ -496,6 +540,99 @@ pub struct BatchItem {
     pub recipients: Vec<Recipient>,
     /// The response, kept as evidence when a finding opens.
     pub evidence: Option<EvidenceInput>,
+}
+
+/// What one scan changes in a shop's shop-level findings (site-wide
+/// wording such as a "SOLDES" header banner: the shop's, not a product's).
+///
+/// Their subject is the shop's pseudo product ([`SHOP_PRODUCT_KEY`]): a
+/// `products` row with no observation and no baseline, so that a finding
+/// keeps its one key (rule, product) and the unique index on open findings
+/// holds one open finding per rule and shop, across a fleet of workers.
+#[derive(Debug, Clone)]
+pub struct ShopFindings {
+    /// The shop's pseudo product (see [`ProductRecord::shop_subject`]).
+    pub subject: ProductRecord,
+    /// The scan clock.
+    pub at: DateTime<Utc>,
+    /// Findings to open.
+    pub raise: Vec<FindingDraft>,
+    /// Rules already open that this scan confirms.
+    pub continue_rules: Vec<String>,
+    /// Rules whose open finding ends with this scan.
+    pub close_rules: Vec<String>,
+    /// Who may be told about each newly opened finding.
+    pub recipients: Vec<Recipient>,
+    /// The page the wording was seen on, kept as evidence when a finding opens.
+    pub evidence: Option<EvidenceInput>,
+}
+
+impl ProductRecord {
+    /// The pseudo product standing for `shop` as a whole: `url` is the page
+    /// the shop's wording was seen on, `brands` the shop's watched brands
+    /// (their names, joined, as the finding's brand).
+    pub fn shop_subject(shop: &str, url: &str, brands: &[String]) -> ProductRecord {
+        ProductRecord {
+            shop: shop.to_string(),
+            product_key: SHOP_PRODUCT_KEY.to_string(),
+            url: url.to_string(),
+            name: None,
+            brand: brands.join(", "),
+            sku: None,
+            gtin: None,
+            variant: None,
+        }
+    }
+}
+
+/// The findings one subject (a product, or a shop's pseudo product) opens,
+/// confirms and closes: the part of a write both backends share.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FindingChanges<'a> {
+    pub(crate) product: &'a ProductRecord,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) raise: &'a [FindingDraft],
+    pub(crate) continue_rules: &'a [String],
+    pub(crate) close_rules: &'a [String],
+    pub(crate) recipients: &'a [Recipient],
+    pub(crate) evidence: Option<&'a EvidenceInput>,
+    /// [`SCOPE_PRODUCT`] or [`SCOPE_SHOP`].
+    pub(crate) scope: &'static str,
+}
+
+impl BatchItem {
+    pub(crate) fn changes(&self) -> FindingChanges<'_> {
+        FindingChanges {
+            product: &self.product,
+            at: self.observation.observed_at,
+            raise: &self.raise,
+            continue_rules: &self.continue_rules,
+            close_rules: &self.close_rules,
+            recipients: &self.recipients,
+            evidence: self.evidence.as_ref(),
+            scope: SCOPE_PRODUCT,
+        }
+    }
+}
+
+impl ShopFindings {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.raise.is_empty() && self.continue_rules.is_empty() && self.close_rules.is_empty()
+    }
+
+    pub(crate) fn changes(&self) -> FindingChanges<'_> {
+        FindingChanges {
+            product: &self.subject,
+            at: self.at,
+            raise: &self.raise,
+            continue_rules: &self.continue_rules,
+            close_rules: &self.close_rules,
+            recipients: &self.recipients,
+            evidence: self.evidence.as_ref(),
+            scope: SCOPE_SHOP,
+        }
+    }
 }
 
 /// A page's HTTP cache entry, with the products it showed (by key).
@@ -664,6 +801,11 @@ pub trait Store: Send + Sync {
     /// Writes observations, baselines, findings, evidence, outbox rows and
     /// page cache entries in one transaction.
     async fn write_batch(&self, batch: &Batch) -> Result<BatchResult, StoreError>;
+    /// Writes a shop's shop-level findings in one transaction: the shop's
+    /// pseudo product (inserted or refreshed; it gets no observation), the
+    /// findings closed, confirmed and opened (scope `shop`), their evidence
+    /// and outbox rows. `opened` names the pseudo product's key.
+    async fn write_shop_findings(&self, w: &ShopFindings) -> Result<BatchResult, StoreError>;
     /// Claims up to `limit` pending rows due at `now` that no live lease
     /// holds, oldest first, leasing them until `lease_until`. A worker that
     /// dies leaves its rows to be claimed again when the lease ends.

@@ -29,9 +29,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection, FromRow, Postgres, QueryBuilder, Row, Transaction};
 
 use super::{
-    Baseline, Batch, BatchItem, BatchResult, EvidenceInput, EvidenceRow, FindingFilter, FindingRow,
-    KnownProduct, OutboxCounts, OutboxEntry, OutboxItem, PageCache, ProductRecord, Series,
-    ShopSnapshot, Store, StoreError, StoredObservation, evidence_hash,
+    Baseline, Batch, BatchResult, EvidenceInput, EvidenceRow, FindingChanges, FindingFilter,
+    FindingRow, KnownProduct, OutboxCounts, OutboxEntry, OutboxItem, PageCache, ProductRecord,
+    Series, ShopFindings, ShopSnapshot, Store, StoreError, StoredObservation, evidence_hash,
+    warnings_from_json, warnings_to_json,
 };
 use crate::domain::{Currency, Money};
 
@@ -97,7 +98,7 @@ impl SeenAgain {
     }
 }
 
-/// Rows per multi-row statement: 11 columns × 1000 rows stays far below
+/// Rows per multi-row statement: 13 columns × 1000 rows stays far below
 /// PostgreSQL's 65535 bind parameters.
 const CHUNK: usize = 1000;
 
@@ -109,7 +110,7 @@ const EVIDENCE_COLUMNS: &str =
 
 const FINDING_COLUMNS: &str = "id, rule, severity, legal_basis, shop, brand, product_name, url, \
      price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, \
-     closed_at, evidence_id";
+     closed_at, evidence_id, scope";
 
 /// PostgreSQL-backed [`Store`].
 #[derive(Clone)]
@@ -227,23 +228,24 @@ impl PostgresStore {
         Ok((id, hash))
     }
 
-    /// Opens findings for one batch item, with their outbox rows; the
-    /// item's evidence waits in `evidence` with the findings it backs.
+    /// Opens findings for one subject (a batch item, or a shop's pseudo
+    /// product), with their outbox rows; its evidence waits in `evidence`
+    /// with the findings it backs.
     async fn raise<'b>(
         tx: &mut Transaction<'_, Postgres>,
-        it: &'b BatchItem,
+        it: FindingChanges<'b>,
         product_id: i64,
         evidence: &mut Vec<(Vec<i64>, &'b EvidenceInput)>,
         done: &mut BatchResult,
     ) -> Result<(), StoreError> {
-        let at = it.observation.observed_at;
+        let at = it.at;
         let mut opened = Vec::new();
-        for f in &it.raise {
-            let p = &it.product;
+        for f in it.raise {
+            let p = it.product;
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO findings (rule, severity, legal_basis, product_id, shop, brand, product_name, url, \
-                 price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, evidence_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                 price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, evidence_id, scope) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                  ON CONFLICT (rule, product_id) WHERE closed_at IS NULL DO NOTHING RETURNING id",
             )
             .bind(t(&f.rule))
@@ -263,6 +265,7 @@ impl PostgresStore {
             .bind(at)
             .bind(at)
             .bind(None::<i64>)
+            .bind(it.scope)
             .fetch_optional(&mut **tx)
             .await?;
             let Some(id) = id else {
@@ -294,7 +297,7 @@ impl PostgresStore {
             }
         }
         if !it.raise.is_empty()
-            && let Some(e) = &it.evidence
+            && let Some(e) = it.evidence
         {
             evidence.push((opened, e));
         }
@@ -350,6 +353,8 @@ fn stored_observation(row: &PgRow, currency_col: &str) -> Result<StoredObservati
         percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
         availability: row.try_get("availability")?,
         promo: serde_json::from_str(&row.try_get::<String, _>("promo")?).unwrap_or_default(),
+        reference_source: row.try_get("reference_source")?,
+        warnings: warnings_from_json(row.try_get::<Option<String>, _>("warnings")?.as_deref())?,
     })
 }
 
@@ -407,7 +412,8 @@ impl Store for PostgresStore {
         let rows = sqlx::query(
             "SELECT p.id, p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
                     b.regular_minor, b.currency AS b_currency, b.last_price_minor, b.last_observed_at, b.observations, b.history, \
-                    o.price_minor, o.currency AS o_currency, o.reference_minor, o.reference_kind, o.percent_badge, o.availability, o.promo \
+                    o.price_minor, o.currency AS o_currency, o.reference_minor, o.reference_kind, o.percent_badge, o.availability, o.promo, \
+                    o.reference_source, o.warnings \
              FROM products p \
              LEFT JOIN baselines b ON b.product_id = p.id \
              LEFT JOIN observations o ON o.id = (SELECT id FROM observations WHERE product_id = p.id \
@@ -551,7 +557,8 @@ impl Store for PostgresStore {
             // Rows sharing (scan, product): the first is kept, as SQLite does.
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO observations (scan_id, product_id, observed_at, price_minor, currency, \
-                 reference_minor, reference_kind, percent_badge, availability, source, promo) ",
+                 reference_minor, reference_kind, percent_badge, availability, source, promo, \
+                 reference_source, warnings) ",
             );
             q.push_values(chunk.iter().zip(chunk_ids), |mut b, (it, id)| {
                 let o = &it.observation;
@@ -565,7 +572,10 @@ impl Store for PostgresStore {
                     .push_bind(o.percent_badge.map(i64::from))
                     .push_bind(ot(&o.availability))
                     .push_bind(t(&o.source))
-                    .push_bind(serde_json::to_string(&o.promo).unwrap_or_else(|_| "[]".into()));
+                    .push_bind(serde_json::to_string(&o.promo).unwrap_or_else(|_| "[]".into()))
+                    .push_bind(ot(&o.reference_source))
+                    // JSON escapes control characters: no NUL reaches the column.
+                    .push_bind(warnings_to_json(&o.warnings));
             });
             q.push(" ON CONFLICT (scan_id, product_id) DO NOTHING");
             q.build().execute(&mut *tx).await?;
@@ -631,7 +641,7 @@ impl Store for PostgresStore {
             if !it.raise.is_empty() {
                 done.continued += seen.flush(&mut tx).await?;
             }
-            Self::raise(&mut tx, it, product_id, &mut evidence, &mut done).await?;
+            Self::raise(&mut tx, it.changes(), product_id, &mut evidence, &mut done).await?;
         }
         done.continued += seen.flush(&mut tx).await?;
         for chunk in batch.pages.chunks(CHUNK) {
@@ -669,6 +679,55 @@ impl Store for PostgresStore {
             );
             q.build().execute(&mut *tx).await?;
         }
+        Self::append_evidence(&mut tx, &evidence).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn write_shop_findings(&self, w: &ShopFindings) -> Result<BatchResult, StoreError> {
+        let mut done = BatchResult::default();
+        if w.is_empty() {
+            return Ok(done);
+        }
+        let mut tx = self.pool.begin().await?;
+        let p = &w.subject;
+        let product_id: i64 = sqlx::query_scalar(
+            "INSERT INTO products (shop, product_key, url, name, brand, sku, gtin, variant, first_seen, last_seen) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (shop, product_key) DO UPDATE SET url = excluded.url, name = excluded.name, \
+             brand = excluded.brand, last_seen = excluded.last_seen RETURNING id",
+        )
+        .bind(t(&p.shop))
+        .bind(t(&p.product_key))
+        .bind(t(&p.url))
+        .bind(ot(&p.name))
+        .bind(t(&p.brand))
+        .bind(ot(&p.sku))
+        .bind(ot(&p.gtin))
+        .bind(ot(&p.variant))
+        .bind(w.at)
+        .bind(w.at)
+        .fetch_one(&mut *tx)
+        .await?;
+        done.product_ids.insert(p.product_key.clone(), product_id);
+        for rule in &w.close_rules {
+            done.closed += sqlx::query(
+                "UPDATE findings SET closed_at = $1 WHERE product_id = $2 AND rule = $3 AND closed_at IS NULL",
+            )
+            .bind(w.at)
+            .bind(product_id)
+            .bind(t(rule))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+        }
+        let mut seen = SeenAgain::default();
+        for r in &w.continue_rules {
+            seen.push(product_id, t(r).into_owned(), w.at);
+        }
+        done.continued += seen.flush(&mut tx).await?;
+        let mut evidence = Vec::new();
+        Self::raise(&mut tx, w.changes(), product_id, &mut evidence, &mut done).await?;
         Self::append_evidence(&mut tx, &evidence).await?;
         tx.commit().await?;
         Ok(done)
@@ -790,7 +849,7 @@ impl Store for PostgresStore {
         let rows = sqlx::query(
             "SELECT p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
                     o.observed_at, o.price_minor, o.currency, o.reference_minor, o.reference_kind, \
-                    o.percent_badge, o.availability, o.promo \
+                    o.percent_badge, o.availability, o.promo, o.reference_source, o.warnings \
              FROM products p JOIN observations o ON o.product_id = p.id \
              WHERE p.product_key = $1 OR p.url = $1 OR p.sku = $1 OR p.gtin = $1 \
              ORDER BY p.id, o.observed_at, o.id",
@@ -813,7 +872,7 @@ impl Store for PostgresStore {
         let rows = sqlx::query(
             "SELECT p.id, p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
                     o.observed_at, o.price_minor, o.currency, o.reference_minor, o.reference_kind, \
-                    o.percent_badge, o.availability, o.promo \
+                    o.percent_badge, o.availability, o.promo, o.reference_source, o.warnings \
              FROM (SELECT * FROM products WHERE id > $1 ORDER BY id LIMIT $2) p \
              JOIN observations o ON o.product_id = p.id ORDER BY p.id, o.observed_at, o.id",
         )
@@ -967,7 +1026,7 @@ mod tests {
     fn qualified_finding_columns() {
         let cols = finding_columns_of_f();
         assert!(cols.starts_with("f.id, f.rule, f.severity"));
-        assert!(cols.ends_with("f.closed_at, f.evidence_id"));
-        assert_eq!(cols.matches("f.").count(), 18);
+        assert!(cols.ends_with("f.closed_at, f.evidence_id, f.scope"));
+        assert_eq!(cols.matches("f.").count(), 19);
     }
 }

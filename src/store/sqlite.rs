@@ -11,13 +11,14 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, QueryBuilder, Row, Sqlite, Transaction};
 
-/// Rows per multi-row statement (10 columns × 200 stays far below SQLite's 32766 variables).
+/// Rows per multi-row statement (13 columns × 200 stays far below SQLite's 32766 variables).
 const CHUNK: usize = 200;
 
 use super::{
-    Baseline, Batch, BatchResult, EvidenceInput, EvidenceRow, FindingFilter, FindingRow,
-    KnownProduct, OutboxCounts, OutboxEntry, OutboxItem, PageCache, ProductRecord, ShopSnapshot,
-    Store, StoreError, StoredObservation,
+    Baseline, Batch, BatchResult, EvidenceInput, EvidenceRow, FindingChanges, FindingFilter,
+    FindingRow, KnownProduct, OutboxCounts, OutboxEntry, OutboxItem, PageCache, ProductRecord,
+    ShopFindings, ShopSnapshot, Store, StoreError, StoredObservation, warnings_from_json,
+    warnings_to_json,
 };
 use crate::domain::{Currency, Money};
 use crate::store::{Series, evidence_hash};
@@ -33,7 +34,7 @@ const EVIDENCE_COLUMNS: &str =
 
 const FINDING_COLUMNS: &str = "id, rule, severity, legal_basis, shop, brand, product_name, url, \
      price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, \
-     closed_at, evidence_id";
+     closed_at, evidence_id, scope";
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at a `sqlite://` URL.
@@ -100,6 +101,116 @@ impl SqliteStore {
         .last_insert_rowid();
         Ok((id, hash))
     }
+
+    /// Closes, confirms and opens one subject's findings (with the evidence
+    /// and outbox rows of those opened). `prev_hash` carries the evidence
+    /// chain's last hash through a transaction.
+    async fn apply_changes(
+        tx: &mut Transaction<'_, Sqlite>,
+        c: FindingChanges<'_>,
+        product_id: i64,
+        prev_hash: &mut Option<String>,
+        done: &mut BatchResult,
+    ) -> Result<(), StoreError> {
+        let at = c.at;
+        for rule in c.close_rules {
+            done.closed += sqlx::query(
+                "UPDATE findings SET closed_at = ? WHERE product_id = ? AND rule = ? AND closed_at IS NULL",
+            )
+            .bind(at)
+            .bind(product_id)
+            .bind(rule)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected() as usize;
+        }
+        if !c.continue_rules.is_empty() {
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE findings SET last_seen_at = ");
+            q.push_bind(at)
+                .push(" WHERE closed_at IS NULL AND product_id = ")
+                .push_bind(product_id);
+            q.push(" AND rule IN (");
+            let mut sep = q.separated(", ");
+            for r in c.continue_rules {
+                sep.push_bind(r);
+            }
+            q.push(")");
+            done.continued += q.build().execute(&mut **tx).await?.rows_affected() as usize;
+        }
+        let mut evidence_id = None;
+        for f in c.raise {
+            if evidence_id.is_none()
+                && let Some(e) = c.evidence
+            {
+                let prev = match prev_hash.take() {
+                    Some(h) => h,
+                    None => {
+                        sqlx::query_scalar("SELECT hash FROM evidence ORDER BY id DESC LIMIT 1")
+                            .fetch_optional(&mut **tx)
+                            .await?
+                            .unwrap_or_else(|| "0".repeat(64))
+                    }
+                };
+                let (id, hash) = Self::insert_evidence(tx, e, &prev).await?;
+                evidence_id = Some(id);
+                *prev_hash = Some(hash);
+            }
+            let p = c.product;
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO findings (rule, severity, legal_basis, product_id, shop, brand, product_name, url, \
+                 price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, evidence_id, scope) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (rule, product_id) WHERE closed_at IS NULL DO NOTHING RETURNING id",
+            )
+            .bind(&f.rule)
+            .bind(&f.severity)
+            .bind(&f.legal_basis)
+            .bind(product_id)
+            .bind(&p.shop)
+            .bind(&p.brand)
+            .bind(&p.name)
+            .bind(&p.url)
+            .bind(f.price.minor)
+            .bind(f.reference.map(|m| m.minor))
+            .bind(f.price.currency.as_str())
+            .bind(f.percent.map(i64::from))
+            .bind(&f.calendar)
+            .bind(f.details.to_string())
+            .bind(at)
+            .bind(at)
+            .bind(evidence_id)
+            .bind(c.scope)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some(id) = id else {
+                done.continued += 1;
+                continue;
+            };
+            done.opened
+                .push((id, p.product_key.clone(), f.rule.clone()));
+            for r in c
+                .recipients
+                .iter()
+                .filter(|r| r.accepts(&f.rule, &f.severity))
+            {
+                done.queued += sqlx::query(
+                    "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id, email) DO NOTHING",
+                )
+                .bind(id)
+                .bind(&r.name)
+                .bind(&r.email)
+                .bind(r.deliver_at)
+                .bind(Utc::now())
+                .bind(&r.digest)
+                .bind(&r.language)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected() as usize;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// An observation read from a row with the observation columns and the
@@ -118,6 +229,8 @@ fn stored_observation(
         percent_badge: badge.and_then(|b| u32::try_from(b).ok()),
         availability: row.try_get("availability")?,
         promo: serde_json::from_str(&row.try_get::<String, _>("promo")?).unwrap_or_default(),
+        reference_source: row.try_get("reference_source")?,
+        warnings: warnings_from_json(row.try_get::<Option<String>, _>("warnings")?.as_deref())?,
     })
 }
 
@@ -182,7 +295,8 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT p.id, p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
                     b.regular_minor, b.currency AS b_currency, b.last_price_minor, b.last_observed_at, b.observations, b.history, \
-                    o.price_minor, o.currency AS o_currency, o.reference_minor, o.reference_kind, o.percent_badge, o.availability, o.promo \
+                    o.price_minor, o.currency AS o_currency, o.reference_minor, o.reference_kind, o.percent_badge, o.availability, o.promo, \
+                    o.reference_source, o.warnings \
              FROM products p \
              LEFT JOIN baselines b ON b.product_id = p.id \
              LEFT JOIN observations o ON o.id = (SELECT id FROM observations WHERE product_id = p.id \
@@ -272,6 +386,7 @@ impl Store for SqliteStore {
             return Ok(done);
         }
         let mut tx = self.pool.begin().await?;
+        let mut product_ids = std::collections::HashMap::new();
         // Products, many rows a statement.
         for chunk in batch.items.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -296,10 +411,10 @@ impl Store for SqliteStore {
                  last_seen = excluded.last_seen RETURNING product_key, id",
             );
             let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            done.product_ids.extend(rows);
+            product_ids.extend(rows);
         }
         let id_of = |key: &str| -> Result<i64, StoreError> {
-            done.product_ids
+            product_ids
                 .get(key)
                 .copied()
                 .ok_or_else(|| StoreError::Corrupt(format!("no id returned for product {key}")))
@@ -311,7 +426,8 @@ impl Store for SqliteStore {
         for (chunk, chunk_ids) in batch.items.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO observations (scan_id, product_id, observed_at, price_minor, currency, \
-                 reference_minor, reference_kind, percent_badge, availability, source, promo) ",
+                 reference_minor, reference_kind, percent_badge, availability, source, promo, \
+                 reference_source, warnings) ",
             );
             q.push_values(chunk.iter().zip(chunk_ids), |mut b, (it, id)| {
                 let o = &it.observation;
@@ -325,7 +441,9 @@ impl Store for SqliteStore {
                     .push_bind(o.percent_badge.map(i64::from))
                     .push_bind(&o.availability)
                     .push_bind(&o.source)
-                    .push_bind(serde_json::to_string(&o.promo).unwrap_or_else(|_| "[]".into()));
+                    .push_bind(serde_json::to_string(&o.promo).unwrap_or_else(|_| "[]".into()))
+                    .push_bind(&o.reference_source)
+                    .push_bind(warnings_to_json(&o.warnings));
             });
             q.push(" ON CONFLICT (scan_id, product_id) DO NOTHING");
             q.build().execute(&mut *tx).await?;
@@ -362,102 +480,8 @@ impl Store for SqliteStore {
         }
         let mut prev_hash: Option<String> = None;
         for (it, &product_id) in batch.items.iter().zip(&ids) {
-            let at = it.observation.observed_at;
-            for rule in &it.close_rules {
-                done.closed += sqlx::query(
-                    "UPDATE findings SET closed_at = ? WHERE product_id = ? AND rule = ? AND closed_at IS NULL",
-                )
-                .bind(at)
-                .bind(product_id)
-                .bind(rule)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as usize;
-            }
-            if !it.continue_rules.is_empty() {
-                let mut q = QueryBuilder::<Sqlite>::new("UPDATE findings SET last_seen_at = ");
-                q.push_bind(at)
-                    .push(" WHERE closed_at IS NULL AND product_id = ")
-                    .push_bind(product_id);
-                q.push(" AND rule IN (");
-                let mut sep = q.separated(", ");
-                for r in &it.continue_rules {
-                    sep.push_bind(r);
-                }
-                q.push(")");
-                done.continued += q.build().execute(&mut *tx).await?.rows_affected() as usize;
-            }
-            let mut evidence_id = None;
-            for f in &it.raise {
-                if evidence_id.is_none()
-                    && let Some(e) = &it.evidence
-                {
-                    let prev = match prev_hash.take() {
-                        Some(h) => h,
-                        None => {
-                            sqlx::query_scalar("SELECT hash FROM evidence ORDER BY id DESC LIMIT 1")
-                                .fetch_optional(&mut *tx)
-                                .await?
-                                .unwrap_or_else(|| "0".repeat(64))
-                        }
-                    };
-                    let (id, hash) = Self::insert_evidence(&mut tx, e, &prev).await?;
-                    evidence_id = Some(id);
-                    prev_hash = Some(hash);
-                }
-                let p = &it.product;
-                let id: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO findings (rule, severity, legal_basis, product_id, shop, brand, product_name, url, \
-                     price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, evidence_id) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                     ON CONFLICT (rule, product_id) WHERE closed_at IS NULL DO NOTHING RETURNING id",
-                )
-                .bind(&f.rule)
-                .bind(&f.severity)
-                .bind(&f.legal_basis)
-                .bind(product_id)
-                .bind(&p.shop)
-                .bind(&p.brand)
-                .bind(&p.name)
-                .bind(&p.url)
-                .bind(f.price.minor)
-                .bind(f.reference.map(|m| m.minor))
-                .bind(f.price.currency.as_str())
-                .bind(f.percent.map(i64::from))
-                .bind(&f.calendar)
-                .bind(f.details.to_string())
-                .bind(at)
-                .bind(at)
-                .bind(evidence_id)
-                .fetch_optional(&mut *tx)
+            Self::apply_changes(&mut tx, it.changes(), product_id, &mut prev_hash, &mut done)
                 .await?;
-                let Some(id) = id else {
-                    done.continued += 1;
-                    continue;
-                };
-                done.opened
-                    .push((id, p.product_key.clone(), f.rule.clone()));
-                for r in it
-                    .recipients
-                    .iter()
-                    .filter(|r| r.accepts(&f.rule, &f.severity))
-                {
-                    done.queued += sqlx::query(
-                        "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id, email) DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(&r.name)
-                    .bind(&r.email)
-                    .bind(r.deliver_at)
-                    .bind(Utc::now())
-                    .bind(&r.digest)
-                    .bind(&r.language)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected() as usize;
-                }
-            }
         }
         for chunk in batch.pages.chunks(CHUNK) {
             let mut rows = Vec::with_capacity(chunk.len());
@@ -488,6 +512,39 @@ impl Store for SqliteStore {
             );
             q.build().execute(&mut *tx).await?;
         }
+        tx.commit().await?;
+        done.product_ids = product_ids;
+        Ok(done)
+    }
+
+    async fn write_shop_findings(&self, w: &ShopFindings) -> Result<BatchResult, StoreError> {
+        let mut done = BatchResult::default();
+        if w.is_empty() {
+            return Ok(done);
+        }
+        let mut tx = self.pool.begin().await?;
+        let p = &w.subject;
+        let product_id: i64 = sqlx::query_scalar(
+            "INSERT INTO products (shop, product_key, url, name, brand, sku, gtin, variant, first_seen, last_seen) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (shop, product_key) DO UPDATE SET url = excluded.url, name = excluded.name, \
+             brand = excluded.brand, last_seen = excluded.last_seen RETURNING id",
+        )
+        .bind(&p.shop)
+        .bind(&p.product_key)
+        .bind(&p.url)
+        .bind(&p.name)
+        .bind(&p.brand)
+        .bind(&p.sku)
+        .bind(&p.gtin)
+        .bind(&p.variant)
+        .bind(w.at)
+        .bind(w.at)
+        .fetch_one(&mut *tx)
+        .await?;
+        done.product_ids.insert(p.product_key.clone(), product_id);
+        let mut prev_hash = None;
+        Self::apply_changes(&mut tx, w.changes(), product_id, &mut prev_hash, &mut done).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -630,7 +687,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
                     o.observed_at, o.price_minor, o.currency, o.reference_minor, o.reference_kind, \
-                    o.percent_badge, o.availability, o.promo \
+                    o.percent_badge, o.availability, o.promo, o.reference_source, o.warnings \
              FROM products p JOIN observations o ON o.product_id = p.id \
              WHERE p.product_key = ?1 OR p.url = ?1 OR p.sku = ?1 OR p.gtin = ?1 \
              ORDER BY p.id, o.observed_at, o.id",
@@ -653,7 +710,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT p.id, p.shop, p.product_key, p.url, p.name, p.brand, p.sku, p.gtin, p.variant, \
                     o.observed_at, o.price_minor, o.currency, o.reference_minor, o.reference_kind, \
-                    o.percent_badge, o.availability, o.promo \
+                    o.percent_badge, o.availability, o.promo, o.reference_source, o.warnings \
              FROM (SELECT * FROM products WHERE id > ? ORDER BY id LIMIT ?) p \
              JOIN observations o ON o.product_id = p.id ORDER BY p.id, o.observed_at, o.id",
         )

@@ -6,6 +6,7 @@ mod end_to_end;
 mod fetch;
 mod fleet;
 mod outbox;
+mod site_wording;
 mod store_contract;
 mod support;
 mod timeline;

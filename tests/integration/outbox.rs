@@ -55,6 +55,8 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
             availability: None,
             source: "jsonld".into(),
             promo: Vec::new(),
+            reference_source: Some("jsonld".into()),
+            warnings: Vec::new(),
         },
         baseline: Baseline {
             regular: Some(eur(18900)),

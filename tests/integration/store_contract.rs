@@ -24,7 +24,7 @@ use vigie::store::evidence::verify_chain;
 use vigie::store::{
     Baseline, Batch, BatchItem, BatchResult, EvidenceInput, EvidenceRow, FindingDraft,
     FindingFilter, FindingRow, KnownProduct, NewObservation, PageCache, PageWrite, ProductRecord,
-    Store, StoredObservation,
+    SHOP_PRODUCT_KEY, ShopFindings, Store, StoredObservation,
 };
 
 const ENV: &str = "VIGIE_TEST_DATABASE_URL";
@@ -142,6 +142,8 @@ contract!(
     concurrent_writers_keep_one_evidence_chain,
     outbox_claims_digests_filters_and_retries,
     fleet_runs_fire_once_lease_hosts_and_are_taken_over,
+    an_observation_keeps_where_its_former_price_came_from_and_its_warnings,
+    shop_level_findings_open_continue_close_and_reopen,
 );
 
 /// `vigie migrate --from sqlite://… --to postgres://…` moves the demo's
@@ -153,6 +155,55 @@ async fn a_sqlite_history_moves_to_postgres_without_loss() {
         Box::pin(copy_the_demo(url))
     })
     .await;
+}
+
+/// The copy keeps migration 0006's columns: where a former price came
+/// from, a reading's warnings, and a finding's scope (a shop-level one).
+#[tokio::test]
+async fn readings_and_shop_findings_move_to_postgres() {
+    on_postgres("readings_and_shop_findings_move_to_postgres", |url| {
+        Box::pin(copy_readings(url))
+    })
+    .await;
+}
+
+async fn copy_readings(pg: String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = format!("sqlite://{}", dir.path().join("readings.db").display());
+    let store = open(&lite).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let mut batch = first_batch(s0);
+    batch.items[0].observation.reference_source = Some("buy_box".into());
+    batch.items[0].observation.warnings = two_warnings();
+    store.write_batch(&batch).await.expect("write");
+    let mut w = shop_findings(0, "/p/A1");
+    w.raise = vec![shop_draft()];
+    w.evidence = Some(evidence("A1", 0));
+    store.write_shop_findings(&w).await.expect("shop");
+    let (history, findings) = (
+        store.history("A1").await.expect("history"),
+        store.findings(&all()).await.expect("findings"),
+    );
+    drop(store);
+    vigie::store::copy::sqlite_to_postgres(&lite, &pg)
+        .await
+        .expect("copy");
+    let target = open(&pg).await;
+    assert_eq!(target.history("A1").await.expect("history"), history);
+    assert_eq!(history[0].2.warnings, two_warnings());
+    assert_eq!(history[0].2.reference_source.as_deref(), Some("buy_box"));
+    assert_eq!(target.findings(&all()).await.expect("findings"), findings);
+    assert_eq!(
+        findings
+            .iter()
+            .map(|f| f.scope.as_str())
+            .collect::<Vec<_>>(),
+        vec!["product", "shop"]
+    );
+    assert_eq!(
+        target.load_shop(SHOP).await.expect("load").products[SHOP_PRODUCT_KEY].open_rules,
+        vec![("R1".to_string(), None)]
+    );
 }
 
 async fn copy_the_demo(pg: String) {
@@ -256,6 +307,8 @@ fn item(scan_id: i64, day: i64, sku: &str, price: i64, reference: Option<i64>) -
             } else {
                 Vec::new()
             },
+            reference_source: reference.map(|_| "product_block".to_string()),
+            warnings: Vec::new(),
         },
         baseline: Baseline {
             regular: Some(eur(reference.unwrap_or(price))),
@@ -367,6 +420,46 @@ fn first_batch(scan_id: i64) -> Batch {
     }
 }
 
+/// Two readings' warnings: a disagreement between sources, and text that
+/// needs care (quotes, a newline, non-ASCII).
+fn two_warnings() -> Vec<String> {
+    vec![
+        "sources disagree: jsonld says 59.00 EUR, product_block says 49.00 EUR".into(),
+        "crossed-out price read from the page markup (\"au lieu de\"\nligne 2, été)".into(),
+    ]
+}
+
+/// The shop-level R1 draft of a "SOLDES" header banner.
+fn shop_draft() -> FindingDraft {
+    FindingDraft {
+        rule: "R1".into(),
+        severity: "violation".into(),
+        legal_basis: "C. com. L310-3 et L310-5 (mention affichée sur l'ensemble du site)".into(),
+        price: eur(0),
+        reference: None,
+        percent: None,
+        calendar: "national, hors soldes".into(),
+        details: json!({ "scope": "shop", "matched_text": "SOLDES -50 % <b>partout</b>" }),
+    }
+}
+
+/// A scan's shop-level changes: the shop's pseudo product, seen on `page`.
+fn shop_findings(day: i64, page: &str) -> ShopFindings {
+    ShopFindings {
+        subject: ProductRecord::shop_subject(
+            SHOP,
+            &format!("https://shop.example{page}"),
+            &[BRAND.to_string(), "Atelier Brume".to_string()],
+        ),
+        at: at(day),
+        raise: Vec::new(),
+        continue_rules: Vec::new(),
+        close_rules: Vec::new(),
+        recipients: Vec::new(),
+        evidence: None,
+    }
+}
+
 async fn open(url: &str) -> Box<dyn Store> {
     vigie::store::open(url)
         .await
@@ -386,6 +479,8 @@ fn expected_observation(it: &BatchItem) -> StoredObservation {
         percent_badge: o.percent_badge,
         availability: o.availability.clone(),
         promo: o.promo.clone(),
+        reference_source: o.reference_source.clone(),
+        warnings: o.warnings.clone(),
     }
 }
 
@@ -1133,6 +1228,228 @@ async fn concurrent_writers_keep_one_evidence_chain(url: String) {
     );
 }
 
+/// Migration 0006: an observation records where its former price was read
+/// and the warnings of its reading; `load_shop` (what a page answering 304
+/// repeats), `history` and `series_after` read them back.
+async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(url: String) {
+    let store = open(&url).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let mut a = item(s0, 0, "A1", 6000, Some(10000));
+    a.observation.reference_source = Some("product_block".into());
+    a.observation.warnings = two_warnings();
+    let b = item(s0, 0, "B2", 2500, None);
+    assert_eq!(b.observation.reference_source, None);
+    let batch = Batch {
+        shop: SHOP.into(),
+        items: vec![a.clone(), b.clone()],
+        pages: Vec::new(),
+    };
+    store.write_batch(&batch).await.expect("write");
+    // The second scan: A's former price now from structured data, no warning.
+    let s1 = store.begin_scan(at(1)).await.expect("scan");
+    let mut a1 = item(s1, 1, "A1", 6000, Some(10000));
+    a1.observation.reference_source = Some("jsonld".into());
+    store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            items: vec![a1.clone()],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+
+    let snap = store.load_shop(SHOP).await.expect("load");
+    let last_a = snap.products["sku:A1"].last.clone().expect("last");
+    assert_eq!(last_a, expected_observation(&a1));
+    assert_eq!(last_a.reference_source.as_deref(), Some("jsonld"));
+    assert!(last_a.warnings.is_empty());
+    let last_b = snap.products["sku:B2"].last.clone().expect("last");
+    assert_eq!(last_b, expected_observation(&b));
+    assert_eq!(
+        (last_b.reference_source, last_b.warnings),
+        (None, Vec::new())
+    );
+
+    let h = store.history("A1").await.expect("history");
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0].2, expected_observation(&a));
+    assert_eq!(h[0].2.reference_source.as_deref(), Some("product_block"));
+    assert_eq!(h[0].2.warnings, two_warnings());
+    assert_eq!(h[1].2, expected_observation(&a1));
+    let series = store.series_after(0, 10).await.expect("series");
+    let a_series = series
+        .iter()
+        .find(|s| s.product.product_key == "sku:A1")
+        .expect("A1");
+    assert_eq!(a_series.points[0].1.warnings, two_warnings());
+    assert_eq!(
+        a_series.points[1].1.reference_source.as_deref(),
+        Some("jsonld")
+    );
+}
+
+/// A shop-level finding (site-wide "soldes" wording): its subject is the
+/// shop's pseudo product, which has no observation; one open finding per
+/// rule and shop, seen again, closed, opened again as a new episode; its
+/// outbox rows and evidence like any finding's.
+async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
+    let store = open(&url).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let product_done = store.write_batch(&first_batch(s0)).await.expect("write");
+    // Nothing to write: nothing written, not even the pseudo product.
+    let none = store
+        .write_shop_findings(&shop_findings(0, "/p/A1"))
+        .await
+        .expect("write");
+    assert_eq!(none, BatchResult::default());
+    assert!(
+        !store
+            .load_shop(SHOP)
+            .await
+            .expect("load")
+            .products
+            .contains_key(SHOP_PRODUCT_KEY)
+    );
+
+    let mut w = shop_findings(0, "/p/A1");
+    w.raise = vec![shop_draft()];
+    w.recipients = vec![
+        recipient("Alice", "alice@members.example"),
+        recipient("Bruno", "bruno@members.example"),
+    ];
+    w.evidence = Some(evidence("A1", 0));
+    let done = store.write_shop_findings(&w).await.expect("write");
+    assert_eq!(done.opened.len(), 1);
+    let (shop_id, key, rule) = done.opened[0].clone();
+    assert_eq!((key.as_str(), rule.as_str()), (SHOP_PRODUCT_KEY, "R1"));
+    assert_eq!((done.continued, done.closed, done.queued), (0, 0, 2));
+    let pseudo = done.product_ids[SHOP_PRODUCT_KEY];
+    assert!(!product_done.product_ids.values().any(|id| *id == pseudo));
+
+    let f = store
+        .finding(shop_id)
+        .await
+        .expect("finding")
+        .expect("stored");
+    assert!(f.is_shop_level());
+    assert_eq!(f.scope, "shop");
+    assert_eq!((f.rule.as_str(), f.shop.as_str()), ("R1", SHOP));
+    assert_eq!(f.brand, format!("{BRAND}, Atelier Brume"));
+    assert_eq!(
+        (f.product_name.clone(), f.url.as_str()),
+        (None, "https://shop.example/p/A1")
+    );
+    assert_eq!(
+        (f.price_minor, f.reference_minor, f.percent),
+        (0, None, None)
+    );
+    assert!(f.evidence_id.is_some());
+    // The product's finding of the first batch stays a product's.
+    let product_finding = store
+        .finding(product_done.opened[0].0)
+        .await
+        .expect("finding")
+        .expect("stored");
+    assert_eq!(product_finding.scope, "product");
+    assert!(!product_finding.is_shop_level());
+
+    // load_shop: the pseudo product, with its open finding and nothing else.
+    let snap = store.load_shop(SHOP).await.expect("load");
+    assert_eq!(snap.products.len(), 3);
+    let k = &snap.products[SHOP_PRODUCT_KEY];
+    assert_eq!(
+        (k.id, k.baseline.clone(), k.last.clone()),
+        (pseudo, None, None)
+    );
+    assert_eq!(k.open_rules, vec![("R1".to_string(), None)]);
+    assert_eq!(k.record, w.subject);
+    // No observation: not in any price series.
+    assert!(
+        store
+            .history(SHOP_PRODUCT_KEY)
+            .await
+            .expect("history")
+            .is_empty()
+    );
+    assert!(
+        store
+            .series_after(0, 100)
+            .await
+            .expect("series")
+            .iter()
+            .all(|s| s.product_id != pseudo)
+    );
+
+    // A second worker raising it again (or the same scan replayed): nothing new.
+    let again = store.write_shop_findings(&w).await.expect("write");
+    assert_eq!(
+        (again.opened.len(), again.continued, again.queued),
+        (0, 1, 0)
+    );
+    // The next scan sees the banner again: the episode goes on.
+    let mut w1 = shop_findings(1, "/p/B2");
+    w1.continue_rules = vec!["R1".into()];
+    let done = store.write_shop_findings(&w1).await.expect("write");
+    assert_eq!((done.opened.len(), done.continued, done.closed), (0, 1, 0));
+    let f = store
+        .finding(shop_id)
+        .await
+        .expect("finding")
+        .expect("stored");
+    assert_eq!(
+        (f.opened_at, f.last_seen_at, f.closed_at),
+        (at(0), at(1), None)
+    );
+    let shop_rows = store
+        .findings(&FindingFilter {
+            rule: Some("R1".into()),
+            shop: Some(SHOP.into()),
+            ..all()
+        })
+        .await
+        .expect("findings");
+    assert_eq!(shop_rows.len(), 1, "one finding for the shop");
+
+    // The banner is gone: closed.
+    let mut w2 = shop_findings(2, "/p/B2");
+    w2.close_rules = vec!["R1".into()];
+    let done = store.write_shop_findings(&w2).await.expect("write");
+    assert_eq!((done.opened.len(), done.continued, done.closed), (0, 0, 1));
+    let f = store
+        .finding(shop_id)
+        .await
+        .expect("finding")
+        .expect("stored");
+    assert_eq!(f.closed_at, Some(at(2)));
+    assert!(
+        store.load_shop(SHOP).await.expect("load").products[SHOP_PRODUCT_KEY]
+            .open_rules
+            .is_empty()
+    );
+
+    // It comes back: a new episode, a new finding and new outbox rows.
+    let mut w3 = shop_findings(3, "/p/A1");
+    w3.raise = vec![shop_draft()];
+    w3.recipients = vec![recipient("Alice", "alice@members.example")];
+    w3.evidence = Some(evidence("A1", 3));
+    let done = store.write_shop_findings(&w3).await.expect("write");
+    assert_eq!((done.opened.len(), done.queued), (1, 1));
+    assert!(done.opened[0].0 > shop_id);
+
+    // The outbox hands the shop-level finding over with its scope.
+    let due = due_rows(store.as_ref(), at(400), 100).await.expect("due");
+    assert_eq!(due.len(), 2 + 2 + 1);
+    let shop_rows: Vec<_> = due.iter().filter(|o| o.finding.is_shop_level()).collect();
+    assert_eq!(shop_rows.len(), 3);
+    assert!(shop_rows.iter().all(|o| o.finding.rule == "R1"));
+    // The product's, the shop's, the replay's (kept though it opened
+    // nothing, as a product's replay does) and the new episode's.
+    assert_eq!(
+        verify_chain(store.as_ref()).await.expect("verify").records,
+        4
+    );
+}
+
 // ------------------------------------------------- one script, both stores
 
 /// A product's observations, oldest first.
@@ -1165,6 +1482,8 @@ async fn script(store: &dyn Store) -> Dump {
     a.continue_rules = vec!["R3".into()];
     let mut c = raising(s1, 1, "C3", "R5");
     c.raise.push(draft("R1", 6000, 10000));
+    c.observation.reference_source = Some("product_block".into());
+    c.observation.warnings = two_warnings();
     let b1 = Batch {
         shop: SHOP.into(),
         items: vec![c, a, item(s1, 1, "B2", 2400, None)],
@@ -1175,6 +1494,11 @@ async fn script(store: &dyn Store) -> Dump {
         )],
     };
     results.push(store.write_batch(&b1).await.expect("write"));
+    let mut w = shop_findings(1, "/p/C3");
+    w.raise = vec![shop_draft()];
+    w.recipients = vec![recipient("Alice", "alice@members.example")];
+    w.evidence = Some(evidence("C3", 1));
+    results.push(store.write_shop_findings(&w).await.expect("shop"));
 
     let s2 = store.begin_scan(at(2)).await.expect("scan");
     let mut a = item(s2, 2, "A1", 10000, None);
@@ -1238,8 +1562,8 @@ async fn same_results_on_sqlite_and_postgres() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite_url = format!("sqlite://{}", dir.path().join("contract.db").display());
     let from_sqlite = script(open(&sqlite_url).await.as_ref()).await;
-    assert_eq!(from_sqlite.verified, 3);
-    assert_eq!(from_sqlite.findings.len(), 3);
+    assert_eq!(from_sqlite.verified, 4);
+    assert_eq!(from_sqlite.findings.len(), 4);
 
     let db = TestDatabase::create(&server).await;
     let url = db.url.clone();
