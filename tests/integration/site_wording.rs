@@ -60,7 +60,7 @@ async fn serve(base: Arc<String>, uri: Uri) -> Response {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the product-region extraction"]
+
 async fn a_site_wide_soldes_banner_is_one_shop_level_finding() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Arc::new(format!("http://{}", listener.local_addr().unwrap()));
