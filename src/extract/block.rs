@@ -209,6 +209,9 @@ impl ProductBlock {
         // the structured product when there are several.
         let h1s: Vec<usize> = (0..o.nodes.len())
             .filter(|&k| o.nodes[k].kind == Kind::H1 && visible(k))
+            // A title is short; a hostile page's thousands of headings are not read.
+            .filter(|&k| o.nodes[k].end - o.nodes[k].open_end <= 4000)
+            .take(16)
             .filter(|&k| !o.text(html, k).is_empty())
             .collect();
         let wanted = name.map(|n| fold(n.as_bytes()));
@@ -606,3 +609,129 @@ fn strip_tags(raw: &str) -> String {
     html_escape::decode_html_entities(&out).into_owned()
 }
 
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    use super::super::{Source, extract_page};
+    use crate::domain::Currency;
+    use crate::extract::ReferenceKind;
+
+    fn read(body: &str) -> crate::extract::PageExtraction {
+        let page = format!(
+            r#"<!DOCTYPE html><html><head><title>Boutique</title>
+            <script type="application/ld+json">{{"@type":"Product","name":"Pull mérinos","brand":"Alba","sku":"A1",
+            "offers":{{"@type":"Offer","price":"89.00","priceCurrency":"EUR"}}}}</script></head>
+            <body><header class="top"><div class="promo-strip">SOLDES jusqu'à -50 %</div><nav><a href="/">Accueil</a></nav></header>
+            <main>{body}</main><footer><p>Livraison offerte dès 60 €</p></footer></body></html>"#
+        );
+        let url = Url::parse("https://s.example/p/pull").unwrap();
+        extract_page(&page, &url, Some(Currency::EUR), None, None)
+    }
+
+    const CARDS: &str = r#"<section><h2>Vous aimerez aussi</h2><ul>
+        <li><a href="/p/a">Bonnet</a><p><del>59,00 €</del> <span>47,00 €</span> <span>-20 %</span></p></li>
+        <li><a href="/p/b">Écharpe</a><p><del>99,00 €</del> <span>89,00 €</span> <span>-10 %</span></p></li>
+        <li><a href="/p/c">Gants</a><p>29,00 €</p></li></ul></section>"#;
+
+    #[test]
+    fn a_regular_price_product_keeps_none_of_its_carousels_former_prices_or_badges() {
+        let e = read(&format!(
+            r#"<div class="product"><h1>Pull mérinos</h1><p class="price">89,00 €</p>
+            <p>ou 3 × 29,67 € sans frais</p><form action="/cart/add"><button name="add">Ajouter au panier</button></form></div>{CARDS}"#
+        ));
+        assert_eq!(e.offers.len(), 1);
+        let o = &e.offers[0];
+        assert_eq!(o.price.map(|m| m.minor), Some(8900));
+        assert_eq!(o.reference_price, None, "{:?}", o.warnings);
+        assert_eq!(o.percent_badge, None);
+        assert!(o.promo.is_empty(), "{:?}", o.promo);
+        // The header's banner is the shop's wording.
+        assert!(e.site_promo.iter().any(|p| p.class == "soldes"), "{:?}", e.site_promo);
+    }
+
+    #[test]
+    fn a_carousel_without_any_class_or_heading_is_still_other_products() {
+        let e = read(&format!(
+            r#"<div><h1>Pull mérinos</h1><span>89,00 €</span><button>Ajouter au panier</button></div>
+            <div><div><a href="/p/a">Bonnet</a> <s>59,00 €</s> 47,00 €</div>
+            <div><a href="/p/b">Écharpe</a> <s>99,00 €</s> 89,00 €</div></div>"#
+        ));
+        assert_eq!(e.offers[0].reference_price, None);
+    }
+
+    #[test]
+    fn a_former_price_only_in_the_markup_beside_the_price_is_read_with_its_kind() {
+        for (markup, kind) in [
+            (r#"<p><span class="price">89,00 €</span> au lieu de <span>119,00 €</span></p>"#, ReferenceKind::Previous),
+            (r#"<p><del>119,00 €</del> <ins>89,00 €</ins></p>"#, ReferenceKind::Strikethrough),
+            (r#"<p>Prix conseillé : <span>119,00 €</span></p><p class="price">89,00 €</p>"#, ReferenceKind::Recommended),
+            (r#"<div class="prices"><span class="price price--old">119,00 €</span><span class="price">89,00 €</span></div>"#, ReferenceKind::Strikethrough),
+            (r#"<p><span style="text-decoration: line-through">119,00 €</span> 89,00 €</p>"#, ReferenceKind::Strikethrough),
+        ] {
+            let e = read(&format!(
+                r#"<div class="product"><h1>Pull mérinos</h1>{markup}<button name="add">Ajouter au panier</button></div>{CARDS}"#
+            ));
+            let o = &e.offers[0];
+            assert_eq!(o.price.map(|m| m.minor), Some(8900), "{markup}");
+            assert_eq!(o.reference_price.map(|m| m.minor), Some(11900), "{markup}: {:?}", o.warnings);
+            assert_eq!(o.reference_kind, Some(kind), "{markup}");
+            assert_eq!(o.reference_source, Some(Source::ProductBlock), "{markup}");
+        }
+    }
+
+    #[test]
+    fn hidden_variants_reviews_and_member_prices_give_no_former_price() {
+        let e = read(
+            r#"<div class="product"><h1>Pull mérinos</h1><p class="price">89,00 €</p>
+            <template><p><del>129,00 €</del> 99,00 €</p></template>
+            <p style="display:none"><del>109,00 €</del></p>
+            <p class="member-price">Prix membre 79,00 €</p>
+            <button name="add">Ajouter au panier</button>
+            <div class="reviews"><p>Acheté 70 € au lieu de 95 € pendant les soldes !</p></div></div>"#,
+        );
+        let o = &e.offers[0];
+        assert_eq!(o.price.map(|m| m.minor), Some(8900));
+        assert_eq!(o.reference_price, None);
+        // A review's words are no one's wording.
+        assert!(o.promo.is_empty(), "{:?}", o.promo);
+        assert!(!e.site_promo.iter().any(|p| p.text.contains("au lieu")), "{:?}", e.site_promo);
+    }
+
+    #[test]
+    fn stale_structured_data_gives_way_to_the_displayed_price() {
+        let e = read(
+            r#"<div class="product"><h1>Pull mérinos</h1><p class="price"><s>89,00 €</s> <b>69,00 €</b></p>
+            <button name="add">Ajouter au panier</button></div>"#,
+        );
+        let o = &e.offers[0];
+        assert_eq!(o.price.map(|m| m.minor), Some(6900));
+        assert_eq!(o.reference_price.map(|m| m.minor), Some(8900));
+    }
+
+    #[test]
+    fn a_listing_with_a_title_gives_no_product() {
+        let url = Url::parse("https://s.example/c/pulls").unwrap();
+        let page = r#"<html><body><main><h1>Pulls</h1><ul>
+            <li><a href="/p/a">A</a> <span class="price">10 €</span></li>
+            <li><a href="/p/b">B</a> <span class="price">12 €</span></li>
+            <li><a href="/p/c">C</a> <span class="price">14 €</span></li></ul></main></body></html>"#;
+        let e = extract_page(page, &url, Some(Currency::EUR), None, None);
+        assert!(e.offers.is_empty(), "{:?}", e.offers);
+    }
+
+    #[test]
+    fn hostile_nesting_is_read_in_time_without_a_region() {
+        let mut page = String::new();
+        for _ in 0..20_000 {
+            page.push_str("<div><h1><span class=price>1 €");
+        }
+        for _ in 0..20_000 {
+            page.push_str("</b></i>");
+        }
+        let url = Url::parse("https://s.example/p").unwrap();
+        let e = extract_page(&page, &url, Some(Currency::EUR), None, None);
+        assert!(e.offers.len() <= 1);
+    }
+}

@@ -902,7 +902,8 @@ impl Outline {
         // that still holds it, else its nearest holding ancestor.
         let idx = self.nodes.partition_point(|n| n.start <= off);
         let mut k = idx.checked_sub(1)?;
-        loop {
+        // Bounded: a hostile page's deep nesting costs at most this per look-up.
+        for _ in 0..1024 {
             let n = self.nodes[k];
             if n.start <= off && off < n.end {
                 return Some(k);
@@ -912,6 +913,7 @@ impl Outline {
             }
             k = n.parent as usize;
         }
+        None
     }
 
     /// The visible text of an element, without its hidden or excluded
