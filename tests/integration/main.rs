@@ -5,6 +5,7 @@ mod daemon;
 mod end_to_end;
 mod fetch;
 mod fleet;
+mod neighbours;
 mod outbox;
 mod site_wording;
 mod store_contract;
