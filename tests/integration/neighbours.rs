@@ -292,7 +292,7 @@ async fn start_shop() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the product-region extraction"]
+
 async fn sale_items_in_carousels_and_recently_viewed_lists_accuse_no_product_and_the_one_discounted_product_opens_one_r3()
  {
     let base = start_shop().await;
