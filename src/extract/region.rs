@@ -431,6 +431,76 @@ pub fn looks_like_money(t: &[u8]) -> bool {
         || memchr::memmem::find(t, b"GBP").is_some()
 }
 
+/// What a word found in a class, id or label says.
+#[derive(Clone, Copy)]
+enum Said {
+    Away,
+    Ugc,
+    Price,
+    Old,
+    Badge,
+    Buy,
+}
+
+/// One automaton for every word an attribute value is searched for: an
+/// attribute costs one pass, however many words there are.
+static ATTR_WORDS: std::sync::LazyLock<Option<(aho_corasick::AhoCorasick, Vec<Said>)>> =
+    std::sync::LazyLock::new(|| {
+        let mut words: Vec<&str> = Vec::new();
+        let mut said = Vec::new();
+        let mut add = |list: &[&'static str], s: Said| {
+            for w in list {
+                words.push(w);
+                said.push(s);
+            }
+        };
+        add(AWAY_WORDS, Said::Away);
+        add(UGC_WORDS, Said::Ugc);
+        add(
+            &["price", "prix", "preis", "prezzo", "precio", "amount", "prijs"],
+            Said::Price,
+        );
+        add(
+            &[
+                "oldprice", "old-price", "old_price", "was-price", "wasprice", "compare-at",
+                "compare_at", "compareat", "price--compare", "a-text-price", "strike",
+                "list-price", "list_price", "listprice",
+            ],
+            Said::Old,
+        );
+        add(
+            &["badge", "flag", "onsale", "sticker", "ribbon", "discount", "promo", "sale"],
+            Said::Badge,
+        );
+        add(BUY_ATTR_WORDS, Said::Buy);
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&words)
+            .ok()
+            .map(|ac| (ac, said))
+    });
+
+/// What the words of an attribute value say, as flags (`BUY` only for a
+/// button or a form).
+fn said_flags(v: &[u8], kind: Kind, all: bool) -> u16 {
+    let Some((ac, said)) = ATTR_WORDS.as_ref() else {
+        return 0;
+    };
+    let mut f = 0;
+    for m in ac.find_overlapping_iter(v) {
+        f |= match said[m.pattern().as_usize()] {
+            Said::Away => flag::AWAY,
+            Said::Ugc => flag::AWAY | flag::UGC,
+            Said::Price if all => flag::PRICE,
+            Said::Old if all => flag::OLD,
+            Said::Badge if all => flag::BADGE,
+            Said::Buy if matches!(kind, Kind::Button | Kind::Form) => flag::BUY,
+            _ => 0,
+        };
+    }
+    f
+}
+
 /// The flags a start tag gives its element.
 fn tag_flags(tag: &[u8], kind: Kind, on_sale: bool) -> u16 {
     let mut f = 0;
@@ -453,30 +523,20 @@ fn tag_flags(tag: &[u8], kind: Kind, on_sale: bool) -> u16 {
         }
         let v = &lower[..n];
         let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
-        if is("class") || is("id") || is("aria-label") || is("data-section-type") || is("data-component-type") || is("data-testid") || is("data-role") {
-            if contains_any(v, AWAY_WORDS) {
-                f |= flag::AWAY;
+        if is("class") || is("id") || is("data-testid") {
+            f |= said_flags(v, kind, true);
+            if has_token(v, OLD_TOKENS) {
+                f |= flag::OLD;
             }
-            if contains_any(v, UGC_WORDS) {
-                f |= flag::AWAY | flag::UGC;
+            if has_token(v, NOT_PUBLIC_TOKENS) {
+                f |= flag::NOT_PUBLIC;
             }
-            if is("class") || is("id") || is("data-testid") {
-                if contains_any(v, &["price", "prix", "preis", "prezzo", "precio", "amount", "prijs"]) {
-                    f |= flag::PRICE;
-                }
-                if has_token(v, OLD_TOKENS) || contains_any(v, &["oldprice", "old-price", "old_price", "was-price", "wasprice", "compare-at", "compare_at", "compareat", "price--compare", "a-text-price", "strike"]) {
-                    f |= flag::OLD;
-                }
-                if has_token(v, NOT_PUBLIC_TOKENS) {
-                    f |= flag::NOT_PUBLIC;
-                }
-                if contains_any(v, &["badge", "flag", "onsale", "sticker", "ribbon", "discount", "promo", "sale"]) {
-                    f |= flag::BADGE;
-                }
-            }
-            if matches!(kind, Kind::Button | Kind::Form) && contains_any(v, BUY_ATTR_WORDS) {
-                f |= flag::BUY;
-            }
+        } else if is("aria-label")
+            || is("data-section-type")
+            || is("data-component-type")
+            || is("data-role")
+        {
+            f |= said_flags(v, kind, false);
         } else if is("itemprop") {
             if v == b"price" || v == b"lowprice" {
                 f |= flag::PRICE;
