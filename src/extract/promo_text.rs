@@ -653,6 +653,12 @@ fn is_inline_tag(name: &[u8]) -> bool {
 /// by the caller's comparisons; quoted values may hold any byte.
 pub(crate) fn tag_attributes(tag: &[u8]) -> Vec<(&[u8], &[u8])> {
     let mut out = Vec::new();
+    tag_attributes_into(tag, &mut out);
+    out
+}
+
+/// [`tag_attributes`] into a buffer the caller reuses.
+pub(crate) fn tag_attributes_into<'t>(tag: &'t [u8], out: &mut Vec<(&'t [u8], &'t [u8])>) {
     let end = tag.len().saturating_sub(1);
     let mut i = tag
         .iter()
@@ -694,7 +700,6 @@ pub(crate) fn tag_attributes(tag: &[u8]) -> Vec<(&[u8], &[u8])> {
             out.push((name, value));
         }
     }
-    out
 }
 
 /// Whether a Shopify theme's price block is marked on sale
@@ -734,7 +739,12 @@ fn hiding_marks(b: &[u8]) -> Vec<usize> {
 /// `hidden`/`d-none` utility class without a responsive override, or a
 /// Shopify theme's sale badge on a price block that is not on sale.
 pub(crate) fn is_hidden_tag(tag: &[u8], on_sale: bool) -> bool {
-    for (name, value) in tag_attributes(tag) {
+    is_hidden_attrs(&tag_attributes(tag), on_sale)
+}
+
+/// [`is_hidden_tag`] on attributes already read.
+pub(crate) fn is_hidden_attrs(attrs: &[(&[u8], &[u8])], on_sale: bool) -> bool {
+    for &(name, value) in attrs {
         if name.eq_ignore_ascii_case(b"hidden") {
             return true;
         }

@@ -18,7 +18,7 @@
 //! A price, a former price, a badge or a promotion word counts for the
 //! product only inside that region and outside every excluded block.
 
-use super::promo_text::{is_hidden_tag, shopify_price_on_sale, tag_attributes};
+use super::promo_text::{is_hidden_attrs, shopify_price_on_sale, tag_attributes, tag_attributes_into};
 
 /// No parent.
 const NONE: u32 = u32::MAX;
@@ -90,6 +90,8 @@ pub mod flag {
     pub const NOT_PUBLIC: u16 = 1 << 10;
     /// A class naming a badge, flag or sticker (`onsale`, `product-flag`…).
     pub const BADGE: u16 = 1 << 11;
+    /// A class or role naming a heading or a title (`section-title`).
+    pub const TITLE_CLASS: u16 = 1 << 12;
 }
 
 /// One element of the page.
@@ -359,6 +361,26 @@ const OTHERS_HEADINGS: &[&str] = &[
     "accessories",
 ];
 
+static OTHERS_HEADINGS_AC: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| aho_corasick::AhoCorasick::new(OTHERS_HEADINGS).ok());
+
+/// Stems (ASCII, any case) without which no heading introduces other
+/// products: a cheap test before a heading's text is read and folded.
+static HEADING_STEMS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([
+                "aussi", "also", "look", "consult", "viewed", "ensemble", "together", "simil",
+                "related", "associ", "sponsor", "gefallen", "interess", "correlat", "gustar",
+                "relacion", "recient", "angesehen", "kauften", "avis", "review", "bewert",
+                "recension", "opinion", "collection", "marque", "more from", "accessor",
+                "accessoir", "client", "customer", "vus", "visti", "vistos", "zuletzt", "hnlich",
+                "recomm", "egalement", "également", "ayant", "peut-",
+            ])
+            .ok()
+    });
+
 /// Words of an add-to-cart action, in a class, id, name or form action.
 const BUY_ATTR_WORDS: &[&str] = &[
     "add-to-cart",
@@ -403,6 +425,10 @@ const BUY_TEXT_WORDS: &[&str] = &[
 
 /// Lower case, accents removed (for comparing words).
 pub fn fold(t: &[u8]) -> String {
+    if t.is_ascii() {
+        // Safe to view as text: ASCII only.
+        return String::from_utf8_lossy(t).to_ascii_lowercase();
+    }
     let s = String::from_utf8_lossy(t);
     deunicode::deunicode(&s.to_lowercase()).replace('\'', "'")
 }
@@ -420,15 +446,18 @@ fn has_token(hay: &[u8], tokens: &[&str]) -> bool {
 
 /// Whether a text segment shows an amount with a currency.
 pub fn looks_like_money(t: &[u8]) -> bool {
-    if !t.iter().any(u8::is_ascii_digit) {
-        return false;
-    }
-    memchr::memmem::find(t, "€".as_bytes()).is_some()
-        || memchr::memmem::find(t, "£".as_bytes()).is_some()
-        || t.contains(&b'$')
-        || memchr::memmem::find(t, b"EUR").is_some()
-        || memchr::memmem::find(t, b"CHF").is_some()
-        || memchr::memmem::find(t, b"GBP").is_some()
+    // A currency sign or code first (SIMD search), digits after.
+    let sign = memchr::memchr3_iter(0xE2, 0xC2, b'$', t).any(|i| match t[i] {
+        b'$' => true,
+        0xE2 => t.get(i + 1..i + 3) == Some(&[0x82, 0xAC][..]),
+        _ => t.get(i + 1) == Some(&0xA3),
+    });
+    let code = || {
+        memchr::memchr3_iter(b'E', b'C', b'G', t).any(|i| {
+            matches!(t.get(i..i + 3), Some(b"EUR" | b"CHF" | b"GBP"))
+        })
+    };
+    (sign || code()) && t.iter().any(u8::is_ascii_digit)
 }
 
 /// What a word found in a class, id or label says.
@@ -440,6 +469,7 @@ enum Said {
     Old,
     Badge,
     Buy,
+    Title,
 }
 
 /// One automaton for every word an attribute value is searched for: an
@@ -473,6 +503,7 @@ static ATTR_WORDS: std::sync::LazyLock<Option<(aho_corasick::AhoCorasick, Vec<Sa
             Said::Badge,
         );
         add(BUY_ATTR_WORDS, Said::Buy);
+        add(&["title", "heading"], Said::Title);
         aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(&words)
@@ -494,6 +525,7 @@ fn said_flags(v: &[u8], kind: Kind, all: bool) -> u16 {
             Said::Price if all => flag::PRICE,
             Said::Old if all => flag::OLD,
             Said::Badge if all => flag::BADGE,
+            Said::Title if all => flag::TITLE_CLASS,
             Said::Buy if matches!(kind, Kind::Button | Kind::Form) => flag::BUY,
             _ => 0,
         };
@@ -502,7 +534,19 @@ fn said_flags(v: &[u8], kind: Kind, all: bool) -> u16 {
 }
 
 /// The flags a start tag gives its element.
-fn tag_flags(tag: &[u8], kind: Kind, on_sale: bool) -> u16 {
+fn tag_flags<'t>(
+    tag: &'t [u8],
+    kind: Kind,
+    on_sale: bool,
+    attrs: &mut Vec<(&'t [u8], &'t [u8])>,
+) -> u16 {
+    if !tag.iter().any(u8::is_ascii_whitespace) {
+        return match kind {
+            Kind::Struck => flag::STRUCK,
+            Kind::Away => flag::AWAY,
+            _ => 0,
+        };
+    }
     let mut f = 0;
     match kind {
         Kind::Struck => f |= flag::STRUCK,
@@ -512,11 +556,13 @@ fn tag_flags(tag: &[u8], kind: Kind, on_sale: bool) -> u16 {
     if !tag.iter().any(u8::is_ascii_whitespace) {
         return f;
     }
-    if is_hidden_tag(tag, on_sale) {
+    attrs.clear();
+    tag_attributes_into(tag, attrs);
+    if is_hidden_attrs(attrs, on_sale) {
         f |= flag::HIDDEN;
     }
     let mut lower = [0u8; 256];
-    for (name, value) in tag_attributes(tag) {
+    for &(name, value) in attrs.iter() {
         let n = value.len().min(lower.len());
         for (d, s) in lower.iter_mut().zip(&value[..n]) {
             *d = s.to_ascii_lowercase();
@@ -551,6 +597,9 @@ fn tag_flags(tag: &[u8], kind: Kind, on_sale: bool) -> u16 {
         } else if is("role") {
             if v == b"dialog" || v == b"alertdialog" {
                 f |= flag::AWAY;
+            }
+            if v == b"heading" {
+                f |= flag::TITLE_CLASS;
             }
         } else if is("href") && kind == Kind::A {
             if !(v.is_empty() || v.starts_with(b"#") || v.starts_with(b"javascript:")) {
@@ -590,6 +639,7 @@ impl Outline {
         });
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         stack.push(0);
+        let mut attr_buf: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
         // Whether an open ancestor is main/article/section: a header or
         // footer inside one is the section's, not the site's.
         let mut sectioning_depth = 0usize;
@@ -686,7 +736,7 @@ impl Outline {
                 }
             }
             let tag = &b[lt..tag_end];
-            let mut flags = tag_flags(tag, kind, on_sale);
+            let mut flags = tag_flags(tag, kind, on_sale, &mut attr_buf);
             if matches!(kind, Kind::Header | Kind::Footer) && sectioning_depth == 0 {
                 flags |= flag::AWAY;
             }
@@ -775,17 +825,29 @@ impl Outline {
         // Headings that introduce other products.
         for k in 0..n {
             let node = self.nodes[k];
-            if matches!(node.kind, Kind::Heading | Kind::Other | Kind::P) && node.end - node.open_end < 300 {
-                let is_heading = node.kind == Kind::Heading || {
-                    let tag = &html.as_bytes()[node.start as usize..node.open_end as usize];
-                    memchr::memmem::find(tag, b"heading").is_some() || memchr::memmem::find(tag, b"title").is_some()
-                };
+            if matches!(node.kind, Kind::Heading | Kind::Other | Kind::P)
+                && node.end - node.open_end < 300
+            {
+                let is_heading = node.kind == Kind::Heading
+                    || node.flags & flag::TITLE_CLASS != 0;
                 if !is_heading {
                     continue;
                 }
-                let text = super::promo_text::visible_text(&html[node.open_end as usize..node.end as usize]);
+                let raw = &html.as_bytes()[node.open_end as usize..node.end as usize];
+                if !HEADING_STEMS.as_ref().is_some_and(|ac| ac.is_match(raw)) {
+                    continue;
+                }
+                // Already inside a block put away by its class or tag.
+                if self
+                    .ancestors(k)
+                    .take(8)
+                    .any(|a| self.nodes[a].flags & (flag::AWAY | flag::HIDDEN) != 0)
+                {
+                    continue;
+                }
+                let text = self.text(html, k);
                 let folded = fold(text.as_bytes());
-                if folded.len() < 80 && OTHERS_HEADINGS.iter().any(|h| folded.contains(h)) {
+                if folded.len() < 80 && OTHERS_HEADINGS_AC.as_ref().is_some_and(|ac| ac.is_match(&folded)) {
                     self.nodes[k].flags |= flag::OTHERS_HEADING;
                     if folded.contains("avis") || folded.contains("review") || folded.contains("bewertung") || folded.contains("recension") || folded.contains("opinion") {
                         self.nodes[k].flags |= flag::UGC;
@@ -1054,45 +1116,63 @@ fn is_raw(html: &str, n: Node) -> bool {
 
 /// Appends markup's text, its tags removed (a tag separates words).
 fn push_text(out: &mut String, markup: &str) {
-    let mut rest = markup;
-    while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
-        let after = &rest[lt..];
-        let gt = after.find('>').map_or(after.len(), |g| g + 1);
-        // Inline tags do not separate the parts of an amount ("49<sup>,99</sup>").
-        let tag = &after[..gt];
-        let inline = ["<span", "</span", "<sup", "</sup", "<sub", "</sub", "<b", "</b", "<strong", "</strong", "<em", "</em", "<small", "</small", "<i>", "</i>", "<ins", "</ins", "<font", "</font"]
+    let b = markup.as_bytes();
+    let mut pos = 0;
+    while let Some(lt) = memchr::memchr(b'<', &b[pos..]).map(|p| p + pos) {
+        out.push_str(&markup[pos..lt]);
+        let gt = memchr::memchr(b'>', &b[lt..]).map_or(b.len(), |g| lt + g + 1);
+        let ns = lt + 1 + usize::from(b.get(lt + 1) == Some(&b'/'));
+        let ne = b[ns..gt]
             .iter()
-            .any(|t| tag.len() >= t.len() && tag[..t.len()].eq_ignore_ascii_case(t));
-        if !inline {
+            .position(|c| !c.is_ascii_alphanumeric())
+            .map_or(gt, |p| ns + p);
+        // Inline tags do not separate the parts of an amount ("49<sup>,99</sup>").
+        if !is_inline(&b[ns..ne]) {
             out.push(' ');
         }
-        rest = &after[gt..];
+        pos = gt;
     }
-    out.push_str(rest);
+    out.push_str(&markup[pos..]);
+}
+
+/// Tags that do not break a word or an amount.
+fn is_inline(name: &[u8]) -> bool {
+    let mut buf = [0u8; 6];
+    if name.is_empty() || name.len() > buf.len() {
+        return false;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    matches!(
+        &buf[..name.len()],
+        b"span" | b"sup" | b"sub" | b"b" | b"strong" | b"em" | b"small" | b"i" | b"ins" | b"font"
+    )
 }
 
 /// The end of a start tag that begins before `from`: the `>` outside quotes.
 fn tag_end(b: &[u8], from: usize) -> usize {
     let mut i = from;
-    let mut quote = 0u8;
-    let mut prev = 0u8;
-    while i < b.len() {
-        let c = b[i];
-        if quote != 0 {
-            if c == quote {
-                quote = 0;
+    while let Some(p) = memchr::memchr3(b'>', b'"', b'\'', &b[i..]) {
+        let at = i + p;
+        let c = b[at];
+        if c == b'>' {
+            return at + 1;
+        }
+        // A quote starts a value only after '=' (spaces allowed between).
+        let after_eq = b[from..at]
+            .iter()
+            .rev()
+            .find(|x| !x.is_ascii_whitespace())
+            .is_some_and(|x| *x == b'=');
+        if after_eq {
+            match memchr::memchr(c, &b[at + 1..]) {
+                Some(q) => i = at + 1 + q + 1,
+                None => return b.len(),
             }
-        } else if (c == b'"' || c == b'\'') && prev == b'=' {
-            // A quote starts a value only after '='.
-            quote = c;
-        } else if c == b'>' {
-            return i + 1;
+        } else {
+            i = at + 1;
         }
-        if !c.is_ascii_whitespace() {
-            prev = c;
-        }
-        i += 1;
     }
     b.len()
 }
