@@ -143,9 +143,31 @@ const OTHER_LABELS: &[&str] = &[
 
 /// Words after an amount that make it something else than the public price.
 const OTHER_SUFFIXES: &[&str] = &[
-    "/kg", "/g", "/l", "/m", "/cl", "/ml", "le kg", "le litre", "/100", "par mois", "/mois",
-    "/unite", "/piece", "/pc", "per kg", "pro kg", "al kg", "/stk", "per month", "/month",
-    "au kg", "au litre", "/lb", "/oz", "each",
+    "/kg",
+    "/g",
+    "/l",
+    "/m",
+    "/cl",
+    "/ml",
+    "le kg",
+    "le litre",
+    "/100",
+    "par mois",
+    "/mois",
+    "/unite",
+    "/piece",
+    "/pc",
+    "per kg",
+    "pro kg",
+    "al kg",
+    "/stk",
+    "per month",
+    "/month",
+    "au kg",
+    "au litre",
+    "/lb",
+    "/oz",
+    "each",
 ];
 
 fn kind_of_label(folded: &str) -> Option<ReferenceKind> {
@@ -231,7 +253,8 @@ impl ProductBlock {
         let mut readings = Vec::new();
         for k in 1..o.nodes.len() {
             let n = o.nodes[k];
-            if n.excluded || n.flags & (flag::MONEY | flag::PRICE) == 0 || n.end - n.open_end > 3000 {
+            if n.excluded || n.flags & (flag::MONEY | flag::PRICE) == 0 || n.end - n.open_end > 3000
+            {
                 continue;
             }
             if let Some(r) = block.reading(html, k, currency) {
@@ -272,9 +295,7 @@ impl ProductBlock {
         let region = match anchors.as_slice() {
             [] => None,
             [one] => o.ancestors(*one).nth(1).or(Some(*one)),
-            [first, rest @ ..] => rest
-                .iter()
-                .try_fold(*first, |acc, &k| o.common(acc, k)),
+            [first, rest @ ..] => rest.iter().try_fold(*first, |acc, &k| o.common(acc, k)),
         };
         // Badges on the product's picture ("-20 %", "Promo !") sit beside
         // the region, in its parent or grandparent: short, priceless.
@@ -341,7 +362,9 @@ impl ProductBlock {
         // The words just before the element, within its parent.
         let before = if n.parent != u32::MAX {
             let p = o.nodes[n.parent as usize];
-            let from = (n.start as usize).saturating_sub(160).max(p.open_end as usize);
+            let from = (n.start as usize)
+                .saturating_sub(160)
+                .max(p.open_end as usize);
             let mut from = from;
             while !html.is_char_boundary(from) {
                 from += 1;
@@ -354,7 +377,9 @@ impl ProductBlock {
         };
         let digits_at = folded.find(|c: char| c.is_ascii_digit()).unwrap_or(0);
         let own_prefix = &folded[..digits_at];
-        let own_suffix = &folded[folded.rfind(|c: char| c.is_ascii_digit()).map_or(folded.len(), |i| i + 1)..];
+        let own_suffix = &folded[folded
+            .rfind(|c: char| c.is_ascii_digit())
+            .map_or(folded.len(), |i| i + 1)..];
         let label = kind_of_label(own_prefix).or_else(|| kind_of_label(&before));
         let other = OTHER_LABELS
             .iter()
@@ -374,9 +399,7 @@ impl ProductBlock {
             let tag = &html[o.nodes[a].start as usize..o.nodes[a].open_end as usize];
             weak = o.nodes[a].flags & flag::STRUCK == 0 && !other;
             Role::Former(kind_of_class(tag))
-        } else if other {
-            Role::Other
-        } else if parsed.range_max.is_some() {
+        } else if other || parsed.range_max.is_some() {
             Role::Other
         } else {
             Role::Current
@@ -517,7 +540,9 @@ impl ProductBlock {
         let o = &self.outline;
         let region = self.region?;
         let r = o.nodes[region];
-        let lo = self.title.map_or(r.start, |t| o.nodes[t].start.min(r.start));
+        let lo = self
+            .title
+            .map_or(r.start, |t| o.nodes[t].start.min(r.start));
         let hi = r.end;
         for k in 0..o.nodes.len() {
             let n = o.nodes[k];
@@ -564,7 +589,18 @@ fn brand_from_text(text: &str, named: bool) -> Option<String> {
             return (!rest.is_empty()).then(|| rest.to_string());
         }
     }
-    for label in ["marque", "brand", "marke", "marca", "merk", "fabricant", "hersteller", "créateur", "créatrice", "designer"] {
+    for label in [
+        "marque",
+        "brand",
+        "marke",
+        "marca",
+        "merk",
+        "fabricant",
+        "hersteller",
+        "créateur",
+        "créatrice",
+        "designer",
+    ] {
         if lower.starts_with(label) {
             let rest = t[label.len()..].trim_start();
             if let Some(v) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
@@ -575,8 +611,9 @@ fn brand_from_text(text: &str, named: bool) -> Option<String> {
             }
         }
     }
-    if named && (lower.starts_with("by ") || lower.starts_with("par ") || lower.starts_with("von ")) {
-        let v = t[3..].trim_start_matches(|c: char| c == ' ').trim();
+    if named && (lower.starts_with("by ") || lower.starts_with("par ") || lower.starts_with("von "))
+    {
+        let v = t[3..].trim_start_matches(' ').trim();
         let v = v.strip_prefix("r ").unwrap_or(v).trim();
         return (!v.is_empty() && v.chars().count() <= 60).then(|| v.to_string());
     }
@@ -608,7 +645,6 @@ fn strip_tags(raw: &str) -> String {
     out.push_str(rest);
     html_escape::decode_html_entities(&out).into_owned()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -648,34 +684,58 @@ mod tests {
         assert_eq!(o.percent_badge, None);
         assert!(o.promo.is_empty(), "{:?}", o.promo);
         // The header's banner is the shop's wording.
-        assert!(e.site_promo.iter().any(|p| p.class == "soldes"), "{:?}", e.site_promo);
+        assert!(
+            e.site_promo.iter().any(|p| p.class == "soldes"),
+            "{:?}",
+            e.site_promo
+        );
     }
 
     #[test]
     fn a_carousel_without_any_class_or_heading_is_still_other_products() {
-        let e = read(&format!(
+        let e = read(
             r#"<div><h1>Pull mérinos</h1><span>89,00 €</span><button>Ajouter au panier</button></div>
             <div><div><a href="/p/a">Bonnet</a> <s>59,00 €</s> 47,00 €</div>
-            <div><a href="/p/b">Écharpe</a> <s>99,00 €</s> 89,00 €</div></div>"#
-        ));
+            <div><a href="/p/b">Écharpe</a> <s>99,00 €</s> 89,00 €</div></div>"#,
+        );
         assert_eq!(e.offers[0].reference_price, None);
     }
 
     #[test]
     fn a_former_price_only_in_the_markup_beside_the_price_is_read_with_its_kind() {
         for (markup, kind) in [
-            (r#"<p><span class="price">89,00 €</span> au lieu de <span>119,00 €</span></p>"#, ReferenceKind::Previous),
-            (r#"<p><del>119,00 €</del> <ins>89,00 €</ins></p>"#, ReferenceKind::Strikethrough),
-            (r#"<p>Prix conseillé : <span>119,00 €</span></p><p class="price">89,00 €</p>"#, ReferenceKind::Recommended),
-            (r#"<div class="prices"><span class="price price--old">119,00 €</span><span class="price">89,00 €</span></div>"#, ReferenceKind::Strikethrough),
-            (r#"<p><span style="text-decoration: line-through">119,00 €</span> 89,00 €</p>"#, ReferenceKind::Strikethrough),
+            (
+                r#"<p><span class="price">89,00 €</span> au lieu de <span>119,00 €</span></p>"#,
+                ReferenceKind::Previous,
+            ),
+            (
+                r#"<p><del>119,00 €</del> <ins>89,00 €</ins></p>"#,
+                ReferenceKind::Strikethrough,
+            ),
+            (
+                r#"<p>Prix conseillé : <span>119,00 €</span></p><p class="price">89,00 €</p>"#,
+                ReferenceKind::Recommended,
+            ),
+            (
+                r#"<div class="prices"><span class="price price--old">119,00 €</span><span class="price">89,00 €</span></div>"#,
+                ReferenceKind::Strikethrough,
+            ),
+            (
+                r#"<p><span style="text-decoration: line-through">119,00 €</span> 89,00 €</p>"#,
+                ReferenceKind::Strikethrough,
+            ),
         ] {
             let e = read(&format!(
                 r#"<div class="product"><h1>Pull mérinos</h1>{markup}<button name="add">Ajouter au panier</button></div>{CARDS}"#
             ));
             let o = &e.offers[0];
             assert_eq!(o.price.map(|m| m.minor), Some(8900), "{markup}");
-            assert_eq!(o.reference_price.map(|m| m.minor), Some(11900), "{markup}: {:?}", o.warnings);
+            assert_eq!(
+                o.reference_price.map(|m| m.minor),
+                Some(11900),
+                "{markup}: {:?}",
+                o.warnings
+            );
             assert_eq!(o.reference_kind, Some(kind), "{markup}");
             assert_eq!(o.reference_source, Some(Source::ProductBlock), "{markup}");
         }
@@ -696,7 +756,11 @@ mod tests {
         assert_eq!(o.reference_price, None);
         // A review's words are no one's wording.
         assert!(o.promo.is_empty(), "{:?}", o.promo);
-        assert!(!e.site_promo.iter().any(|p| p.text.contains("au lieu")), "{:?}", e.site_promo);
+        assert!(
+            !e.site_promo.iter().any(|p| p.text.contains("au lieu")),
+            "{:?}",
+            e.site_promo
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! for pages that carry structured data) and read by [`jsonld`]. Every string out of here is scraped
 //! text: untrusted until escaped.
 
+pub mod block;
 pub mod html;
 pub mod jsonld;
 pub mod offer;
@@ -11,7 +12,6 @@ pub mod platform;
 pub mod price_text;
 pub mod promo_text;
 pub mod region;
-pub mod block;
 
 use url::Url;
 
@@ -109,9 +109,14 @@ fn script_type_is_jsonld(tag: &str) -> bool {
 /// search: the DOM is built only for pages that may).
 fn may_have_markup_data(html: &str) -> bool {
     let b = html.as_bytes();
-    ["itemprop", "product:price", "og:price", "product:sale_price"]
-        .iter()
-        .any(|n| memchr::memmem::find(b, n.as_bytes()).is_some())
+    [
+        "itemprop",
+        "product:price",
+        "og:price",
+        "product:sale_price",
+    ]
+    .iter()
+    .any(|n| memchr::memmem::find(b, n.as_bytes()).is_some())
 }
 
 /// The page without its excluded blocks (carousels, recently viewed,
@@ -173,12 +178,8 @@ pub fn extract_page(
         .find_map(|o| o.name.clone());
     let structured_price = offers.iter().find_map(|o| o.price);
     let currency = structured_price.map(|m| m.currency).or(default_currency);
-    let mut block = ProductBlock::locate(
-        html,
-        structured_name.as_deref(),
-        structured_price,
-        currency,
-    );
+    let mut block =
+        ProductBlock::locate(html, structured_name.as_deref(), structured_price, currency);
     if selectors.is_some() || (priceless && may_have_markup_data(html)) {
         let full = scraper::Html::parse_document(html);
         let cleaned_html = without_excluded(html, &block);
@@ -186,8 +187,7 @@ pub fn extract_page(
         let mut lower: Vec<ExtractedOffer> = html::microdata(&cleaned, page_url, default_currency);
         lower.extend(html::opengraph(&full, page_url, default_currency));
         if let Some(s) = selectors {
-            let (sel_offers, warnings) =
-                html::with_selectors(&full, s, page_url, default_currency);
+            let (sel_offers, warnings) = html::with_selectors(&full, s, page_url, default_currency);
             out.warnings.extend(warnings);
             lower.extend(sel_offers);
         }
@@ -328,8 +328,15 @@ fn reconcile_with_block(offers: &mut [ExtractedOffer], block: &ProductBlock) {
     if !one_price || block.region.is_none() {
         return;
     }
-    let source = offers[0].source.map(|s| s.as_str()).unwrap_or("structured data");
-    if let Some(shown) = block.current(Some(price)).filter(|r| r.amount == price).copied() {
+    let source = offers[0]
+        .source
+        .map(|s| s.as_str())
+        .unwrap_or("structured data");
+    if let Some(shown) = block
+        .current(Some(price))
+        .filter(|r| r.amount == price)
+        .copied()
+    {
         // The block shows the structured price: complete the former price.
         if let Some((r, kind)) = block.former_beside(&shown) {
             for o in offers.iter_mut() {
@@ -373,9 +380,9 @@ fn reconcile_with_block(offers: &mut [ExtractedOffer], block: &ProductBlock) {
                 ));
                 o.price = Some(shown.amount);
                 o.source = Some(Source::ProductBlock);
-                let keep = o
-                    .reference_price
-                    .is_some_and(|r| r.minor > shown.amount.minor && former.is_none_or(|(f, _)| f == r));
+                let keep = o.reference_price.is_some_and(|r| {
+                    r.minor > shown.amount.minor && former.is_none_or(|(f, _)| f == r)
+                });
                 if !keep {
                     o.reference_price = former.map(|(r, _)| r);
                     o.reference_kind = former.map(|(_, k)| k);

@@ -18,7 +18,9 @@
 //! A price, a former price, a badge or a promotion word counts for the
 //! product only inside that region and outside every excluded block.
 
-use super::promo_text::{is_hidden_attrs, shopify_price_on_sale, tag_attributes, tag_attributes_into};
+use super::promo_text::{
+    is_hidden_attrs, shopify_price_on_sale, tag_attributes, tag_attributes_into,
+};
 
 /// No parent.
 const NONE: u32 = u32::MAX;
@@ -173,9 +175,28 @@ fn is_raw_text(name: &[u8]) -> bool {
 /// Block-level start tags that close an open `<p>`.
 fn closes_p(name: &[u8]) -> bool {
     const BLOCKS: [&[u8]; 22] = [
-        b"div", b"p", b"ul", b"ol", b"dl", b"table", b"section", b"article", b"aside",
-        b"header", b"footer", b"nav", b"main", b"form", b"h1", b"h2", b"h3", b"h4", b"h5",
-        b"h6", b"figure", b"blockquote",
+        b"div",
+        b"p",
+        b"ul",
+        b"ol",
+        b"dl",
+        b"table",
+        b"section",
+        b"article",
+        b"aside",
+        b"header",
+        b"footer",
+        b"nav",
+        b"main",
+        b"form",
+        b"h1",
+        b"h2",
+        b"h3",
+        b"h4",
+        b"h5",
+        b"h6",
+        b"figure",
+        b"blockquote",
     ];
     BLOCKS.iter().any(|v| v.eq_ignore_ascii_case(name))
 }
@@ -238,7 +259,16 @@ const AWAY_WORDS: &[&str] = &[
 ];
 
 /// Words of a class or id that name shoppers' words.
-const UGC_WORDS: &[&str] = &["review", "avis-client", "testimonial", "comment", "rating", "bewertung", "recension", "opinion"];
+const UGC_WORDS: &[&str] = &[
+    "review",
+    "avis-client",
+    "testimonial",
+    "comment",
+    "rating",
+    "bewertung",
+    "recension",
+    "opinion",
+];
 
 /// Whole class tokens naming a former price.
 const OLD_TOKENS: &[&str] = &[
@@ -371,12 +401,47 @@ static HEADING_STEMS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
         aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build([
-                "aussi", "also", "look", "consult", "viewed", "ensemble", "together", "simil",
-                "related", "associ", "sponsor", "gefallen", "interess", "correlat", "gustar",
-                "relacion", "recient", "angesehen", "kauften", "avis", "review", "bewert",
-                "recension", "opinion", "collection", "marque", "more from", "accessor",
-                "accessoir", "client", "customer", "vus", "visti", "vistos", "zuletzt", "hnlich",
-                "recomm", "egalement", "également", "ayant", "peut-",
+                "aussi",
+                "also",
+                "look",
+                "consult",
+                "viewed",
+                "ensemble",
+                "together",
+                "simil",
+                "related",
+                "associ",
+                "sponsor",
+                "gefallen",
+                "interess",
+                "correlat",
+                "gustar",
+                "relacion",
+                "recient",
+                "angesehen",
+                "kauften",
+                "avis",
+                "review",
+                "bewert",
+                "recension",
+                "opinion",
+                "collection",
+                "marque",
+                "more from",
+                "accessor",
+                "accessoir",
+                "client",
+                "customer",
+                "vus",
+                "visti",
+                "vistos",
+                "zuletzt",
+                "hnlich",
+                "recomm",
+                "egalement",
+                "également",
+                "ayant",
+                "peut-",
             ])
             .ok()
     });
@@ -430,7 +495,8 @@ pub fn fold(t: &[u8]) -> String {
         return String::from_utf8_lossy(t).to_ascii_lowercase();
     }
     let s = String::from_utf8_lossy(t);
-    deunicode::deunicode(&s.to_lowercase()).replace('\'', "'")
+    // deunicode also turns typographic apostrophes into "'".
+    deunicode::deunicode(&s.to_lowercase())
 }
 
 fn contains_any(hay: &[u8], words: &[&str]) -> bool {
@@ -453,9 +519,8 @@ pub fn looks_like_money(t: &[u8]) -> bool {
         _ => t.get(i + 1) == Some(&0xA3),
     });
     let code = || {
-        memchr::memchr3_iter(b'E', b'C', b'G', t).any(|i| {
-            matches!(t.get(i..i + 3), Some(b"EUR" | b"CHF" | b"GBP"))
-        })
+        memchr::memchr3_iter(b'E', b'C', b'G', t)
+            .any(|i| matches!(t.get(i..i + 3), Some(b"EUR" | b"CHF" | b"GBP")))
     };
     (sign || code()) && t.iter().any(u8::is_ascii_digit)
 }
@@ -487,25 +552,41 @@ static ATTR_WORDS: std::sync::LazyLock<Option<(aho_corasick::AhoCorasick, Vec<Sa
         add(AWAY_WORDS, Said::Away);
         add(UGC_WORDS, Said::Ugc);
         add(
-            &["price", "prix", "preis", "prezzo", "precio", "amount", "prijs"],
+            &[
+                "price", "prix", "preis", "prezzo", "precio", "amount", "prijs",
+            ],
             Said::Price,
         );
         add(
             &[
-                "oldprice", "old-price", "old_price", "was-price", "wasprice", "compare-at",
-                "compare_at", "compareat", "price--compare", "a-text-price", "strike",
-                "list-price", "list_price", "listprice",
+                "oldprice",
+                "old-price",
+                "old_price",
+                "was-price",
+                "wasprice",
+                "compare-at",
+                "compare_at",
+                "compareat",
+                "price--compare",
+                "a-text-price",
+                "strike",
+                "list-price",
+                "list_price",
+                "listprice",
             ],
             Said::Old,
         );
         add(
-            &["badge", "flag", "onsale", "sticker", "ribbon", "discount", "promo", "sale"],
+            &[
+                "badge", "flag", "onsale", "sticker", "ribbon", "discount", "promo", "sale",
+            ],
             Said::Badge,
         );
         add(BUY_ATTR_WORDS, Said::Buy);
         add(&["title", "heading"], Said::Title);
         aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&words)
             .ok()
             .map(|ac| (ac, said))
@@ -609,10 +690,11 @@ fn tag_flags<'t>(
             if contains_any(v, BUY_ATTR_WORDS) || contains_any(v, &["cart", "basket", "bag"]) {
                 f |= flag::BUY;
             }
-        } else if (is("name") || is("value") || is("data-action")) && kind == Kind::Button {
-            if v == b"add" || contains_any(v, BUY_ATTR_WORDS) {
-                f |= flag::BUY;
-            }
+        } else if (is("name") || is("value") || is("data-action"))
+            && kind == Kind::Button
+            && (v == b"add" || contains_any(v, BUY_ATTR_WORDS))
+        {
+            f |= flag::BUY;
         }
     }
     f
@@ -695,8 +777,9 @@ impl Outline {
                     let s = nodes[n as usize].start as usize + 1;
                     b.get(s..s + name.len())
                         .is_some_and(|x| x.eq_ignore_ascii_case(name))
-                        && b.get(s + name.len())
-                            .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b':'))
+                        && b.get(s + name.len()).is_none_or(|c| {
+                            !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b':')
+                        })
                 });
                 if let Some(k) = found {
                     for _ in 0..k {
@@ -815,7 +898,8 @@ impl Outline {
             if self.nodes[k].kind != Kind::Button && self.nodes[k].flags & flag::BUY == 0 {
                 let p = self.nodes[k].parent;
                 if p != NONE && self.nodes[p as usize].kind == Kind::Button {
-                    let t = &html.as_bytes()[self.nodes[k].open_end as usize..self.nodes[k].end as usize];
+                    let t = &html.as_bytes()
+                        [self.nodes[k].open_end as usize..self.nodes[k].end as usize];
                     if t.len() < 200 && contains_any(fold(t).as_bytes(), BUY_TEXT_WORDS) {
                         self.nodes[p as usize].flags |= flag::BUY;
                     }
@@ -828,8 +912,7 @@ impl Outline {
             if matches!(node.kind, Kind::Heading | Kind::Other | Kind::P)
                 && node.end - node.open_end < 300
             {
-                let is_heading = node.kind == Kind::Heading
-                    || node.flags & flag::TITLE_CLASS != 0;
+                let is_heading = node.kind == Kind::Heading || node.flags & flag::TITLE_CLASS != 0;
                 if !is_heading {
                     continue;
                 }
@@ -847,9 +930,18 @@ impl Outline {
                 }
                 let text = self.text(html, k);
                 let folded = fold(text.as_bytes());
-                if folded.len() < 80 && OTHERS_HEADINGS_AC.as_ref().is_some_and(|ac| ac.is_match(&folded)) {
+                if folded.len() < 80
+                    && OTHERS_HEADINGS_AC
+                        .as_ref()
+                        .is_some_and(|ac| ac.is_match(&folded))
+                {
                     self.nodes[k].flags |= flag::OTHERS_HEADING;
-                    if folded.contains("avis") || folded.contains("review") || folded.contains("bewertung") || folded.contains("recension") || folded.contains("opinion") {
+                    if folded.contains("avis")
+                        || folded.contains("review")
+                        || folded.contains("bewertung")
+                        || folded.contains("recension")
+                        || folded.contains("opinion")
+                    {
                         self.nodes[k].flags |= flag::UGC;
                     }
                 }
@@ -1109,9 +1201,10 @@ pub const H1_BIT: u16 = 1 << 15;
 fn is_raw(html: &str, n: Node) -> bool {
     let s = n.start as usize + 1;
     let b = html.as_bytes();
-    [&b"script"[..], b"style", b"textarea"]
-        .iter()
-        .any(|t| b.get(s..s + t.len()).is_some_and(|x| x.eq_ignore_ascii_case(t)))
+    [&b"script"[..], b"style", b"textarea"].iter().any(|t| {
+        b.get(s..s + t.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(t))
+    })
 }
 
 /// Appends markup's text, its tags removed (a tag separates words).
@@ -1183,7 +1276,9 @@ fn find_end_tag(b: &[u8], from: usize, name: &[u8]) -> usize {
     while let Some(p) = memchr::memmem::find(&b[i..], b"</") {
         let at = i + p;
         let s = at + 2;
-        if b.get(s..s + name.len()).is_some_and(|x| x.eq_ignore_ascii_case(name)) {
+        if b.get(s..s + name.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(name))
+        {
             return memchr::memchr(b'>', &b[s..]).map_or(b.len(), |q| s + q + 1);
         }
         i = at + 2;
