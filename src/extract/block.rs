@@ -353,7 +353,7 @@ impl ProductBlock {
         };
         let amount = parsed.amount;
         let folded = fold(text.as_bytes());
-        let mut ancestors = std::iter::once(k).chain(o.ancestors(k)).take(3);
+        let mut ancestors = std::iter::once(k).chain(o.ancestors(k)).take(4);
         let struck_by = ancestors.find(|&a| o.nodes[a].flags & (flag::STRUCK | flag::OLD) != 0);
         let not_public = std::iter::once(k)
             .chain(o.ancestors(k))
@@ -772,6 +772,40 @@ mod tests {
         let o = &e.offers[0];
         assert_eq!(o.price.map(|m| m.minor), Some(6900));
         assert_eq!(o.reference_price.map(|m| m.minor), Some(8900));
+    }
+
+    #[test]
+    fn unlike_neighbours_with_links_and_amounts_are_not_taken_for_cards() {
+        let e = read(
+            r#"<div class="product"><h1>Pull mérinos</h1><div class="info">
+            <div class="price-line"><del>119,00 €</del> <span class="price">89,00 €</span> <a href="/guide">Guide des tailles</a></div>
+            <div class="shipping"><a href="/livraison">Livraison</a> offerte dès 60 €</div></div>
+            <button name="add">Ajouter au panier</button></div>"#,
+        );
+        let o = &e.offers[0];
+        assert_eq!(
+            o.reference_price.map(|m| m.minor),
+            Some(11900),
+            "{:?}",
+            o.warnings
+        );
+    }
+
+    #[test]
+    fn a_magento_old_price_is_read_by_its_price_type() {
+        let e = read(
+            r#"<div class="product-info-main"><h1>Pull mérinos</h1><div class="price-box">
+            <span class="special-price"><span class="price-container"><span data-price-type="finalPrice" class="price-wrapper"><span class="price">89,00 €</span></span></span></span>
+            <span class="old-price"><span class="price-container"><span data-price-type="oldPrice" class="price-wrapper"><span class="price">119,00 €</span></span></span></span>
+            </div><button id="product-addtocart-button">Ajouter au panier</button></div>"#,
+        );
+        let o = &e.offers[0];
+        assert_eq!(
+            o.reference_price.map(|m| m.minor),
+            Some(11900),
+            "{:?}",
+            o.warnings
+        );
     }
 
     #[test]

@@ -664,6 +664,10 @@ fn tag_flags<'t>(
             || is("data-role")
         {
             f |= said_flags(v, kind, false);
+        } else if is("data-price-type") {
+            if v == b"oldprice" {
+                f |= flag::OLD;
+            }
         } else if is("itemprop") {
             if v == b"price" || v == b"lowprice" {
                 f |= flag::PRICE;
@@ -1000,23 +1004,50 @@ impl Outline {
                 steps += 1;
             }
         }
-        // Repeated cards: two or more siblings that each link to another
-        // page and show a price are a list of other products.
-        let mut cards = vec![0u16; n];
+        // Repeated cards: two or more siblings of one kind (the same tag and
+        // first class) that each link to another page and show a price are
+        // a list of other products.
         let card = |x: &Node| {
             x.sub & flag::LINK != 0
                 && x.sub & (flag::MONEY | flag::PRICE) != 0
                 && x.sub & H1_BIT == 0
         };
+        let b = html.as_bytes();
+        let shape = |x: &Node| -> u64 {
+            use std::hash::{BuildHasher, Hash, Hasher};
+            let tag = &b[x.start as usize..x.open_end as usize];
+            let mut h = rustc_hash::FxBuildHasher.build_hasher();
+            let name_end = tag
+                .iter()
+                .skip(1)
+                .position(|c| !c.is_ascii_alphanumeric())
+                .map_or(tag.len(), |p| p + 1);
+            tag[1.min(tag.len())..name_end]
+                .to_ascii_lowercase()
+                .hash(&mut h);
+            let first_class = tag_attributes(tag)
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(b"class"))
+                .and_then(|(_, v)| v.split(|c| c.is_ascii_whitespace()).find(|t| !t.is_empty()))
+                .unwrap_or(&[]);
+            first_class.hash(&mut h);
+            h.finish()
+        };
+        let mut groups: rustc_hash::FxHashMap<(u32, u64), u16> = Default::default();
+        let mut shapes = vec![0u64; n];
         for k in 0..n {
             let p = self.nodes[k].parent;
             if p != NONE && card(&self.nodes[k]) {
-                cards[p as usize] = cards[p as usize].saturating_add(1);
+                shapes[k] = shape(&self.nodes[k]);
+                *groups.entry((p, shapes[k])).or_default() += 1;
             }
         }
         for k in 0..n {
             let p = self.nodes[k].parent;
-            if p != NONE && cards[p as usize] >= 2 && card(&self.nodes[k]) {
+            if p != NONE
+                && card(&self.nodes[k])
+                && groups.get(&(p, shapes[k])).is_some_and(|&c| c >= 2)
+            {
                 self.nodes[k].flags |= flag::AWAY;
             }
         }
