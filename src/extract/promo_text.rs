@@ -725,7 +725,7 @@ static HIDING_WORDS: LazyLock<[memchr::memmem::Finder<'static>; 3]> = LazyLock::
 
 /// The offsets, in order, of the words without which no tag hides its
 /// element ("hidden", "none", a Shopify sale badge).
-fn hiding_marks(b: &[u8]) -> Vec<usize> {
+pub(crate) fn hiding_marks(b: &[u8]) -> Vec<usize> {
     let mut marks: Vec<usize> = HIDING_WORDS
         .iter()
         .flat_map(|f| f.find_iter(b).collect::<Vec<_>>())

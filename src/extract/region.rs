@@ -19,7 +19,7 @@
 //! product only inside that region and outside every excluded block.
 
 use super::promo_text::{
-    is_hidden_attrs, shopify_price_on_sale, tag_attributes, tag_attributes_into,
+    hiding_marks, is_hidden_attrs, shopify_price_on_sale, tag_attributes, tag_attributes_into,
 };
 
 /// No parent.
@@ -599,7 +599,7 @@ fn said_flags(v: &[u8], kind: Kind, all: bool) -> u16 {
         return 0;
     };
     let mut f = 0;
-    for m in ac.find_overlapping_iter(v) {
+    for m in ac.find_iter(v) {
         f |= match said[m.pattern().as_usize()] {
             Said::Away => flag::AWAY,
             Said::Ugc => flag::AWAY | flag::UGC,
@@ -619,6 +619,7 @@ fn tag_flags<'t>(
     tag: &'t [u8],
     kind: Kind,
     on_sale: bool,
+    may_hide: bool,
     attrs: &mut Vec<(&'t [u8], &'t [u8])>,
 ) -> u16 {
     if !tag.iter().any(u8::is_ascii_whitespace) {
@@ -639,7 +640,7 @@ fn tag_flags<'t>(
     }
     attrs.clear();
     tag_attributes_into(tag, attrs);
-    if is_hidden_attrs(attrs, on_sale) {
+    if may_hide && is_hidden_attrs(attrs, on_sale) {
         f |= flag::HIDDEN;
     }
     let mut lower = [0u8; 256];
@@ -726,6 +727,8 @@ impl Outline {
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         stack.push(0);
         let mut attr_buf: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
+        let marks = hiding_marks(b);
+        let mut mark = 0usize;
         // Whether an open ancestor is main/article/section: a header or
         // footer inside one is the section's, not the site's.
         let mut sectioning_depth = 0usize;
@@ -823,7 +826,12 @@ impl Outline {
                 }
             }
             let tag = &b[lt..tag_end];
-            let mut flags = tag_flags(tag, kind, on_sale, &mut attr_buf);
+            // Only a tag holding "hidden", "none" or a sale badge's class may hide.
+            while marks.get(mark).is_some_and(|&m| m < lt) {
+                mark += 1;
+            }
+            let may_hide = marks.get(mark).is_some_and(|&m| m < tag_end);
+            let mut flags = tag_flags(tag, kind, on_sale, may_hide, &mut attr_buf);
             if matches!(kind, Kind::Header | Kind::Footer) && sectioning_depth == 0 {
                 flags |= flag::AWAY;
             }
