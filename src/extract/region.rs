@@ -1042,21 +1042,19 @@ impl Outline {
             h.finish()
         };
         let mut groups: rustc_hash::FxHashMap<(u32, u64), u16> = Default::default();
-        let mut shapes = vec![0u64; n];
-        for k in 0..n {
-            let p = self.nodes[k].parent;
-            if p != NONE && card(&self.nodes[k]) {
-                shapes[k] = shape(&self.nodes[k]);
-                *groups.entry((p, shapes[k])).or_default() += 1;
+        let shapes: Vec<Option<u64>> = self
+            .nodes
+            .iter()
+            .map(|x| (x.parent != NONE && card(x)).then(|| shape(x)))
+            .collect();
+        for (x, s) in self.nodes.iter().zip(&shapes) {
+            if let Some(s) = s {
+                *groups.entry((x.parent, *s)).or_default() += 1;
             }
         }
-        for k in 0..n {
-            let p = self.nodes[k].parent;
-            if p != NONE
-                && card(&self.nodes[k])
-                && groups.get(&(p, shapes[k])).is_some_and(|&c| c >= 2)
-            {
-                self.nodes[k].flags |= flag::AWAY;
+        for (x, s) in self.nodes.iter_mut().zip(&shapes) {
+            if s.is_some_and(|s| groups.get(&(x.parent, s)).is_some_and(|&c| c >= 2)) {
+                x.flags |= flag::AWAY;
             }
         }
         self.dawn_price_states(html);
