@@ -651,7 +651,7 @@ fn tag_flags<'t>(
         }
         let v = &lower[..n];
         let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
-        if is("class") || is("id") || is("data-testid") {
+        if is("class") || is("id") || is("data-testid") || is("data-test") {
             f |= said_flags(v, kind, true);
             if has_token(v, OLD_TOKENS) {
                 f |= flag::OLD;
