@@ -131,12 +131,20 @@ impl Score {
 
     fn precision(&self) -> f64 {
         let read = self.right + self.wrong;
-        if read == 0 { 1.0 } else { self.right as f64 / read as f64 }
+        if read == 0 {
+            1.0
+        } else {
+            self.right as f64 / read as f64
+        }
     }
 
     fn recall(&self) -> f64 {
         let shown = self.right + self.missed;
-        if shown == 0 { 1.0 } else { self.right as f64 / shown as f64 }
+        if shown == 0 {
+            1.0
+        } else {
+            self.right as f64 / shown as f64
+        }
     }
 
     fn line(&self, what: &str) -> String {
@@ -192,9 +200,10 @@ fn check_page(html_path: &Path, score: &mut PageScore) -> Result<Vec<String>, St
         let g = got.get(i).cloned().unwrap_or(Value::Null);
         let read_former = g.get("reference_price").cloned().unwrap_or(Value::Null);
         score.former.add(&e["reference_price"], &read_former);
-        score
-            .badge
-            .add(&e["percent_badge"], &g.get("percent_badge").cloned().unwrap_or(Value::Null));
+        score.badge.add(
+            &e["percent_badge"],
+            &g.get("percent_badge").cloned().unwrap_or(Value::Null),
+        );
         if !read_former.is_null() && read_former != e["reference_price"] {
             score.false_former.push(format!(
                 "{stem} offer {i}: former price {read_former} read, {} shown",
