@@ -253,7 +253,11 @@ impl ProductBlock {
         let mut readings = Vec::new();
         for k in 1..o.nodes.len() {
             let n = o.nodes[k];
-            if n.excluded || n.flags & (flag::MONEY | flag::PRICE) == 0 || n.end - n.open_end > 3000
+            // Elements showing an amount, classed as a price, or crossed
+            // out (an amount split over child spans has no amount of its own).
+            if n.excluded
+                || n.flags & (flag::MONEY | flag::PRICE | flag::OLD | flag::STRUCK) == 0
+                || n.end - n.open_end > 3000
             {
                 continue;
             }
@@ -798,6 +802,22 @@ mod tests {
             <span class="special-price"><span class="price-container"><span data-price-type="finalPrice" class="price-wrapper"><span class="price">89,00 €</span></span></span></span>
             <span class="old-price"><span class="price-container"><span data-price-type="oldPrice" class="price-wrapper"><span class="price">119,00 €</span></span></span></span>
             </div><button id="product-addtocart-button">Ajouter au panier</button></div>"#,
+        );
+        let o = &e.offers[0];
+        assert_eq!(
+            o.reference_price.map(|m| m.minor),
+            Some(11900),
+            "{:?}",
+            o.warnings
+        );
+    }
+
+    #[test]
+    fn a_crossed_out_amount_split_over_spans_is_read() {
+        let e = read(
+            r#"<div class="product"><h1>Pull mérinos</h1>
+            <p><del><span>119</span><span>,00</span> €</del> <span class="price">89,00 €</span></p>
+            <button name="add">Ajouter au panier</button></div>"#,
         );
         let o = &e.offers[0];
         assert_eq!(
