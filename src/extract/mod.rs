@@ -181,12 +181,15 @@ pub fn extract_page(
     let mut block =
         ProductBlock::locate(html, structured_name.as_deref(), structured_price, currency);
     if selectors.is_some() || (priceless && may_have_markup_data(html)) {
-        let full = scraper::Html::parse_document(html);
+        // Microdata and meta tags are read outside the put-away blocks (the
+        // page's head is never put away); the shop's own selectors see the
+        // whole page.
         let cleaned_html = without_excluded(html, &block);
         let cleaned = scraper::Html::parse_document(&cleaned_html);
         let mut lower: Vec<ExtractedOffer> = html::microdata(&cleaned, page_url, default_currency);
-        lower.extend(html::opengraph(&full, page_url, default_currency));
+        lower.extend(html::opengraph(&cleaned, page_url, default_currency));
         if let Some(s) = selectors {
+            let full = scraper::Html::parse_document(html);
             let (sel_offers, warnings) = html::with_selectors(&full, s, page_url, default_currency);
             out.warnings.extend(warnings);
             lower.extend(sel_offers);
