@@ -583,7 +583,10 @@ fn brand_from_text(text: &str, named: bool) -> Option<String> {
     ];
     for p in prefixes {
         if lower.starts_with(p) {
-            let rest = &t[p.len()..];
+            // Lower-casing may change byte lengths: slice only where `t` allows.
+            let Some(rest) = t.get(p.len()..) else {
+                continue;
+            };
             let rest = rest
                 .strip_suffix(" Store")
                 .or_else(|| rest.strip_suffix("-Store"))
@@ -606,7 +609,9 @@ fn brand_from_text(text: &str, named: bool) -> Option<String> {
         "designer",
     ] {
         if lower.starts_with(label) {
-            let rest = t[label.len()..].trim_start();
+            let Some(rest) = t.get(label.len()..).map(str::trim_start) else {
+                continue;
+            };
             if let Some(v) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
                 let v = v.trim();
                 if !v.is_empty() && v.chars().count() <= 60 && !v.contains(':') {
@@ -617,7 +622,7 @@ fn brand_from_text(text: &str, named: bool) -> Option<String> {
     }
     if named && (lower.starts_with("by ") || lower.starts_with("par ") || lower.starts_with("von "))
     {
-        let v = t[3..].trim_start_matches(' ').trim();
+        let v = t.get(3..)?.trim_start_matches(' ').trim();
         let v = v.strip_prefix("r ").unwrap_or(v).trim();
         return (!v.is_empty() && v.chars().count() <= 60).then(|| v.to_string());
     }
@@ -825,6 +830,22 @@ mod tests {
             Some(11900),
             "{:?}",
             o.warnings
+        );
+    }
+
+    #[test]
+    fn a_byline_whose_lower_case_changes_length_does_not_panic() {
+        // The Kelvin sign lower-cases to an ASCII "k".
+        for t in [
+            "MAR\u{212A}E: Alba",
+            "\u{212A}by x",
+            "VISIT THE \u{212A} STORE",
+        ] {
+            let _ = super::brand_from_text(t, true);
+        }
+        assert_eq!(
+            super::brand_from_text("Marque : Alba", false).as_deref(),
+            Some("Alba")
         );
     }
 
