@@ -24,10 +24,19 @@
 //!   "392. 00", "392 .00", "49 ,99 €". The same amount written several
 //!   times in a row (a screen-reader copy beside the visual one:
 //!   "49,99 €49,99€") is one amount; fragments are never concatenated.
+//! - A number glued to a word ("A4", "2ème", "x2"), a date or a time
+//!   written without a currency ("31/12", "12:30") is not an amount; an
+//!   amount glued to a word that is not its label ("€1.2k", "kg0,00 €"), or
+//!   grouped right after a word or a dash ("de1 299,00"), is refused: where
+//!   it starts or ends cannot be told.
 //! - A currency in the text wins over the default one ("$" and "kr" take
-//!   the shop's own when it is a dollar or a Scandinavian crown); a text
-//!   with none and no default is an error, as are several currencies,
-//!   digits of other scripts, percentages alone and "gratuit"/"free".
+//!   the shop's own when it is a dollar or a Scandinavian crown; "C$",
+//!   "A$"… name theirs); a text with none and no default is an error, as
+//!   are several currencies, digits of other scripts, percentages alone and
+//!   "gratuit"/"free". A currency sign between two numbers belongs to the
+//!   one written in the style of its neighbours ("49,99 €49,99 €", "€59
+//!   €47"), or to neither; in a text that writes a currency, a price
+//!   written without one is a fragment or a count, and is refused.
 //!
 //! # Several amounts in one text
 //!
@@ -39,10 +48,12 @@
 //! de", "UVP", "Prix membre", "dont"), some after it ("/kg", "TTC", "HT",
 //! "d'éco-part"), and a few either way ("UVP", "éco-part", "Versand"); a
 //! label that could belong to the amount before or after it is tried both
-//! ways. Amounts that are not the item's price are set aside; what remains
-//! must be one price (or one range), with at most former prices named as
-//! such. A reading is returned only when exactly one reading fits and its
-//! amounts agree (a former price above the current one, an
+//! ways. No label reaches across a sentence break, and the words that make
+//! an amount a former, current or "from" price label only the amount right
+//! beside them. Amounts that are not the item's price are set aside; what
+//! remains must be one price (or one range), with at most former prices
+//! named as such. A reading is returned only when exactly one reading fits
+//! and its amounts agree (a former price above the current one, an
 //! eco-participation or an instalment below it); otherwise the text is an
 //! error: a wrong price is worse than none.
 
@@ -306,8 +317,8 @@ fn matches_at(c: &[char], i: usize, p: &str) -> Option<usize> {
 }
 
 /// The longest word of `words` at `c[i..]`.
-fn word_at(c: &[char], i: usize, words: &str) -> Option<usize> {
-    words.split('|').filter_map(|w| matches_at(c, i, w)).max()
+fn word_at(c: &[char], i: usize, words: &[&str]) -> Option<usize> {
+    words.iter().filter_map(|w| matches_at(c, i, w)).max()
 }
 
 /// The position after `end`, past one space.
@@ -388,6 +399,12 @@ struct Mark {
 }
 
 fn marker_at(c: &[char], i: usize) -> Option<Mark> {
+    // Markers start a word with a letter, or are a sign.
+    let first = *c.get(i)?;
+    let mid_word = first.is_alphabetic() && i > 0 && c[i - 1].is_alphabetic();
+    if mid_word || !(first.is_alphabetic() || matches!(first, '€' | '£' | '$' | '¥' | '円')) {
+        return None;
+    }
     let mut best: Option<(usize, &str, Cur)> = None;
     for (m, cur) in MARKERS {
         if let Some(end) = matches_at(c, i, m)
@@ -552,23 +569,40 @@ enum NumKind {
     Garbled,
 }
 
-const PERCENT_WORDS: &str = "pour cent|percent|prozent|por ciento|per cento";
-const INSTALMENT_COUNTS: &str = "x|×|fois|mal|rate|rates|raten|plazos|cuotas|mensualites|mensualidades|versements|\
-    echeances|paiements|payments|installments|instalments|mois|months|monate|meses|\
-    mesi";
-const MULTIBUY_COUNTS: &str = "pour|for|fur|por|per|achetes|achete|gekauft|acquistati|comprados";
+#[rustfmt::skip]
+const PERCENT_WORDS: &[&str] = &[
+    "pour cent", "percent", "prozent", "por ciento", "per cento",
+];
+#[rustfmt::skip]
+const INSTALMENT_COUNTS: &[&str] = &[
+    "x", "×", "fois", "mal", "rate", "rates", "raten", "plazos", "cuotas", "mensualites",
+    "mensualidades", "versements", "echeances", "paiements", "payments", "installments",
+    "instalments", "mois", "months", "monate", "meses", "mesi",
+];
+#[rustfmt::skip]
+const MULTIBUY_COUNTS: &[&str] = &[
+    "pour", "for", "fur", "por", "per", "achetes", "achete", "gekauft", "acquistati",
+    "comprados",
+];
 /// Units of quantity, weight, size and time written after a number.
-const QUANTITY_UNITS: &str = "kg|g|gr|mg|l|ml|cl|dl|lt|ltr|litre|litres|liter|m|cm|mm|km|m2|m3|oz|lb|lbs|fl|\
-    pcs|pc|pieces|piece|st|stk|stuck|unites|unite|units|unit|uds|pz|pezzi|capsules|\
-    doses|lavages|rouleaux|h|heures|heure|hours|hour|hrs|stunden|std|min|minutes|\
-    jours|jour|days|day|tage|tagen|dias|dia|giorni|dagar|dage|semaines|weeks|wochen|\
-    ans|years|jahre|anni|anos|derniers|dernier|go|gb|tb|mo|mb|mah|w|v|hz|mp|pouces|\
-    zoll|inch|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|\
-    novembre|decembre|january|february|march|april|may|june|july|august|september|\
-    october|november|december|januar|februar|marz|juni|juli|oktober|dezember|enero|\
-    febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|\
-    diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|\
-    jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec";
+#[rustfmt::skip]
+const QUANTITY_UNITS: &[&str] = &[
+    "kg", "g", "gr", "mg", "l", "ml", "cl", "dl", "lt", "ltr", "litre", "litres", "liter", "m",
+    "cm", "mm", "km", "m2", "m3", "oz", "lb", "lbs", "fl", "pcs", "pc", "pieces", "piece", "st",
+    "stk", "stuck", "unites", "unite", "units", "unit", "uds", "pz", "pezzi", "capsules",
+    "doses", "lavages", "rouleaux", "h", "heures", "heure", "hours", "hour", "hrs", "stunden",
+    "std", "min", "minutes", "jours", "jour", "days", "day", "tage", "tagen", "dias", "dia",
+    "giorni", "dagar", "dage", "semaines", "weeks", "wochen", "ans", "years", "jahre", "anni",
+    "anos", "derniers", "dernier", "go", "gb", "tb", "mo", "mb", "mah", "w", "v", "hz", "mp",
+    "pouces", "zoll", "inch", "janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet",
+    "aout", "septembre", "octobre", "novembre", "decembre", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "januar", "februar", "marz", "juni", "juli", "oktober", "dezember", "enero", "febrero",
+    "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+    "diciembre", "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre",
+    "ottobre", "dicembre", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+    "oct", "nov", "dec",
+];
 
 /// A currency marker right before or after the number.
 fn has_mark_beside(c: &[char], n: &Num, marks: &[Mark]) -> bool {
@@ -879,107 +913,196 @@ enum Attach {
     Either,
 }
 
-const FROM: &str = "a partir de|des|from|ab|desde|a partire da|vanaf|starting at|starting from|fran|\
-    fra|od";
-const CURRENT: &str = "now|maintenant|jetzt|jetzt nur|nur|nu|ahora|ora|adesso|sale|sale price|promo|\
-    prix promo|prix promotionnel|prix solde|prix reduit|prix apres remise|\
-    prix apres reduction|nouveau prix|prix actuel|prix special|aktionspreis|\
-    angebotspreis|sonderpreis|unser preis|ihr preis|our price|offer price|deal price|\
-    special price|your price|votre prix|precio oferta|precio rebajado|\
-    precio especial|oferta|prezzo scontato|prezzo offerta|prezzo speciale|offerta|\
-    reapris|kampanjpris|tilbudspris|tilbud";
-const PREVIOUS: &str = "au lieu de|prix initial|ancien prix|prix barre|prix de reference|prix habituel|\
-    prix normal|prix d'origine|prix avant|avant|statt|anstatt|statt bisher|vorher|\
-    bisher|ursprunglich|ursprunglicher preis|alter preis|fruher|fruherer preis|\
-    normalpreis|streichpreis|regularer preis|was|previously|previous price|\
-    regular price|reg.|original price|orig.|old price|antes|precio anterior|\
-    precio original|precio habitual|precio normal|prima|invece di|anziche|\
-    prezzo precedente|prezzo originale|prezzo iniziale|prezzo pieno|prezzo normale|\
-    ord. pris|ord.pris|ordinarie pris|ordinarie|tidigare pris|normalpris|voorheen";
+#[rustfmt::skip]
+const FROM: &[&str] = &[
+    "a partir de", "des", "from", "ab", "desde", "a partire da", "vanaf", "starting at",
+    "starting from", "fran", "fra", "od",
+];
+#[rustfmt::skip]
+const CURRENT: &[&str] = &[
+    "now", "maintenant", "jetzt", "jetzt nur", "nur", "nu", "ahora", "ora", "adesso", "sale",
+    "sale price", "promo", "prix promo", "prix promotionnel", "prix solde", "prix reduit",
+    "prix apres remise", "prix apres reduction", "nouveau prix", "prix actuel", "prix special",
+    "aktionspreis", "angebotspreis", "sonderpreis", "unser preis", "ihr preis", "our price",
+    "offer price", "deal price", "special price", "your price", "votre prix", "precio oferta",
+    "precio rebajado", "precio especial", "oferta", "prezzo scontato", "prezzo offerta",
+    "prezzo speciale", "offerta", "reapris", "kampanjpris", "tilbudspris", "tilbud",
+];
+#[rustfmt::skip]
+const PREVIOUS: &[&str] = &[
+    "au lieu de", "prix initial", "ancien prix", "prix barre", "prix de reference",
+    "prix habituel", "prix normal", "prix d'origine", "prix avant", "avant", "statt", "anstatt",
+    "statt bisher", "vorher", "bisher", "ursprunglich", "ursprunglicher preis", "alter preis",
+    "fruher", "fruherer preis", "normalpreis", "streichpreis", "regularer preis", "was",
+    "previously", "previous price", "regular price", "reg.", "original price", "orig.",
+    "old price", "antes", "precio anterior", "precio original", "precio habitual",
+    "precio normal", "prima", "invece di", "anziche", "prezzo precedente", "prezzo originale",
+    "prezzo iniziale", "prezzo pieno", "prezzo normale", "ord. pris", "ord.pris",
+    "ordinarie pris", "ordinarie", "tidigare pris", "normalpris", "voorheen",
+];
 /// Recommended-price words that also follow their amount ("59,95 € UVP").
-const RECOMMENDED_EITHER: &str = "uvp|rrp|msrp|srp|pvc|ppc|pvpr";
-const RECOMMENDED: &str = "prix conseille|prix de vente conseille|prix public conseille|\
-    unverbindliche preisempfehlung|unverb. preisempfehlung|preisempfehlung|empf. vk|\
-    recommended retail price|recommended price|suggested retail price|\
-    manufacturer's suggested retail price|pvp recomendado|precio recomendado|\
-    precio de venta recomendado|prezzo consigliato|prezzo di vendita consigliato|\
-    prezzo al pubblico consigliato|rek. pris|rekommenderat pris|cirkapris|ca-pris|\
-    vejl. pris|vejledende pris|veil. pris|veiledende pris|adviesprijs";
-const LIST: &str = "list price|list|listenpreis|prix catalogue|prix de liste|prezzo di listino|\
-    prezzo listino|precio de lista|precio de catalogo|listpris";
-const GROSS: &str = "ttc|t.t.c.|toutes taxes comprises|inkl. mwst.|inkl. mwst|incl. mwst|\
-    inkl. gesetzl. mwst.|inkl. gesetzl. mwst|inkl. ust.|inkl. ust|\
-    inkl. mehrwertsteuer|incl. vat|inc. vat|incl vat|inc vat|including vat|\
-    vat included|iva incluida|iva incl.|iva incluido|iva inclusa|iva compresa|\
-    tva incluse|tva comprise|incl. btw|inkl. moms|inkl moms";
-const GROSS_LABELS: &str = "prix ttc|bruttopreis";
-const NET: &str = "ht|h.t.|hors taxes|hors taxe|hors tva|exkl. mwst.|exkl. mwst|zzgl. mwst.|\
-    zzgl. mwst|zzgl. ust.|zzgl. ust|exkl. ust|excl. vat|ex. vat|ex vat|exc. vat|\
-    excluding vat|+ vat|plus vat|+ iva|iva excluida|sin iva|mas iva|iva esclusa|\
-    + tva|excl. btw|exkl. moms|netto";
-const NET_LABELS: &str = "prix ht|prix hors taxes|nettopreis";
-const COMPONENT_PREFIX: &str = "dont|davon|inkl.|incl.|inclus|including|incluye|di cui|inclusief";
-const COMPONENT_EITHER: &str = "eco-participation|eco participation|ecoparticipation|eco-part.|eco-part|ecopart|\
-    ecotaxe|eco-taxe|eco-contribution|eco-mobilier|ecomobilier|deee|d3e|pfand|\
-    deposit|consigne|raee|contributo raee|ecotasa|canon digital|copie privee|\
-    urheberrechtsabgabe";
-const COMPONENT_SUFFIX: &str = "d'eco-participation|d'eco participation|d'ecoparticipation|d'eco-part.|\
-    d'eco-part|d'ecopart|d'ecotaxe|d'eco-taxe|d'eco-contribution|d'eco-mobilier|\
-    de consigne|de deee";
-const ADD_ON: &str = "+|zzgl.|zzgl|zuzuglich|plus|en plus|mas";
-const SHIPPING: &str = "livraison|frais de livraison|frais de port|frais d'envoi|port|shipping|delivery|\
-    postage|p&p|versand|versandkosten|lieferung|envio|gastos de envio|spedizione|\
-    spese di spedizione|consegna|frakt|porto|verzendkosten|verzending";
+#[rustfmt::skip]
+const RECOMMENDED_EITHER: &[&str] = &[
+    "uvp", "rrp", "msrp", "srp", "pvc", "ppc", "pvpr",
+];
+#[rustfmt::skip]
+const RECOMMENDED: &[&str] = &[
+    "prix conseille", "prix de vente conseille", "prix public conseille",
+    "unverbindliche preisempfehlung", "unverb. preisempfehlung", "preisempfehlung", "empf. vk",
+    "recommended retail price", "recommended price", "suggested retail price",
+    "manufacturer's suggested retail price", "pvp recomendado", "precio recomendado",
+    "precio de venta recomendado", "prezzo consigliato", "prezzo di vendita consigliato",
+    "prezzo al pubblico consigliato", "rek. pris", "rekommenderat pris", "cirkapris", "ca-pris",
+    "vejl. pris", "vejledende pris", "veil. pris", "veiledende pris", "adviesprijs",
+];
+#[rustfmt::skip]
+const LIST: &[&str] = &[
+    "list price", "list", "listenpreis", "prix catalogue", "prix de liste", "prezzo di listino",
+    "prezzo listino", "precio de lista", "precio de catalogo", "listpris",
+];
+#[rustfmt::skip]
+const GROSS: &[&str] = &[
+    "ttc", "t.t.c.", "toutes taxes comprises", "inkl. mwst.", "inkl. mwst", "incl. mwst",
+    "inkl. gesetzl. mwst.", "inkl. gesetzl. mwst", "inkl. ust.", "inkl. ust",
+    "inkl. mehrwertsteuer", "incl. vat", "inc. vat", "incl vat", "inc vat", "including vat",
+    "vat included", "iva incluida", "iva incl.", "iva incluido", "iva inclusa", "iva compresa",
+    "tva incluse", "tva comprise", "incl. btw", "inkl. moms", "inkl moms",
+];
+#[rustfmt::skip]
+const GROSS_LABELS: &[&str] = &[
+    "prix ttc", "bruttopreis",
+];
+#[rustfmt::skip]
+const NET: &[&str] = &[
+    "ht", "h.t.", "hors taxes", "hors taxe", "hors tva", "exkl. mwst.", "exkl. mwst",
+    "zzgl. mwst.", "zzgl. mwst", "zzgl. ust.", "zzgl. ust", "exkl. ust", "excl. vat", "ex. vat",
+    "ex vat", "exc. vat", "excluding vat", "+ vat", "plus vat", "+ iva", "iva excluida",
+    "sin iva", "mas iva", "iva esclusa", "+ tva", "excl. btw", "exkl. moms", "netto",
+];
+#[rustfmt::skip]
+const NET_LABELS: &[&str] = &[
+    "prix ht", "prix hors taxes", "nettopreis",
+];
+#[rustfmt::skip]
+const COMPONENT_PREFIX: &[&str] = &[
+    "dont", "davon", "inkl.", "incl.", "inclus", "including", "incluye", "di cui", "inclusief",
+];
+#[rustfmt::skip]
+const COMPONENT_EITHER: &[&str] = &[
+    "eco-participation", "eco participation", "ecoparticipation", "eco-part.", "eco-part",
+    "ecopart", "ecotaxe", "eco-taxe", "eco-contribution", "eco-mobilier", "ecomobilier", "deee",
+    "d3e", "pfand", "deposit", "consigne", "raee", "contributo raee", "ecotasa",
+    "canon digital", "copie privee", "urheberrechtsabgabe",
+];
+#[rustfmt::skip]
+const COMPONENT_SUFFIX: &[&str] = &[
+    "d'eco-participation", "d'eco participation", "d'ecoparticipation", "d'eco-part.",
+    "d'eco-part", "d'ecopart", "d'ecotaxe", "d'eco-taxe", "d'eco-contribution",
+    "d'eco-mobilier", "de consigne", "de deee",
+];
+#[rustfmt::skip]
+const ADD_ON: &[&str] = &[
+    "+", "zzgl.", "zzgl", "zuzuglich", "plus", "en plus", "mas",
+];
+#[rustfmt::skip]
+const SHIPPING: &[&str] = &[
+    "livraison", "frais de livraison", "frais de port", "frais d'envoi", "port", "shipping",
+    "delivery", "postage", "p&p", "versand", "versandkosten", "lieferung", "envio",
+    "gastos de envio", "spedizione", "spese di spedizione", "consegna", "frakt", "porto",
+    "verzendkosten", "verzending",
+];
 /// Free shipping: labels the threshold after it ("livraison offerte dès 60 €").
-const FREE_SHIPPING: &str = "livraison offerte|livraison gratuite|frais de port offerts|\
-    frais de port gratuits|port offert|port gratuit|free shipping|free delivery|\
-    free standard delivery|kostenloser versand|versandkostenfrei|gratis versand|\
-    versand kostenlos|envio gratis|envio gratuito|spedizione gratuita|\
-    spedizione gratis|fri frakt|gratis verzending";
-const NOTES: &str = "zzgl. versand|zzgl. versandkosten|zuzuglich versand|zuzuglich versandkosten|\
-    zzgl. porto|inkl. versand|plus shipping|+ shipping|plus postage|+ p&p|+ versand|\
-    hors frais de port|hors livraison|frais de port en sus|plus frais de port|\
-    + frais de port|+ frais de livraison|excl. shipping|incl. shipping|\
-    spedizione esclusa|envio no incluido|+ envio|+ port|retours gratuits|retour gratuit|\
-    retours offerts|free returns|free return|kostenlose rucksendung|kostenloser ruckversand|\
-    devolucion gratuita|devoluciones gratis|reso gratuito|resi gratuiti|retrait gratuit|\
-    retrait en magasin gratuit|click & collect gratuit|free click & collect|free collection";
-const MEMBER: &str = "prix membre|prix membres|prix adherent|prix adherents|prix fidelite|prix carte|\
-    prix club|prix abonne|prix abonnes|prix etudiant|prix pro|prix professionnel|\
-    member price|members price|member's price|members' price|club price|\
-    loyalty price|student price|trade price|mitgliederpreis|mitgliedspreis|clubpreis|\
-    kundenkartenpreis|precio socio|precio socios|precio club|precio miembro|\
-    prezzo soci|prezzo socio|prezzo riservato|prezzo membri|medlemspris|klubbpris";
-const MEMBER_EITHER: &str = "avec la carte|avec carte|avec votre carte|with card|for members|pour les membres|\
-    pour les adherents|fur mitglieder|para socios|per i soci|membres|adherents|\
-    members";
-const SAVING: &str = "economisez|vous economisez|economie|soit une economie de|sie sparen|sparen sie|\
-    ersparnis|you save|save|ahorra|ahorras|ahorro|ahorre|risparmi|risparmia|\
-    risparmio|spara|du sparar|remise|remise immediate|reduction|rabatt|discount|\
-    descuento|sconto";
-const SAVING_SUFFIX: &str =
-    "off|de remise|de reduction|d'economie|d'economies|gespart|de descuento|di sconto";
-const VOUCHER: &str = "carte cadeau|carte-cadeau|e-carte cadeau|cheque cadeau|bon d'achat|\
-    bon de reduction|gift card|gift voucher|e-gift card|voucher|gutschein|coupon|\
-    code promo|code|cashback|rembourse|remboursement|odr|offre de remboursement|\
-    tarjeta regalo|cheque regalo|buono|buono regalo|carta regalo|presentkort";
-const REFERENCE: &str = "ref.|ref|reference|sku|ean|art.-nr.|art.-nr|art. nr.|artikelnummer|artikel-nr.|\
-    modele|model|taille|size|grosse|talla|taglia|pointure|lot de|pack de|pack of|\
-    set of|set de|lote de|confezione da|packung mit|quantite|quantity|menge|cantidad|\
-    quantita|qte|qty";
-const LOWEST_RECENT: &str = "prix le plus bas|le prix le plus bas|lowest price|niedrigster preis|\
-    niedrigster gesamtpreis|tiefstpreis|precio mas bajo|prezzo piu basso|\
-    laagste prijs|lagsta pris|laveste pris|typical price|typical";
-const UNIT_LABELS: &str = "grundpreis|prix au kilo|prix au kg|prix au litre|prix au l|prix/kg|prix/l|\
-    prix unitaire|prix a l'unite|unit price|price per|precio por|precio unitario|\
-    prezzo al|prezzo per|prezzo unitario|jamforpris|literpreis|kilopreis|stuckpreis|\
-    =";
-const LABELS: &str = "only|seulement|just|solo|solamente|soltanto|prix|price|preis|precio|prezzo|pris|prijs|cena|soit|tarif";
-const FREE: &str = "gratuit|gratuite|gratuits|gratuites|free|offert|offerte|offerts|offertes|\
-    kostenlos|kostenlose|kostenloser|gratis|gratuito|gratuita";
+#[rustfmt::skip]
+const FREE_SHIPPING: &[&str] = &[
+    "livraison offerte", "livraison gratuite", "frais de port offerts",
+    "frais de port gratuits", "port offert", "port gratuit", "free shipping", "free delivery",
+    "free standard delivery", "kostenloser versand", "versandkostenfrei", "gratis versand",
+    "versand kostenlos", "envio gratis", "envio gratuito", "spedizione gratuita",
+    "spedizione gratis", "fri frakt", "gratis verzending",
+];
+#[rustfmt::skip]
+const NOTES: &[&str] = &[
+    "zzgl. versand", "zzgl. versandkosten", "zuzuglich versand", "zuzuglich versandkosten",
+    "zzgl. porto", "inkl. versand", "plus shipping", "+ shipping", "plus postage", "+ p&p",
+    "+ versand", "hors frais de port", "hors livraison", "frais de port en sus",
+    "plus frais de port", "+ frais de port", "+ frais de livraison", "excl. shipping",
+    "incl. shipping", "spedizione esclusa", "envio no incluido", "+ envio", "+ port",
+    "retours gratuits", "retour gratuit", "retours offerts", "free returns", "free return",
+    "kostenlose rucksendung", "kostenloser ruckversand", "devolucion gratuita",
+    "devoluciones gratis", "reso gratuito", "resi gratuiti", "retrait gratuit",
+    "retrait en magasin gratuit", "click & collect gratuit", "free click & collect",
+    "free collection",
+];
+#[rustfmt::skip]
+const MEMBER: &[&str] = &[
+    "prix membre", "prix membres", "prix adherent", "prix adherents", "prix fidelite",
+    "prix carte", "prix club", "prix abonne", "prix abonnes", "prix etudiant", "prix pro",
+    "prix professionnel", "member price", "members price", "member's price", "members' price",
+    "club price", "loyalty price", "student price", "trade price", "mitgliederpreis",
+    "mitgliedspreis", "clubpreis", "kundenkartenpreis", "precio socio", "precio socios",
+    "precio club", "precio miembro", "prezzo soci", "prezzo socio", "prezzo riservato",
+    "prezzo membri", "medlemspris", "klubbpris",
+];
+#[rustfmt::skip]
+const MEMBER_EITHER: &[&str] = &[
+    "avec la carte", "avec carte", "avec votre carte", "with card", "for members",
+    "pour les membres", "pour les adherents", "fur mitglieder", "para socios", "per i soci",
+    "membres", "adherents", "members",
+];
+#[rustfmt::skip]
+const SAVING: &[&str] = &[
+    "economisez", "vous economisez", "economie", "soit une economie de", "sie sparen",
+    "sparen sie", "ersparnis", "you save", "save", "ahorra", "ahorras", "ahorro", "ahorre",
+    "risparmi", "risparmia", "risparmio", "spara", "du sparar", "remise", "remise immediate",
+    "reduction", "rabatt", "discount", "descuento", "sconto",
+];
+#[rustfmt::skip]
+const SAVING_SUFFIX: &[&str] = &[
+    "off", "de remise", "de reduction", "d'economie", "d'economies", "gespart", "de descuento",
+    "di sconto",
+];
+#[rustfmt::skip]
+const VOUCHER: &[&str] = &[
+    "carte cadeau", "carte-cadeau", "e-carte cadeau", "cheque cadeau", "bon d'achat",
+    "bon de reduction", "gift card", "gift voucher", "e-gift card", "voucher", "gutschein",
+    "coupon", "code promo", "code", "cashback", "rembourse", "remboursement", "odr",
+    "offre de remboursement", "tarjeta regalo", "cheque regalo", "buono", "buono regalo",
+    "carta regalo", "presentkort",
+];
+#[rustfmt::skip]
+const REFERENCE: &[&str] = &[
+    "ref.", "ref", "reference", "sku", "ean", "art.-nr.", "art.-nr", "art. nr.",
+    "artikelnummer", "artikel-nr.", "modele", "model", "taille", "size", "grosse", "talla",
+    "taglia", "pointure", "lot de", "pack de", "pack of", "set of", "set de", "lote de",
+    "confezione da", "packung mit", "quantite", "quantity", "menge", "cantidad", "quantita",
+    "qte", "qty",
+];
+#[rustfmt::skip]
+const LOWEST_RECENT: &[&str] = &[
+    "prix le plus bas", "le prix le plus bas", "lowest price", "niedrigster preis",
+    "niedrigster gesamtpreis", "tiefstpreis", "precio mas bajo", "prezzo piu basso",
+    "laagste prijs", "lagsta pris", "laveste pris", "typical price", "typical",
+];
+#[rustfmt::skip]
+const UNIT_LABELS: &[&str] = &[
+    "grundpreis", "prix au kilo", "prix au kg", "prix au litre", "prix au l", "prix/kg",
+    "prix/l", "prix unitaire", "prix a l'unite", "unit price", "price per", "precio por",
+    "precio unitario", "prezzo al", "prezzo per", "prezzo unitario", "jamforpris", "literpreis",
+    "kilopreis", "stuckpreis", "=",
+];
+#[rustfmt::skip]
+const LABELS: &[&str] = &[
+    "only", "seulement", "just", "solo", "solamente", "soltanto", "prix", "price", "preis",
+    "precio", "prezzo", "pris", "prijs", "cena", "soit", "tarif",
+];
+#[rustfmt::skip]
+const FREE: &[&str] = &[
+    "gratuit", "gratuite", "gratuits", "gratuites", "free", "offert", "offerte", "offerts",
+    "offertes", "kostenlos", "kostenlose", "kostenloser", "gratis", "gratuito", "gratuita",
+];
 
 /// Every label, with what it says and where its amount is.
-const PHRASES: &[(&str, Role, Attach)] = &[
+const PHRASES: &[(&[&str], Role, Attach)] = &[
     (FROM, Role::From, Attach::Next),
     (CURRENT, Role::Current, Attach::Next),
     (PREVIOUS, Role::Former(FormerKind::Previous), Attach::Next),
@@ -1034,12 +1157,20 @@ const PHRASES: &[(&str, Role, Attach)] = &[
 ];
 
 /// Units of a unit price ("€/kg", "le litre", "pro Stück", "/mois").
-const PRICE_UNITS: &str = "kg|kilo|kilogramme|kilogram|g|gr|gramme|grammes|mg|l|litre|liter|litro|lt|ltr|ml|\
-    cl|dl|m|metre|meter|metro|m2|m3|cm|mm|km|lb|lbs|oz|fl oz|piece|pieces|pc|pcs|\
-    unite|unit|u|ud|uds|unidad|pz|pezzo|stuck|stk|st|rouleau|roll|rolle|dose|lavage|\
-    wash|waschgang|capsule|tab|tablet|mois|month|mo|monat|mes|mese|an|annee|year|yr|\
-    jahr|semaine|week|woche|jour|day|tag|nuit|night|nacht|personne|person|pers.";
-const PER: &str = "/|le|la|l'|per|pro|al|el|par|por|the";
+#[rustfmt::skip]
+const PRICE_UNITS: &[&str] = &[
+    "kg", "kilo", "kilogramme", "kilogram", "g", "gr", "gramme", "grammes", "mg", "l", "litre",
+    "liter", "litro", "lt", "ltr", "ml", "cl", "dl", "m", "metre", "meter", "metro", "m2", "m3",
+    "cm", "mm", "km", "lb", "lbs", "oz", "fl oz", "piece", "pieces", "pc", "pcs", "unite",
+    "unit", "u", "ud", "uds", "unidad", "pz", "pezzo", "stuck", "stk", "st", "rouleau", "roll",
+    "rolle", "dose", "lavage", "wash", "waschgang", "capsule", "tab", "tablet", "mois", "month",
+    "mo", "monat", "mes", "mese", "an", "annee", "year", "yr", "jahr", "semaine", "week",
+    "woche", "jour", "day", "tag", "nuit", "night", "nacht", "personne", "person", "pers.",
+];
+#[rustfmt::skip]
+const PER: &[&str] = &[
+    "/", "le", "la", "l'", "per", "pro", "al", "el", "par", "por", "the",
+];
 
 /// A unit-price tail at `c[i..]`: "/kg", "/ 100 g", "le kg", "pro Stück".
 fn unit_phrase_at(c: &[char], i: usize) -> Option<usize> {
@@ -1067,6 +1198,12 @@ struct Phrase {
 }
 
 fn phrase_at(c: &[char], i: usize) -> Option<Phrase> {
+    // Labels start a word, with a letter or one of "+", "=", "/".
+    let first = *c.get(i)?;
+    let mid_word = first.is_alphabetic() && i > 0 && c[i - 1].is_alphabetic();
+    if mid_word || !(first.is_alphabetic() || matches!(first, '+' | '=' | '/')) {
+        return None;
+    }
     let mut best: Option<Phrase> = None;
     let mut consider = |end: usize, role: Role, attach: Attach| {
         if best.is_none_or(|b| end > b.end) {
@@ -1095,8 +1232,6 @@ fn phrase_at(c: &[char], i: usize) -> Option<Phrase> {
 /// An amount of the text, with the currency markers it owns.
 #[derive(Debug, Clone)]
 struct Amt {
-    /// The end of the number's own digits.
-    end: usize,
     /// With its currency markers.
     lo: usize,
     hi: usize,
@@ -1252,7 +1387,6 @@ fn read(text: &str, default: Option<Currency>) -> Result<Outcome, PriceTextError
             }
         }
         let mut a = Amt {
-            end: n.end,
             lo: n.start,
             hi: n.end,
             token: n.token.clone(),
@@ -1431,7 +1565,6 @@ fn join_split_decimals(c: &[char], amts: Vec<Amt>, currency: Currency, original:
                 && amount(&token, currency, original).is_ok()
             {
                 a.token = token;
-                a.end = b.end;
                 a.hi = b.hi;
                 a.marker_after = a.marker_after || b.marker_after;
                 a.euro_after = a.euro_after || b.euro_after;
@@ -1454,7 +1587,6 @@ fn join_repeats(c: &[char], amts: Vec<Amt>, values: Vec<Money>) -> (Vec<Amt>, Ve
             && a.bound == b.bound
             && c[a.hi..b.lo].iter().all(|ch| *ch == ' ')
         {
-            a.end = b.end;
             a.hi = b.hi;
             continue;
         }

@@ -406,10 +406,13 @@ proptest! {
         }
         parts.extend(noise[3].iter().map(|&n| NOISE[n].to_string()));
         // Text nodes are often joined without a space, though not between
-        // two numbers or two words: those would be another number or word.
+        // two numbers (or a number and its punctuation) or two words: those
+        // would write another number ("31/12/13 100,00 €") or word.
         let mut text = String::new();
         for (k, part) in parts.iter().enumerate() {
-            let numeric = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == ',' || c == '.');
+            let numeric = |c: Option<char>| {
+                c.is_some_and(|c| c.is_ascii_digit() || ",./:-–".contains(c))
+            };
             let letter = |c: Option<char>| c.is_some_and(char::is_alphabetic);
             let (last, first) = (text.chars().last(), part.chars().next());
             let glued = glue.get(k).copied().unwrap_or(false)
