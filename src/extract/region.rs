@@ -1236,12 +1236,12 @@ fn has_class(list: &[u8], class: &[u8]) -> bool {
 pub const H1_BIT: u16 = 1 << 15;
 
 fn is_raw(html: &str, n: Node) -> bool {
-    let s = n.start as usize + 1;
-    let b = html.as_bytes();
-    [&b"script"[..], b"style", b"textarea"].iter().any(|t| {
-        b.get(s..s + t.len())
-            .is_some_and(|x| x.eq_ignore_ascii_case(t))
-    })
+    let b = &html.as_bytes()[n.start as usize + 1..n.open_end as usize];
+    let end = b
+        .iter()
+        .position(|c| !c.is_ascii_alphanumeric())
+        .unwrap_or(b.len());
+    is_raw_text(&b[..end])
 }
 
 /// Appends markup's text, its tags removed (a tag separates words).
