@@ -7,16 +7,23 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Args;
 
-use super::{CliError, EXIT_OK, GlobalArgs, settings};
+use super::{CliError, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, GlobalArgs, settings};
 use crate::catalog::Catalog;
 use crate::daemon::lock::{self, DaemonLock};
-use crate::daemon::worker::WorkerOptions;
-use crate::daemon::{DaemonOptions, Shutdown};
+use crate::daemon::worker::{Services, WorkerOptions};
+use crate::daemon::{DaemonError, Shutdown};
 use crate::fetch::{FetchConfig, HostPool};
 use crate::notify::Mailer;
 
+/// The exit codes of `vigie daemon` and `vigie worker`, as `--help` shows them.
+const EXIT_CODES: &str = "Exit codes: 0 after SIGTERM or SIGINT; 1 when the database fails \
+(it cannot be opened, migrated or read) or another daemon holds the lock on the SQLite \
+database; 2 for a configuration error (settings, watchlists, a `schedule` line, a flag, an \
+address that cannot be listened on).";
+
 /// `vigie daemon` options.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct DaemonArgs {
     /// Serve /healthz and Prometheus /metrics on this address (e.g. 127.0.0.1:9184).
     #[arg(long, env = "VIGIE_LISTEN", value_name = "ADDR")]
@@ -125,29 +132,43 @@ async fn listen(addr: Option<SocketAddr>) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Runs `vigie worker` (or `vigie daemon` on PostgreSQL) until SIGTERM/SIGINT.
-pub async fn worker(g: &GlobalArgs, a: &WorkerArgs) -> Result<ExitCode, CliError> {
-    let mut shutdown = Shutdown::listen()?;
-    let s = settings(g)?;
-    if a.status {
-        let store = crate::store::open(&s.database).await?;
-        let runs = store.runs(50).await?;
-        if runs.is_empty() {
-            println!("no run recorded yet: start `vigie worker` (or `vigie daemon` on PostgreSQL)");
-        }
-        for r in runs {
-            println!(
-                "#{:<6} {:<28} slot {}  {:<8} attempts {}  {}",
-                r.id,
-                r.shop,
-                r.slot.format("%Y-%m-%d %H:%M UTC"),
-                r.status,
-                r.attempts,
-                r.worker.as_deref().unwrap_or("-"),
-            );
-        }
-        return Ok(ExitCode::from(EXIT_OK));
+/// A scheduler error with its exit code: 2 for the watchlists' schedules,
+/// 1 for the database.
+fn daemon_error(e: DaemonError) -> CliError {
+    let code = if e.is_config() {
+        EXIT_CONFIG
+    } else {
+        EXIT_FAILURE
+    };
+    CliError {
+        code,
+        error: e.into(),
     }
+}
+
+/// Prints the latest runs of the fleet (`vigie worker --status`).
+async fn status(database: &str) -> Result<ExitCode, CliError> {
+    let store = crate::store::open(database).await?;
+    let runs = store.runs(50).await?;
+    if runs.is_empty() {
+        println!("no run recorded yet: start `vigie worker` (or `vigie daemon` on PostgreSQL)");
+    }
+    for r in runs {
+        println!(
+            "#{:<6} {:<28} slot {}  {:<8} attempts {}  {}",
+            r.id,
+            r.shop,
+            r.slot.format("%Y-%m-%d %H:%M UTC"),
+            r.status,
+            r.attempts,
+            r.worker.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The worker's options from the flags; errors are configuration errors.
+fn worker_options(a: &WorkerArgs) -> Result<WorkerOptions, CliError> {
     let (tz, tick) = tz_and_tick(&a.daemon)?;
     if !(a.lease_seconds >= 1.0 && a.lease_seconds <= 3600.0) {
         return Err(CliError::config(anyhow::anyhow!(
@@ -169,13 +190,7 @@ pub async fn worker(g: &GlobalArgs, a: &WorkerArgs) -> Result<ExitCode, CliError
         Some(v) => rfc3339("--now", v)? - chrono::Utc::now(),
         None => chrono::Duration::zero(),
     };
-    let catalog = Catalog::load_dir(&s.watchlists).map_err(CliError::config)?;
-    let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
-    let store = crate::store::open(&s.database).await?;
-    let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
-    listen(a.daemon.listen).await?;
-    let lease = Duration::from_secs_f64(a.lease_seconds);
-    let options = WorkerOptions {
+    Ok(WorkerOptions {
         name: a
             .name
             .clone()
@@ -184,7 +199,7 @@ pub async fn worker(g: &GlobalArgs, a: &WorkerArgs) -> Result<ExitCode, CliError
         jitter: Duration::from_secs(a.daemon.jitter_seconds),
         tick,
         clock_origin,
-        lease,
+        lease: Duration::from_secs_f64(a.lease_seconds),
         max_runs: a.max_runs,
         // Faster polls with a fast test clock; once a second otherwise.
         poll: tick.min(Duration::from_secs(60)) / 60,
@@ -195,72 +210,73 @@ pub async fn worker(g: &GlobalArgs, a: &WorkerArgs) -> Result<ExitCode, CliError
         },
         scan_offset,
         ..WorkerOptions::default()
-    };
-    crate::daemon::worker::run(
-        &catalog,
-        store.as_ref(),
-        &pool,
-        &mailer,
-        &catalog.calendar(),
-        &options,
-        &mut shutdown,
-    )
-    .await
-    .map_err(CliError::config)?;
-    Ok(ExitCode::from(EXIT_OK))
+    })
 }
 
-/// Runs the scheduler until SIGTERM/SIGINT. On PostgreSQL the daemon is a
-/// fleet worker ([`worker`]) with the default lease.
-pub async fn run(g: &GlobalArgs, a: &DaemonArgs) -> Result<ExitCode, CliError> {
-    let s = settings(g)?;
-    if crate::store::is_postgres(&s.database) {
-        let w = WorkerArgs {
-            daemon: a.clone(),
-            name: std::env::var("VIGIE_WORKER_NAME").ok(),
-            lease_seconds: 60.0,
-            max_runs: crate::daemon::worker::DEFAULT_MAX_RUNS,
-            status: false,
-            clock_origin: None,
-            now: None,
-        };
-        return worker(g, &w).await;
-    }
+/// One daemon per SQLite database: the lock beside the database file
+/// (none for an in-memory database).
+fn daemon_lock(database: &str) -> Result<Option<DaemonLock>, CliError> {
+    let Some(db) = lock::database_file(database) else {
+        return Ok(None);
+    };
+    let l = DaemonLock::acquire(&lock::beside(&db, ".daemon.lock"))?;
+    tracing::info!(lock = %l.path().display(), pid = std::process::id(), "daemon lock taken");
+    crate::daemon::note_old_state_file(&db);
+    Ok(Some(l))
+}
+
+/// Runs `vigie worker` (or `vigie daemon` on PostgreSQL) until SIGTERM/SIGINT.
+pub async fn worker(g: &GlobalArgs, a: &WorkerArgs) -> Result<ExitCode, CliError> {
+    serve(g, a, false).await
+}
+
+/// Runs the scheduler until SIGTERM/SIGINT; `daemon`: as `vigie daemon`,
+/// which holds the lock on a SQLite database.
+async fn serve(g: &GlobalArgs, a: &WorkerArgs, daemon: bool) -> Result<ExitCode, CliError> {
     // Listen for SIGTERM/SIGINT first: a signal during start-up is handled.
     let mut shutdown = Shutdown::listen()?;
-    let (tz, tick) = tz_and_tick(a)?;
+    let s = settings(g)?;
+    if a.status {
+        return status(&s.database).await;
+    }
+    let options = worker_options(a)?;
     let catalog = Catalog::load_dir(&s.watchlists).map_err(CliError::config)?;
     let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
-    // One daemon per database: the lock is taken before anything is written.
-    let db_file = lock::database_file(&s.database);
-    let _lock = match &db_file {
-        Some(db) => {
-            let l = DaemonLock::acquire(&lock::beside(db, ".daemon.lock"))?;
-            tracing::info!(lock = %l.path().display(), pid = std::process::id(), "daemon lock taken");
-            Some(l)
-        }
-        None => None,
+    // The lock is taken before anything is written.
+    let _lock = if daemon && !crate::store::is_postgres(&s.database) {
+        daemon_lock(&s.database)?
+    } else {
+        None
     };
     let store = crate::store::open(&s.database).await?;
     let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
-    listen(a.listen).await?;
-    let options = DaemonOptions {
-        tz,
-        jitter: Duration::from_secs(a.jitter_seconds),
-        tick,
-        state_file: db_file.map(|db| lock::beside(&db, ".daemon-state.json")),
-        ..DaemonOptions::default()
+    listen(a.daemon.listen).await?;
+    let calendar = catalog.calendar();
+    let services = Services {
+        catalog: &catalog,
+        store: store.as_ref(),
+        pool: &pool,
+        mailer: &mailer,
+        calendar: &calendar,
     };
-    crate::daemon::run(
-        &catalog,
-        store.as_ref(),
-        &pool,
-        &mailer,
-        &catalog.calendar(),
-        &options,
-        &mut shutdown,
-    )
-    .await
-    .map_err(CliError::config)?;
+    crate::daemon::worker::run(services, &options, &mut shutdown)
+        .await
+        .map_err(daemon_error)?;
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Runs `vigie daemon` until SIGTERM/SIGINT: one worker with the default
+/// lease, holding the lock on a SQLite database; on PostgreSQL, a fleet
+/// worker like any other.
+pub async fn run(g: &GlobalArgs, a: &DaemonArgs) -> Result<ExitCode, CliError> {
+    let w = WorkerArgs {
+        daemon: a.clone(),
+        name: std::env::var("VIGIE_WORKER_NAME").ok(),
+        lease_seconds: crate::daemon::worker::DEFAULT_LEASE.as_secs_f64(),
+        max_runs: crate::daemon::worker::DEFAULT_MAX_RUNS,
+        status: false,
+        clock_origin: None,
+        now: None,
+    };
+    serve(g, &w, true).await
 }

@@ -101,8 +101,8 @@ fn holder_pid(path: &Path) -> String {
     }
 }
 
-/// The lock and state files of a `sqlite://FILE` database: `FILE.daemon.lock`
-/// and `FILE.daemon-state.json`. `None` for an in-memory database or
+/// The file of a `sqlite://FILE` database, beside which the lock
+/// `FILE.daemon.lock` is kept. `None` for an in-memory database or
 /// another kind of URL.
 pub fn database_file(url: &str) -> Option<PathBuf> {
     let rest = url

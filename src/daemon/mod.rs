@@ -1,47 +1,71 @@
-//! `vigie daemon`: scans each shop on its own crontab schedule and delivers
-//! the outbox, until SIGTERM or SIGINT.
+//! `vigie daemon` and `vigie worker`: scan each shop on its own crontab
+//! schedule and deliver the outbox, until SIGTERM or SIGINT.
 //!
-//! - Each shop with a `schedule` has its own timer, read as Vixie cron reads
-//!   the line ([`schedule`]) in the configured time zone (Europe/Paris by
-//!   default), plus a random delay of up to `jitter` so that shops sharing
-//!   a slot do not all start in the same second. A shop without a
-//!   `schedule` is not scanned by the daemon.
+//! Both run the same scheduler, a [`worker::Worker`]: `shop_runs` in the
+//! database is the one record of what ran, what was missed and what was
+//! skipped. `vigie daemon` is one worker with the lock ([`lock`]) that keeps
+//! a second daemon off the same SQLite database; `vigie worker` is one
+//! member of a fleet sharing a database.
+//!
+//! - Each shop with a `schedule` is read as Vixie cron reads the line
+//!   ([`schedule`]) in the configured time zone (Europe/Paris by default).
+//!   Its run starts after a random delay of up to `jitter` so that shops
+//!   sharing a slot do not all start in the same second. A shop without a
+//!   `schedule` is not scanned on a schedule.
 //! - A shop is never scanned twice at once: when its slot comes while its
-//!   previous scan is still going, the slot is skipped (and logged).
-//! - Missed runs: at start, a shop whose last successful scan (kept in
-//!   `<database>.daemon-state.json`, see [`state`]) is older than its
-//!   previous scheduled time is scanned once, however many slots were
-//!   missed. The same holds after a suspend: slots that passed while the
-//!   process slept give one run.
-//! - Shutdown: on SIGTERM or SIGINT no new scan starts; scans in progress
-//!   get [`DaemonOptions::grace`] (8 s) to finish, then are dropped. Every
-//!   batch a scan committed stays committed (a batch is committed at most
-//!   every 64 pages or 5 s); an interrupted scan is not recorded as a
-//!   success, so it runs again at the next start.
-//! - One daemon per database: see [`lock`].
+//!   previous run is still due or running, the slot is recorded as skipped
+//!   (and logged).
+//! - Missed runs: at start, the latest slot of each shop is recorded; when
+//!   no run was recorded for it (the daemon was down), or the shop's
+//!   previous run was left unfinished, the shop is scanned once, however
+//!   many slots were missed. Slots that pass while the process sleeps give
+//!   one run too.
+//! - Shutdown: on SIGTERM or SIGINT no new run starts; runs in progress get
+//!   [`SHUTDOWN_GRACE`] (8 s) to finish, then are handed back (`due`). What a
+//!   scan committed stays committed (a batch is committed at most every 64
+//!   pages or 5 s), and the run resumes where it stopped at the next start
+//!   (or on another worker of the fleet).
 
 pub mod lock;
 pub mod schedule;
-pub mod state;
 pub mod worker;
 
-use std::future::Future;
-use std::pin::Pin;
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 
 use crate::catalog::{Catalog, Shop};
-use crate::detect::calendar::Calendar;
-use crate::fetch::HostPool;
-use crate::notify::{self, DrainSummary, Mailer};
-use crate::pipeline::{self, ScanError, ScanOptions, ScanSummary};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use schedule::Crontab;
-use state::StateFile;
+
+/// Why the scheduler could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A shop's `schedule` line cannot be read.
+    #[error("shop {shop:?}: `schedule`: {reason}")]
+    Schedule {
+        /// The shop.
+        shop: String,
+        /// What is wrong with the line.
+        reason: String,
+    },
+    /// No shop has a `schedule`: there is nothing to run.
+    #[error("no shop has a `schedule`; add e.g. schedule = \"30 6 * * *\" to a [[shop]]")]
+    NoSchedule,
+    /// The database failed.
+    #[error("the database failed")]
+    Database(#[from] StoreError),
+}
+
+impl DaemonError {
+    /// Whether the error is in the configuration (the watchlists), not in
+    /// the database.
+    pub fn is_config(&self) -> bool {
+        matches!(self, DaemonError::Schedule { .. } | DaemonError::NoSchedule)
+    }
+}
 
 /// The time zone schedules are read in by default.
 pub const SCHEDULE_TZ: Tz = schedule::DEFAULT_TZ;
@@ -54,34 +78,6 @@ pub const DEFAULT_JITTER: Duration = Duration::from_secs(30);
 
 /// How long scans in progress may take to finish after SIGTERM.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
-
-/// How the daemon runs.
-#[derive(Debug, Clone)]
-pub struct DaemonOptions {
-    /// The time zone crontab lines are read in.
-    pub tz: Tz,
-    /// The largest random delay added to each scheduled run (0: none).
-    pub jitter: Duration,
-    /// How long scans in progress may take to finish after a shutdown signal.
-    pub grace: Duration,
-    /// How long one crontab minute lasts: 60 s, except in tests, which
-    /// shorten it to see minute-by-minute schedules fire in seconds.
-    pub tick: Duration,
-    /// The state file (last successful scan of each shop); none: in memory.
-    pub state_file: Option<std::path::PathBuf>,
-}
-
-impl Default for DaemonOptions {
-    fn default() -> Self {
-        DaemonOptions {
-            tz: SCHEDULE_TZ,
-            jitter: DEFAULT_JITTER,
-            grace: SHUTDOWN_GRACE,
-            tick: Duration::from_secs(60),
-            state_file: None,
-        }
-    }
-}
 
 /// The clock schedules are read on: the wall clock, or, when a crontab
 /// minute is made shorter than 60 s (tests), a clock running that much
@@ -180,114 +176,22 @@ impl Shutdown {
     }
 }
 
-/// One scheduled shop.
-struct Slot<'a> {
-    shop: &'a Shop,
-    crontab: Crontab,
-    /// The scheduled time waited for (schedule clock).
-    slot: Option<DateTime<Utc>>,
-    /// When it starts: the slot plus this slot's jitter (schedule clock).
-    fire_at: Option<DateTime<Utc>>,
-    running: bool,
-}
-
-impl Slot<'_> {
-    /// Moves to the first slot after `now`: slots that passed while the
-    /// daemon was busy or asleep give one run, not one each.
-    fn advance(&mut self, now: DateTime<Utc>, clock: &Clock, jitter: Duration) {
-        self.slot = self.crontab.next_after(now);
-        let delay = if jitter.is_zero() {
-            0
-        } else {
-            fastrand::u64(0..=jitter.as_millis() as u64)
-        };
-        let delay = chrono::Duration::milliseconds((delay as f64 * clock.speed) as i64);
-        self.fire_at = self.slot.map(|s| s + delay);
-    }
-}
-
-/// What a job of the daemon gave back.
-enum Done {
-    Scan {
-        index: usize,
-        started: DateTime<Utc>,
-        result: Result<ScanSummary, ScanError>,
-    },
-    Drain(Result<(DrainSummary, usize), StoreError>),
-}
-
-type Job<'a> = Pin<Box<dyn Future<Output = Done> + 'a>>;
-
-/// What the jobs work with.
-#[derive(Clone, Copy)]
-struct Ctx<'a> {
-    catalog: &'a Catalog,
-    store: &'a dyn Store,
-    pool: &'a HostPool,
-    mailer: &'a Mailer,
-    calendar: &'a Calendar,
-}
-
-impl<'a> Ctx<'a> {
-    /// One shop's scan, delivery left to [`Ctx::drain`].
-    fn scan(self, index: usize, shop: &str) -> Job<'a> {
-        let shop = shop.to_string();
-        Box::pin(async move {
-            let started = Utc::now();
-            let opts = ScanOptions {
-                progress: None,
-                now: started,
-                shops: vec![shop],
-                output: None,
-                deliver: false,
-            };
-            let result = pipeline::scan(
-                self.catalog,
-                self.store,
-                self.pool,
-                self.mailer,
-                self.calendar,
-                &opts,
-            )
-            .await;
-            Done::Scan {
-                index,
-                started,
-                result,
-            }
-        })
-    }
-
-    /// Delivers what is due in the outbox (one delivery pass at a time, so
-    /// no email is sent twice), then counts what is left.
-    fn drain(self) -> Job<'a> {
-        Box::pin(async move {
-            let result = async {
-                let d = notify::drain(self.store, self.mailer, Utc::now()).await?;
-                // Every pending row, due or not.
-                let depth = usize::try_from(self.store.outbox_counts().await?.pending).unwrap_or(0);
-                Ok((d, depth))
-            }
-            .await;
-            Done::Drain(result)
-        })
-    }
-}
-
 /// The crontab of every scheduled shop, in `tz`; an error names the shop.
-pub(crate) fn schedules(catalog: &Catalog, tz: Tz) -> anyhow::Result<Vec<(&Shop, Crontab)>> {
+pub(crate) fn schedules(catalog: &Catalog, tz: Tz) -> Result<Vec<(&Shop, Crontab)>, DaemonError> {
     let mut out = Vec::new();
     for shop in &catalog.shops {
         let Some(line) = shop.schedule.as_deref() else {
             tracing::warn!(shop = %shop.name, "no schedule: the daemon will not scan this shop");
             continue;
         };
-        let crontab = Crontab::parse(line, tz)
-            .map_err(|e| anyhow::anyhow!("shop {:?}: `schedule`: {e}", shop.name))?;
+        let crontab = Crontab::parse(line, tz).map_err(|reason| DaemonError::Schedule {
+            shop: shop.name.clone(),
+            reason,
+        })?;
         out.push((shop, crontab));
     }
     if out.is_empty() {
-        anyhow::bail!("no shop has a `schedule`; add e.g. schedule = \"30 6 * * *\" to a [[shop]]");
+        return Err(DaemonError::NoSchedule);
     }
     Ok(out)
 }
@@ -304,303 +208,21 @@ pub fn next_runs(catalog: &Catalog, after: DateTime<Utc>) -> Vec<(String, DateTi
         .collect()
 }
 
-/// Whether a shop missed a run while the daemon was down: its last success
-/// is older than its latest scheduled time (or unknown).
-pub fn missed_run(
-    crontab: &Crontab,
-    last_success: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> bool {
-    match (crontab.prev_at_or_before(now), last_success) {
-        (None, _) => false,
-        (Some(_), None) => true,
-        (Some(prev), Some(last)) => last < prev,
+/// Says once, at info, that a `<database>.daemon-state.json` left beside
+/// the database is no longer read (`shop_runs` holds what ran) and can be
+/// deleted. The file is left in place.
+pub fn note_old_state_file(database: &Path) {
+    let old = lock::beside(database, ".daemon-state.json");
+    if old.exists() {
+        tracing::info!(
+            file = %old.display(),
+            "this file is no longer read (the database records what ran); it can be deleted"
+        );
     }
 }
-
-/// Runs until a shutdown signal; see the module documentation.
-pub async fn run(
-    catalog: &Catalog,
-    store: &dyn Store,
-    pool: &HostPool,
-    mailer: &Mailer,
-    calendar: &Calendar,
-    options: &DaemonOptions,
-    shutdown: &mut Shutdown,
-) -> anyhow::Result<()> {
-    let clock = Clock::new(options.tick);
-    let mut state = StateFile::load(options.state_file.clone());
-    let mut slots: Vec<Slot<'_>> = schedules(catalog, options.tz)?
-        .into_iter()
-        .map(|(shop, crontab)| Slot {
-            shop,
-            crontab,
-            slot: None,
-            fire_at: None,
-            running: false,
-        })
-        .collect();
-    let ctx = Ctx {
-        catalog,
-        store,
-        pool,
-        mailer,
-        calendar,
-    };
-    let mut jobs: FuturesUnordered<Job<'_>> = FuturesUnordered::new();
-
-    let now = clock.now();
-    for (i, s) in slots.iter_mut().enumerate() {
-        s.advance(now, &clock, options.jitter);
-        let last = state.state.last_success.get(&s.shop.name).copied();
-        if let Some(last) = last {
-            crate::metrics::shop_succeeded(&s.shop.name, last);
-        }
-        let next = s
-            .fire_at
-            .map(|t| t.with_timezone(&options.tz).to_rfc3339())
-            .unwrap_or_else(|| "never".into());
-        if missed_run(&s.crontab, last.map(|l| clock.to_schedule(l)), now) {
-            tracing::info!(
-                shop = %s.shop.name,
-                schedule = %s.crontab,
-                last_success = ?last,
-                "missed run while the daemon was down: scanning once now"
-            );
-            s.running = true;
-            jobs.push(ctx.scan(i, &s.shop.name));
-        }
-        tracing::info!(shop = %s.shop.name, schedule = %s.crontab, next = %next, "scheduled");
-    }
-    jobs.push(ctx.drain());
-    let mut draining = true;
-    let mut drain_due = false;
-    let mut next_drain = tokio::time::Instant::now() + OUTBOX_INTERVAL;
-
-    loop {
-        let now = clock.now();
-        for (i, s) in slots.iter_mut().enumerate() {
-            let Some(fire_at) = s.fire_at else { continue };
-            if fire_at > now {
-                continue;
-            }
-            if s.running {
-                let slot = s.slot.map(|t| t.with_timezone(&options.tz).to_rfc3339());
-                tracing::warn!(
-                    shop = %s.shop.name,
-                    slot = slot.as_deref().unwrap_or("?"),
-                    "skipping this slot: the previous scan of this shop is still running"
-                );
-                crate::metrics::slot_skipped(&s.shop.name);
-            } else {
-                tracing::info!(shop = %s.shop.name, "scheduled scan");
-                s.running = true;
-                jobs.push(ctx.scan(i, &s.shop.name));
-            }
-            s.advance(now, &clock, options.jitter);
-        }
-        if tokio::time::Instant::now() >= next_drain {
-            drain_due = true;
-        }
-        if drain_due && !draining {
-            drain_due = false;
-            draining = true;
-            next_drain = tokio::time::Instant::now() + OUTBOX_INTERVAL;
-            jobs.push(ctx.drain());
-        }
-        let wake = slots
-            .iter()
-            .filter_map(|s| s.fire_at)
-            .min()
-            .map(|t| clock.wait_until(t))
-            .unwrap_or(OUTBOX_INTERVAL);
-        // While a delivery pass runs, the next one waits for it to end.
-        let drain_wait = if draining {
-            OUTBOX_INTERVAL
-        } else {
-            next_drain.saturating_duration_since(tokio::time::Instant::now())
-        };
-        let wait = wake
-            .min(drain_wait)
-            // The wall clock is looked at again at least once a minute.
-            .min(Duration::from_secs(60));
-        tokio::select! {
-            _ = shutdown.recv() => break,
-            Some(done) = jobs.next(), if !jobs.is_empty() => {
-                if handle(done, &mut slots, &mut state, &mut draining) {
-                    drain_due = true;
-                }
-            }
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
-
-    let running: Vec<&str> = slots
-        .iter()
-        .filter(|s| s.running)
-        .map(|s| s.shop.name.as_str())
-        .collect();
-    if jobs.is_empty() {
-        tracing::info!("shutdown requested; nothing in progress; exiting");
-        return Ok(());
-    }
-    tracing::info!(
-        scans = ?running,
-        grace_s = options.grace.as_secs_f64(),
-        "shutdown requested; waiting for the work in progress"
-    );
-    let finish = async {
-        while let Some(done) = jobs.next().await {
-            handle(done, &mut slots, &mut state, &mut draining);
-        }
-    };
-    if tokio::time::timeout(options.grace, finish).await.is_err() {
-        for s in slots.iter().filter(|s| s.running) {
-            crate::metrics::shop_run(&s.shop.name, "interrupted");
-            tracing::warn!(
-                shop = %s.shop.name,
-                "scan interrupted by the shutdown; what it committed is kept, and it runs again at the next start"
-            );
-        }
-    } else {
-        tracing::info!("work in progress finished; exiting");
-    }
-    Ok(())
-}
-
-/// Records a finished job. Returns whether the outbox should be delivered
-/// now (a scan ended).
-fn handle(done: Done, slots: &mut [Slot<'_>], state: &mut StateFile, draining: &mut bool) -> bool {
-    match done {
-        Done::Drain(result) => {
-            *draining = false;
-            match result {
-                Ok((d, depth)) => {
-                    crate::metrics::outbox_depth(depth);
-                    crate::metrics::outbox_failures(d.retrying + d.dead);
-                    if d.sent + d.retrying + d.dead > 0 {
-                        tracing::info!(
-                            sent = d.sent,
-                            retrying = d.retrying,
-                            dead = d.dead,
-                            pending = depth,
-                            "outbox delivered"
-                        );
-                    }
-                }
-                Err(e) => tracing::error!("outbox delivery failed: {e}"),
-            }
-            false
-        }
-        Done::Scan {
-            index,
-            started,
-            result,
-        } => {
-            let Some(slot) = slots.get_mut(index) else {
-                return false;
-            };
-            slot.running = false;
-            let name = &slot.shop.name;
-            match result {
-                Ok(s) if s.shops_failed.is_empty() => {
-                    tracing::info!(
-                        shop = %name,
-                        pages = s.pages_fetched,
-                        unchanged = s.pages_unchanged,
-                        observations = s.observations,
-                        findings = s.findings,
-                        errors = s.errors,
-                        "scan done"
-                    );
-                    crate::metrics::shop_run(name, "ok");
-                    crate::metrics::shop_succeeded(name, started);
-                    state.record_success(name, started);
-                }
-                Ok(s) => {
-                    crate::metrics::shop_run(name, "failed");
-                    tracing::error!(
-                        shop = %name,
-                        problems = ?s.problems,
-                        "shop could not be scanned; it is tried again at its next slot"
-                    );
-                }
-                Err(e) => {
-                    crate::metrics::shop_run(name, "failed");
-                    tracing::error!(shop = %name, "scan failed: {e}");
-                }
-            }
-            true
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn a_missed_run_is_made_once_when_the_last_success_is_older_than_the_last_slot() {
-        let daily = schedule::parse_crontab("30 6 * * *").unwrap();
-        let now = utc("2026-03-10T12:00:00Z"); // 13:00 in Paris; today's 06:30 has passed
-        // Never ran: run now.
-        assert!(missed_run(&daily, None, now));
-        // Ran at today's slot: nothing missed.
-        assert!(!missed_run(&daily, Some(utc("2026-03-10T05:30:04Z")), now));
-        // Last ran yesterday (or a week ago: still one run).
-        assert!(missed_run(&daily, Some(utc("2026-03-09T05:30:04Z")), now));
-        assert!(missed_run(&daily, Some(utc("2026-03-03T05:30:04Z")), now));
-        // Before today's slot: yesterday's success is enough.
-        let early = utc("2026-03-10T04:00:00Z");
-        assert!(!missed_run(
-            &daily,
-            Some(utc("2026-03-09T05:30:04Z")),
-            early
-        ));
-    }
-
-    #[test]
-    fn slots_that_passed_give_one_run() {
-        let clock = Clock::new(Duration::from_secs(60));
-        let mut s = Slot {
-            shop: &Shop {
-                name: "x".into(),
-                url: url::Url::parse("https://x.example/").unwrap(),
-                sitemap: None,
-                country: "FR".into(),
-                zone: "national".into(),
-                rate: 1.0,
-                allow_private_network: false,
-                concurrency: 1,
-                follow_offsite_redirects: false,
-                schedule: Some("*/5 * * * *".into()),
-                max_pages: 10,
-                selectors: None,
-                listing: None,
-                platform: None,
-                defined_in: Default::default(),
-            },
-            crontab: schedule::parse_crontab("*/5 * * * *").unwrap(),
-            slot: None,
-            fire_at: None,
-            running: false,
-        };
-        s.advance(utc("2026-03-10T12:01:00Z"), &clock, Duration::ZERO);
-        assert_eq!(s.fire_at, Some(utc("2026-03-10T12:05:00Z")));
-        // Asleep for an hour: the next slot is after the wake-up, once.
-        s.advance(utc("2026-03-10T13:02:00Z"), &clock, Duration::ZERO);
-        assert_eq!(s.slot, Some(utc("2026-03-10T13:05:00Z")));
-        // Jitter delays the start, never by more than asked.
-        for _ in 0..20 {
-            s.advance(utc("2026-03-10T13:02:00Z"), &clock, Duration::from_secs(30));
-            let delay = s.fire_at.unwrap() - s.slot.unwrap();
-            assert!(delay >= chrono::Duration::zero() && delay <= chrono::Duration::seconds(30));
-        }
-    }
 
     #[test]
     fn a_fast_clock_for_tests() {
