@@ -48,6 +48,10 @@ pub struct DaemonArgs {
         value_name = "SECONDS"
     )]
     pub tick_seconds: Option<f64>,
+    /// For tests only: the origin of the fast schedule clock, shared by the
+    /// workers of a test or the successive daemons of one (RFC 3339).
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub clock_origin: Option<String>,
 }
 
 /// `vigie worker` options.
@@ -73,10 +77,6 @@ pub struct WorkerArgs {
     /// Print the latest runs of the fleet (shop, slot, status, worker) and exit.
     #[arg(long)]
     pub status: bool,
-    /// For tests only: the origin of the fast schedule clock, shared by the
-    /// workers of a test (RFC 3339).
-    #[arg(long, hide = true, value_name = "TIME")]
-    pub clock_origin: Option<String>,
     /// For tests only: the scan clock of the first run (RFC 3339); later
     /// runs follow the real clock from there.
     #[arg(long, hide = true, value_name = "TIME")]
@@ -182,6 +182,7 @@ fn worker_options(a: &WorkerArgs) -> Result<WorkerOptions, CliError> {
         )));
     }
     let clock_origin = a
+        .daemon
         .clock_origin
         .as_deref()
         .map(|v| rfc3339("--clock-origin", v))
@@ -275,7 +276,6 @@ pub async fn run(g: &GlobalArgs, a: &DaemonArgs) -> Result<ExitCode, CliError> {
         lease_seconds: crate::daemon::worker::DEFAULT_LEASE.as_secs_f64(),
         max_runs: crate::daemon::worker::DEFAULT_MAX_RUNS,
         status: false,
-        clock_origin: None,
         now: None,
     };
     serve(g, &w, true).await

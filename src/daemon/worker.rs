@@ -243,8 +243,8 @@ pub enum SlotOutcome {
     /// A new run, due at the slot (plus jitter).
     Queued,
     /// At the worker's start: no run was recorded for the slot (the daemon
-    /// or the fleet was down), or the shop's previous run was left
-    /// unfinished; the shop is scanned once.
+    /// or the fleet was down), or the shop's previous run was handed back
+    /// unfinished at a shutdown; the shop is scanned once (that run resumed).
     Missed,
     /// The shop's previous run is still due or running: the slot is
     /// recorded as skipped.
@@ -351,6 +351,8 @@ pub struct Worker<'a> {
     draining: bool,
     /// Whether the slots were recorded once (the start's missed runs).
     started: bool,
+    /// Shops whose last run was handed back unfinished at a shutdown.
+    interrupted: HashSet<String>,
     timers: Timers,
 }
 
@@ -403,6 +405,7 @@ impl<'a> Worker<'a> {
             },
             draining: false,
             started: false,
+            interrupted: HashSet::new(),
             timers: Timers {
                 next_drain: now,
                 next_claim: now,
@@ -417,9 +420,10 @@ impl<'a> Worker<'a> {
         self.running.len()
     }
 
-    /// Reads each shop's last finished run from `shop_runs` (for the
-    /// last-success gauge) and logs each shop's next slot. Returns how
-    /// many shops have a finished run.
+    /// Reads from `shop_runs` each shop's last finished run (for the
+    /// last-success gauge) and whether its last run was handed back
+    /// unfinished at a shutdown (a missed run, resumed now); logs each
+    /// shop's next slot. Returns how many shops have a finished run.
     pub async fn read_history(&mut self) -> Result<usize, DaemonError> {
         let limit = i64::try_from(self.plans.len() * 8)
             .unwrap_or(i64::MAX)
@@ -433,6 +437,12 @@ impl<'a> Worker<'a> {
                 .iter()
                 .find(|r| r.shop == p.shop.name && r.status == "done")
                 .and_then(|r| r.finished_at);
+            let handed_back = rows
+                .iter()
+                .any(|r| r.shop == p.shop.name && r.status == "due" && r.attempts > 0);
+            if handed_back {
+                self.interrupted.insert(p.shop.name.clone());
+            }
             if let Some(at) = last {
                 crate::metrics::shop_succeeded(&p.shop.name, at);
                 known += 1;
@@ -481,7 +491,8 @@ impl<'a> Worker<'a> {
             let outcome = match queued {
                 Ok(q) => {
                     p.recorded = Some(slot);
-                    slot_outcome(q, at_start)
+                    let interrupted = self.interrupted.remove(&p.shop.name);
+                    slot_outcome(q, at_start, interrupted)
                 }
                 Err(e) => {
                     p.span
@@ -839,11 +850,13 @@ impl<'a> Worker<'a> {
 /// What the log says of a run stopped by the shutdown.
 const INTERRUPTED: &str = "run interrupted by the shutdown; what it committed is kept, and it resumes at the next start (or on another worker)";
 
-/// A slot's outcome from the database's answer; at the worker's start, a
-/// run queued or a run left unfinished is a missed run.
-fn slot_outcome(q: Queued, at_start: bool) -> SlotOutcome {
+/// A slot's outcome from the database's answer. At the worker's start, a
+/// run queued, or a slot that finds the shop's previous run handed back
+/// unfinished (`interrupted`), is a missed run.
+fn slot_outcome(q: Queued, at_start: bool, interrupted: bool) -> SlotOutcome {
     match q {
-        Queued::Queued | Queued::Skipped if at_start => SlotOutcome::Missed,
+        Queued::Queued if at_start => SlotOutcome::Missed,
+        Queued::Skipped | Queued::AlreadyThere if at_start && interrupted => SlotOutcome::Missed,
         Queued::Queued => SlotOutcome::Queued,
         Queued::Skipped => SlotOutcome::Skipped,
         Queued::AlreadyThere => SlotOutcome::AlreadyThere,
@@ -1186,6 +1199,16 @@ mod tests {
         let runs = s.store.runs(10).await.unwrap();
         let run = runs.iter().find(|r| r.id == started[0]).unwrap();
         assert_eq!((run.status.as_str(), run.worker.as_deref()), ("due", None));
+        // The next start reads it from shop_runs: a missed run, resumed.
+        let mut again = s.worker("a2");
+        again.read_history().await.unwrap();
+        let shop = run.shop.clone();
+        let records = again.record_slots().await;
+        let of_shop: Vec<_> = outcomes(&records)
+            .into_iter()
+            .filter(|(s, _)| *s == shop)
+            .collect();
+        assert_eq!(of_shop, [(shop.as_str(), SlotOutcome::Missed)]);
     }
 
     #[tokio::test]

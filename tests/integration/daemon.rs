@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use vigie::demo::{FixtureOptions, FixtureShop};
 
-use crate::support::{BRANDS_AND_SUBSCRIBERS, watchlist};
+use crate::support::{BRANDS_AND_SUBSCRIBERS, stderr, vigie, watchlist};
 
 const FAST: &str = "Boutique Rapide";
 const SLOW: &str = "Boutique Lente";
@@ -58,12 +58,19 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Log lines with this message (and shop, when given).
+    /// Log lines with this message (and shop, when given: on the event or
+    /// on one of its spans).
     fn count(&self, message: &str, shop: Option<&str>) -> usize {
+        let of_shop = |l: &Value, s: &str| {
+            l["fields"]["shop"] == s
+                || l["spans"]
+                    .as_array()
+                    .is_some_and(|spans| spans.iter().any(|sp| sp["shop"] == s))
+        };
         self.lines()
             .iter()
             .filter(|l| l["fields"]["message"] == message)
-            .filter(|l| shop.is_none_or(|s| l["fields"]["shop"] == s))
+            .filter(|l| shop.is_none_or(|s| of_shop(l, s)))
             .count()
     }
 
@@ -262,10 +269,62 @@ async fn observations(db: &str, shop: &str) -> (i64, i64) {
     row
 }
 
+/// Every run in `shop_runs`: shop and status.
+async fn shop_runs(db: &str) -> Vec<(String, String)> {
+    let pool = sqlx::SqlitePool::connect(db).await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT shop, status FROM shop_runs ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    rows
+}
+
 fn shop_entry(name: &str, url: &str, rate: f64) -> String {
     format!(
         "[[shop]]\nname = \"{name}\"\nurl = \"{url}/\"\nrate = {rate}\nallow_private_network = true\nschedule = \"* * * * *\"\n\n"
     )
+}
+
+#[tokio::test]
+async fn the_daemon_exits_2_on_a_configuration_error_and_1_when_the_database_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scheduled = shop_entry("Un", "http://127.0.0.1:9", 1.0) + BRANDS_AND_SUBSCRIBERS;
+    let wl = watchlist(tmp.path(), "collectif.toml", &scheduled);
+    let daemon = |wl: &Path, db: &str| {
+        let (wl, db) = (wl.to_str().unwrap().to_string(), db.to_string());
+        let dir = tmp.path().to_path_buf();
+        async move {
+            let args = [
+                "daemon",
+                "--watchlists",
+                &wl,
+                "--database",
+                &db,
+                "--mail-dir",
+                "mail",
+            ];
+            vigie(&dir, &args).await
+        }
+    };
+    // A database in a folder that does not exist cannot be opened: 1.
+    let missing = format!("sqlite://{}", tmp.path().join("no/such/dir/v.db").display());
+    let out = daemon(&wl, &missing).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // No shop with a `schedule`: 2.
+    let other = tmp.path().join("other");
+    let unscheduled = "[[shop]]\nname = \"Un\"\nurl = \"https://un.example/\"\n\n".to_string()
+        + BRANDS_AND_SUBSCRIBERS;
+    let wl = watchlist(&other, "collectif.toml", &unscheduled);
+    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let out = daemon(&wl, &db).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no shop has a `schedule`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,6 +347,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     let db_path = tmp.path().join("vigie.db");
     let db = format!("sqlite://{}", db_path.display());
     let mail = tmp.path().join("mail");
+    let origin = chrono::Utc::now().to_rfc3339();
     let args = [
         "daemon",
         "--log-format",
@@ -304,10 +364,17 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
         "0",
         "--tick-seconds",
         "3",
+        // One schedule clock for both daemons, as the wall clock would be.
+        "--clock-origin",
+        &origin,
     ];
 
-    // First run: no state yet, so both shops are scanned at once (missed
-    // runs), then every 3 s ("* * * * *" with a 3-second minute).
+    // A state file of an older version is no longer read, and left alone.
+    let old_state = tmp.path().join("vigie.db.daemon-state.json");
+    std::fs::write(&old_state, r#"{"last_success":{}}"#).unwrap();
+
+    // First run: no run recorded yet, so both shops are scanned at once
+    // (missed runs), then every 3 s ("* * * * *" with a 3-second minute).
     let mut first = Daemon::start(tmp.path(), "first", &args);
     first.wait_for("a scan of each shop", Duration::from_secs(30), |d| {
         d.count("scan done", Some(FAST)) >= 2 && d.count("scan done", Some(SLOW)) >= 1
@@ -322,7 +389,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     );
     assert!(
         first.count(
-            "skipping this slot: the previous scan of this shop is still running",
+            "skipping this slot: the previous run of this shop is still due or running",
             Some(SLOW)
         ) >= 1,
         "{}",
@@ -331,6 +398,14 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     assert_eq!(observations(&db, FAST).await.0 % WATCHED, 0);
     let (slow_obs, slow_scans) = observations(&db, SLOW).await;
     assert_eq!((slow_obs, slow_scans), (WATCHED, 1));
+    assert_eq!(
+        first.count(
+            "this file is no longer read (the database records what ran); it can be deleted",
+            None
+        ),
+        1
+    );
+    assert!(old_state.exists());
 
     // A second daemon on the same database refuses to start, naming the
     // lock file and the PID that holds it.
@@ -348,7 +423,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     // SIGTERM as the slow shop's second scan begins: its sitemap and five
     // pages need 12.5 s at 0.4 request/s, more than the 8 s shutdown grace.
     first.wait_for("the slow shop's next scan", Duration::from_secs(10), |d| {
-        d.count("scheduled scan", Some(SLOW)) >= 1
+        d.count("run claimed", Some(SLOW)) >= 2
     });
     let committed = observations(&db, SLOW).await.0;
     first.terminate();
@@ -357,7 +432,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     assert!(took < Duration::from_secs(10), "exit took {took:?}");
     assert_eq!(
         first.count(
-            "scan interrupted by the shutdown; what it committed is kept, and it runs again at the next start",
+            "run interrupted by the shutdown; what it committed is kept, and it resumes at the next start (or on another worker)",
             Some(SLOW)
         ),
         1,
@@ -366,12 +441,21 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     );
     // Nothing committed was lost.
     assert!(observations(&db, SLOW).await.0 >= committed);
-    let state: Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("vigie.db.daemon-state.json")).unwrap(),
-    )
-    .unwrap();
-    assert!(state["last_success"][FAST].is_string(), "{state}");
-    assert!(state["last_success"][SLOW].is_string(), "{state}");
+    // shop_runs recorded both shops' finished runs, and the interrupted
+    // one handed back.
+    let runs = shop_runs(&db).await;
+    assert!(
+        runs.contains(&(FAST.to_string(), "done".to_string())),
+        "{runs:?}"
+    );
+    assert!(
+        runs.contains(&(SLOW.to_string(), "done".to_string())),
+        "{runs:?}"
+    );
+    assert!(
+        runs.contains(&(SLOW.to_string(), "due".to_string())),
+        "{runs:?}"
+    );
 
     // Restart: the interrupted shop missed its run and is scanned once at start.
     let mut again = Daemon::start(tmp.path(), "again", &args);
@@ -385,7 +469,9 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
             "missed run while the daemon was down: scanning once now",
             Some(SLOW)
         ),
-        1
+        1,
+        "{}",
+        again.log_text()
     );
     let (slow_obs, slow_scans) = observations(&db, SLOW).await;
     assert!(slow_scans >= 2, "{slow_scans} scans");
