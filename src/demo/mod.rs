@@ -25,6 +25,43 @@ pub const DAYS: [&str; 3] = [
     "2026-03-12T08:00:00Z",
 ];
 
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The fixture shop could not listen on loopback.
+    #[error("cannot start the fixture shop on 127.0.0.1")]
+    Fixture(#[source] std::io::Error),
+    /// The demo folder could not be cleared or created.
+    #[error("cannot {action} {}", path.display())]
+    Folder {
+        /// "clear" or "create".
+        action: &'static str,
+        /// The folder.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The built-in watchlist was refused.
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Pool(#[from] crate::fetch::PoolError),
+    /// The mail folder could not be set up.
+    #[error(transparent)]
+    Mail(#[from] crate::notify::SendError),
+    /// A simulated day's scan failed.
+    #[error(transparent)]
+    Scan(#[from] pipeline::ScanError),
+    /// A simulated day is not a valid time.
+    #[error("demo clock")]
+    Clock(#[from] chrono::ParseError),
+}
+
 /// What the demo did, for printing.
 #[derive(Debug, Clone)]
 pub struct DemoReport {
@@ -52,18 +89,23 @@ pub async fn run(
     settings: &Settings,
     workdir: &Path,
     database_given: bool,
-) -> anyhow::Result<DemoReport> {
-    use anyhow::Context as _;
+) -> Result<DemoReport, DemoError> {
     let shop = FixtureShop::start("127.0.0.1:0", FixtureOptions::default())
         .await
-        .context("cannot start the fixture shop on 127.0.0.1")?;
+        .map_err(DemoError::Fixture)?;
     let catalog = demo_catalog(&shop.base_url())?;
     if workdir.exists() {
-        std::fs::remove_dir_all(workdir)
-            .with_context(|| format!("cannot clear {}", workdir.display()))?;
+        std::fs::remove_dir_all(workdir).map_err(|source| DemoError::Folder {
+            action: "clear",
+            path: workdir.to_path_buf(),
+            source,
+        })?;
     }
-    std::fs::create_dir_all(workdir)
-        .with_context(|| format!("cannot create {}", workdir.display()))?;
+    std::fs::create_dir_all(workdir).map_err(|source| DemoError::Folder {
+        action: "create",
+        path: workdir.to_path_buf(),
+        source,
+    })?;
     let database = if database_given {
         settings.database.clone()
     } else {
@@ -78,9 +120,7 @@ pub async fn run(
     let calendar = catalog.calendar();
     let mut days = Vec::new();
     for (i, day) in DAYS.iter().enumerate() {
-        let now = DateTime::parse_from_rfc3339(day)
-            .context("demo clock")?
-            .with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339(day)?.with_timezone(&Utc);
         shop.set_day(i as u32 + 1);
         let summary = pipeline::scan(
             &catalog,
