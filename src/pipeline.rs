@@ -365,7 +365,7 @@ impl<'a> ShopRun<'a> {
     }
 
     fn problem(&mut self, msg: String) {
-        tracing::warn!(shop = %self.shop.name, "{msg}");
+        tracing::warn!("{msg}");
         self.summary.errors += 1;
         self.summary
             .problems
@@ -514,7 +514,7 @@ impl<'a> ShopRun<'a> {
         self.summary.findings += done.opened.len();
         for (id, key, rule) in &done.opened {
             crate::metrics::finding(rule);
-            tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, product = %key, "new finding");
+            tracing::info!(finding = id, rule = %rule, product = %key, "new finding");
         }
         Ok(())
     }
@@ -572,7 +572,7 @@ impl<'a> ShopRun<'a> {
     /// products read.
     fn read(&mut self, page: &Page, extraction: &extract::PageExtraction) -> Vec<String> {
         for w in &extraction.warnings {
-            tracing::info!(shop = %self.shop.name, url = %page.url, "{w}");
+            tracing::info!(url = %page.url, "{w}");
         }
         if extraction.offers.is_empty() {
             let why = extraction.warnings.join("; ");
@@ -702,7 +702,7 @@ impl<'a> ShopRun<'a> {
         self.summary.findings += done.opened.len();
         for (id, _, rule) in &done.opened {
             crate::metrics::finding(rule);
-            tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, "new shop-level finding (site-wide wording)");
+            tracing::info!(finding = id, rule = %rule, "new shop-level finding (site-wide wording)");
         }
         Ok(())
     }
@@ -773,6 +773,7 @@ impl<'a> ShopRun<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(name = "shop", skip_all, fields(shop = %shop.name))]
 async fn scan_shop(
     catalog: &Catalog,
     store: &dyn Store,
@@ -807,14 +808,14 @@ async fn scan_shop(
             .first()
             .cloned()
             .unwrap_or_else(|| "the sitemap lists no page".into());
-        tracing::error!(shop = %shop.name, "shop not scanned: {why}");
+        tracing::error!("shop not scanned: {why}");
         run.summary.shops_failed.push(shop.name.clone());
         return Ok(ShopResult {
             summary: run.summary,
             lines: run.lines,
         });
     }
-    tracing::info!(shop = %shop.name, pages = found.pages.len(), "crawling");
+    tracing::info!(pages = found.pages.len(), "crawling");
     if let Some(p) = &opts.progress {
         p.shop_started(&shop.name, found.pages.len());
     }
@@ -925,7 +926,7 @@ async fn walk_catalogue(
                 status: 401 | 403 | 404,
                 ..
             } if n == 1 => {
-                tracing::info!(shop = %run.shop.name, "no {platform:?} catalogue at {url}; reading sitemaps instead");
+                tracing::info!("no {platform:?} catalogue at {url}; reading sitemaps instead");
                 return Ok(None);
             }
             other => {
@@ -942,7 +943,7 @@ async fn walk_catalogue(
         let parsed = match parsed {
             Ok(p) => p,
             Err(e) if n == 1 => {
-                tracing::warn!(shop = %run.shop.name, "{url}: {e}; reading sitemaps instead");
+                tracing::warn!("{url}: {e}; reading sitemaps instead");
                 return Ok(None);
             }
             Err(e) => {
