@@ -773,7 +773,8 @@ impl<'a> ShopRun<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[tracing::instrument(name = "shop", skip_all, fields(shop = %shop.name))]
+// At the error level, the span is on whenever an event is (`--quiet` too).
+#[tracing::instrument(name = "shop", level = "error", skip_all, fields(shop = %shop.name))]
 async fn scan_shop(
     catalog: &Catalog,
     store: &dyn Store,

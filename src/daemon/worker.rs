@@ -38,7 +38,9 @@
 //! The loop is a [`Worker`] whose steps each return what they did
 //! ([`SlotOutcome`], [`Renewal`], [`ClaimOutcome`], [`Finished`]); [`run`]
 //! calls them when their time comes. Events are logged in spans: `worker`
-//! (its name), `shop` (slots) and `run` (shop and run id).
+//! (its name), `shop` (slots) and `run` (shop and run id). The spans are at
+//! the error level so that they are on whenever an event is: a warning
+//! logged under `--quiet` still names its shop.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -377,7 +379,7 @@ impl<'a> Worker<'a> {
         let plans = super::schedules(s.catalog, options.tz)?
             .into_iter()
             .map(|(shop, crontab)| Plan {
-                span: tracing::info_span!("shop", shop = %shop.name),
+                span: tracing::error_span!("shop", shop = %shop.name),
                 shop,
                 crontab,
                 host: host_of(&shop.url),
@@ -614,7 +616,7 @@ impl<'a> Worker<'a> {
         let (mut started, mut refused) = (Vec::new(), Vec::new());
         for run in claimed {
             let id = run.id;
-            let span = tracing::info_span!("run", shop = %run.shop, run = id);
+            let span = tracing::error_span!("run", shop = %run.shop, run = id);
             let start = start(self.s, run, span.clone());
             match self.jobs.drive(start).await {
                 Ok((r, job)) => {
@@ -915,7 +917,7 @@ pub async fn run(
     options: &WorkerOptions,
     shutdown: &mut Shutdown,
 ) -> Result<(), DaemonError> {
-    let span = tracing::info_span!("worker", worker = %options.name);
+    let span = tracing::error_span!("worker", worker = %options.name);
     async move {
         let mut w = Worker::new(services, options)?;
         tracing::info!(
