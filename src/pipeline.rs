@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::catalog::{Catalog, Shop};
-use crate::detect::calendar::{Calendar, Zone};
 use crate::detect::{self, Context, ObservedOffer};
 use crate::discover;
-use crate::domain::Currency;
+use crate::domain::calendar::{Calendar, Zone};
+use crate::domain::{Currency, Rule, Source};
 use crate::extract::platform::{self, Platform};
 use crate::extract::{self, ExtractedOffer};
 use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
@@ -128,7 +128,7 @@ struct OutputLine<'a> {
     reference_price: Option<String>,
     /// Where the reference price was read from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reference_source: Option<&'a str>,
+    reference_source: Option<Source>,
     currency: &'a str,
     observed_at: String,
     /// The warnings of the reading.
@@ -300,9 +300,9 @@ struct Sighting<'p> {
     record: ProductRecord,
     offer: ObservedOffer,
     availability: Option<String>,
-    source: &'static str,
+    source: Source,
     /// Where the reference price was read from.
-    reference_source: Option<String>,
+    reference_source: Option<Source>,
     /// The warnings of the reading (the offer's, then the page's).
     warnings: Vec<String>,
     /// The page and the offer's structured data, kept as evidence.
@@ -383,7 +383,7 @@ impl<'a> ShopRun<'a> {
         let now = self.opts.now;
         let known = self.snapshot.products.get(&key);
         let baseline = known.and_then(|k| k.baseline.as_ref());
-        let open: Vec<(String, Option<u32>)> =
+        let open: Vec<(Rule, Option<u32>)> =
             known.map(|k| k.open_rules.clone()).unwrap_or_default();
         let assessment = detect::assess(&detect::Observed {
             offer: &s.offer,
@@ -413,19 +413,19 @@ impl<'a> ShopRun<'a> {
             .ok(),
             _ => None,
         };
-        let mut open_after: Vec<(String, Option<u32>)> = open
+        let mut open_after: Vec<(Rule, Option<u32>)> = open
             .into_iter()
             .filter(|(r, _)| !close_rules.contains(r))
             .collect();
-        open_after.extend(raise.iter().map(|f| (f.rule.clone(), f.percent)));
+        open_after.extend(raise.iter().map(|f| (f.rule, f.percent)));
         let last = StoredObservation {
             price: s.offer.price,
             reference: s.offer.reference,
-            reference_kind: s.offer.reference_kind.clone(),
+            reference_kind: s.offer.reference_kind,
             percent_badge: s.offer.percent_badge,
             availability: s.availability.clone(),
             promo: s.offer.promo.clone(),
-            reference_source: s.reference_source.clone(),
+            reference_source: s.reference_source,
             warnings: s.warnings.clone(),
         };
         let entry = self
@@ -452,7 +452,7 @@ impl<'a> ShopRun<'a> {
             self.catalog
                 .subscribers_of(&s.record.brand)
                 .filter(|sub| sub.watches_shop(&s.record.shop))
-                .map(|sub| crate::store::Recipient::of(sub, now))
+                .map(|sub| sub.recipient(now))
                 .collect()
         };
         self.batch.items.push(BatchItem {
@@ -465,7 +465,7 @@ impl<'a> ShopRun<'a> {
                 reference_kind: s.offer.reference_kind,
                 percent_badge: s.offer.percent_badge,
                 availability: s.availability,
-                source: s.source.to_string(),
+                source: s.source,
                 promo: s.offer.promo,
                 reference_source: s.reference_source,
                 warnings: s.warnings,
@@ -513,7 +513,7 @@ impl<'a> ShopRun<'a> {
         }
         self.summary.findings += done.opened.len();
         for (id, key, rule) in &done.opened {
-            crate::metrics::finding(rule);
+            crate::metrics::finding(rule.as_str());
             tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, product = %key, "new finding");
         }
         Ok(())
@@ -543,7 +543,7 @@ impl<'a> ShopRun<'a> {
                     promo: last.promo,
                 },
                 availability: last.availability,
-                source: "unchanged",
+                source: Source::Unchanged,
                 reference_source: last.reference_source,
                 warnings: last.warnings,
                 evidence: None,
@@ -595,7 +595,7 @@ impl<'a> ShopRun<'a> {
             extraction
                 .site_promo
                 .iter()
-                .map(|p| (p.class.as_str(), p.text.as_str())),
+                .map(|p| (p.class, p.text.as_str())),
         );
         if first && self.wording.url.is_some() {
             self.wording_evidence = EvidenceInput::new(
@@ -664,16 +664,16 @@ impl<'a> ShopRun<'a> {
                     .filter(|sub| sub.watches_shop(&self.shop.name))
                 {
                     if !recipients.iter().any(|r| r.email == sub.email) {
-                        recipients.push(crate::store::Recipient::of(sub, now));
+                        recipients.push(sub.recipient(now));
                     }
                 }
             }
         }
-        let mut open_after: Vec<(String, Option<u32>)> = open
+        let mut open_after: Vec<(Rule, Option<u32>)> = open
             .into_iter()
             .filter(|(r, _)| !d.close.contains(r))
             .collect();
-        open_after.extend(d.raise.iter().map(|f| (f.rule.clone(), f.percent)));
+        open_after.extend(d.raise.iter().map(|f| (f.rule, f.percent)));
         let write = ShopFindings {
             subject: subject.clone(),
             at: now,
@@ -701,7 +701,7 @@ impl<'a> ShopRun<'a> {
         );
         self.summary.findings += done.opened.len();
         for (id, _, rule) in &done.opened {
-            crate::metrics::finding(rule);
+            crate::metrics::finding(rule.as_str());
             tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, "new shop-level finding (site-wide wording)");
         }
         Ok(())
@@ -733,6 +733,11 @@ impl<'a> ShopRun<'a> {
                 ));
                 continue;
             };
+            // Every reader names its source; an offer without one is not
+            // an offer Vigie can vouch for.
+            let Some(source) = offer.source else {
+                continue;
+            };
             let record = ProductRecord {
                 shop: self.shop.name.clone(),
                 product_key: product_key(offer, page),
@@ -749,20 +754,17 @@ impl<'a> ShopRun<'a> {
                 offer: ObservedOffer {
                     price,
                     reference: offer.reference_price,
-                    reference_kind: offer.reference_kind.map(|k| k.as_str().to_string()),
+                    reference_kind: offer.reference_kind,
                     percent_badge: offer.percent_badge,
                     promo: offer
                         .promo
                         .iter()
-                        .map(|p| (p.class.clone(), p.text.clone()))
+                        .map(|p| (p.class, p.text.clone()))
                         .collect(),
                 },
                 availability: offer.availability.clone(),
-                source: offer.source.map(|s| s.as_str()).unwrap_or("unknown"),
-                reference_source: offer
-                    .reference_price
-                    .and(offer.reference_source)
-                    .map(|s| s.as_str().to_string()),
+                source,
+                reference_source: offer.reference_price.and(offer.reference_source),
                 warnings: reading_warnings(offer, page_warnings),
                 evidence: Some((page, offer)),
             };
@@ -977,7 +979,7 @@ fn output_line(s: &Sighting<'_>, at: DateTime<Utc>) -> String {
         sku: p.sku.as_deref(),
         price: price.decimal_string(),
         reference_price: s.offer.reference.map(|r| r.decimal_string()),
-        reference_source: s.reference_source.as_deref(),
+        reference_source: s.reference_source,
         currency: price.currency.as_str(),
         observed_at: at.to_rfc3339(),
         warnings: &s.warnings,
@@ -1005,7 +1007,7 @@ pub struct Reevaluation {
     /// Observations replayed.
     pub observations: usize,
     /// Findings the rules would open, by rule.
-    pub findings_by_rule: std::collections::BTreeMap<String, usize>,
+    pub findings_by_rule: std::collections::BTreeMap<Rule, usize>,
 }
 
 /// Replays every stored observation through the rules, product by product,
@@ -1028,7 +1030,7 @@ pub async fn reevaluate(
         for series in page {
             r.products += 1;
             let mut baseline = None;
-            let mut open: Vec<(String, Option<u32>)> = Vec::new();
+            let mut open: Vec<(Rule, Option<u32>)> = Vec::new();
             for (at, obs) in series.points {
                 let offer = ObservedOffer {
                     price: obs.price,
@@ -1053,8 +1055,8 @@ pub async fn reevaluate(
                 });
                 open.retain(|(rule, _)| !a.decision.close.contains(rule));
                 for f in &a.decision.raise {
-                    *r.findings_by_rule.entry(f.rule.clone()).or_default() += 1;
-                    open.push((f.rule.clone(), f.percent));
+                    *r.findings_by_rule.entry(f.rule).or_default() += 1;
+                    open.push((f.rule, f.percent));
                 }
                 baseline = Some(a.baseline);
                 r.observations += 1;
@@ -1141,7 +1143,7 @@ brands = ["Atelier Brume"]
             warnings: Vec::new(),
             site_promo: if banner {
                 vec![PromoMatch {
-                    class: "soldes".into(),
+                    class: crate::domain::PromoClass::Soldes,
                     text: "SOLDES <b>jusqu'à -50 %</b>".into(),
                     location: "page, byte 8".into(),
                 }]
@@ -1236,7 +1238,7 @@ brands = ["Atelier Brume"]
 
         // The readings keep where their former price came from and their warnings.
         let h = store.history("ML-0").await.expect("history");
-        assert_eq!(h[0].2.reference_source.as_deref(), Some("product_block"));
+        assert_eq!(h[0].2.reference_source, Some(Source::ProductBlock));
         assert_eq!(
             h[0].2.warnings,
             vec!["sources disagree: jsonld says 49.00, microdata says 45.00".to_string()]

@@ -21,7 +21,6 @@
 //! - One daemon per database: see [`lock`].
 
 pub mod lock;
-pub mod schedule;
 pub mod state;
 pub mod worker;
 
@@ -35,12 +34,12 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
 use crate::catalog::{Catalog, Shop};
-use crate::detect::calendar::Calendar;
+use crate::domain::calendar::Calendar;
+use crate::domain::crontab::{self as schedule, Crontab};
 use crate::fetch::HostPool;
 use crate::notify::{self, DrainSummary, Mailer};
 use crate::pipeline::{self, ScanError, ScanOptions, ScanSummary};
 use crate::store::{Store, StoreError};
-use schedule::Crontab;
 use state::StateFile;
 
 /// The time zone schedules are read in by default.

@@ -46,10 +46,10 @@ use futures::StreamExt;
 use futures::future::{AbortHandle, Abortable, Aborted};
 use futures::stream::FuturesUnordered;
 
-use super::schedule::Crontab;
 use super::{Clock, Shutdown};
 use crate::catalog::{Catalog, Shop};
-use crate::detect::calendar::Calendar;
+use crate::domain::Crontab;
+use crate::domain::calendar::Calendar;
 use crate::fetch::HostPool;
 use crate::notify::{self, DrainSummary, Mailer};
 use crate::pipeline::{self, ScanSummary};

@@ -6,7 +6,8 @@ use vigie::catalog::Catalog;
 use vigie::config::{FileConfig, Overrides, Settings};
 use vigie::demo::timeline;
 use vigie::demo::{FixtureOptions, FixtureShop};
-use vigie::detect::calendar::Calendar;
+use vigie::domain::Rule;
+use vigie::domain::calendar::Calendar;
 use vigie::fetch::{FetchConfig, HostPool};
 use vigie::notify::Mailer;
 use vigie::pipeline::{ScanOptions, scan};
@@ -92,9 +93,9 @@ note = "Semaine annoncée par la marque"
             let tag = product.split_whitespace().next().unwrap_or("").to_string();
             (
                 tag,
-                f.rule.clone(),
+                f.rule.to_string(),
                 (f.opened_at - start).num_days(),
-                f.severity.clone(),
+                f.severity.to_string(),
             )
         })
         .collect();
@@ -123,7 +124,7 @@ note = "Semaine annoncée par la marque"
     assert_eq!(got, expected);
 
     // Episodes close when the promotion ends; the perpetual one stays open.
-    let open: Vec<(String, String)> = store
+    let open: Vec<(String, Rule)> = store
         .findings(&FindingFilter {
             open_only: true,
             ..Default::default()
@@ -134,7 +135,7 @@ note = "Semaine annoncée par la marque"
         .map(|f| {
             (
                 f.product_name.clone().unwrap_or_default()[..2].to_string(),
-                f.rule.clone(),
+                f.rule,
             )
         })
         .collect();
@@ -143,12 +144,12 @@ note = "Semaine annoncée par la marque"
     assert_eq!(
         open_sorted,
         vec![
-            ("T2".to_string(), "R1".to_string()),
-            ("T6".into(), "R3".into()),
-            ("T6".into(), "R7".into()),
-            ("T7".into(), "R3".into()),
-            ("T7".into(), "R8".into()),
-            ("T8".into(), "R9".into()),
+            ("T2".to_string(), Rule::R1),
+            ("T6".into(), Rule::R3),
+            ("T6".into(), Rule::R7),
+            ("T7".into(), Rule::R3),
+            ("T7".into(), Rule::R8),
+            ("T8".into(), Rule::R9),
         ]
     );
 }

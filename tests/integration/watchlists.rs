@@ -24,7 +24,7 @@ fn the_documented_example_watchlist_loads() {
     assert_eq!(c.policy.announced.len(), 1);
     let summer_2027 = c
         .calendar()
-        .periods(vigie::detect::calendar::Zone::National, 2027)[1]
+        .periods(vigie::domain::calendar::Zone::National, 2027)[1]
         .clone();
     assert_eq!(
         summer_2027.last_day.to_string(),
