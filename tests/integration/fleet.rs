@@ -12,7 +12,8 @@
 //!   ends, and complete;
 //! - every outbox row is sent, and the subscribers receive each email once.
 //!
-//! Needs `VIGIE_TEST_DATABASE_URL` (`.ci/run` sets it); skipped otherwise.
+//! Needs `VIGIE_TEST_DATABASE_URL` (`.ci/run` sets it); skipped otherwise,
+//! and failed with `CI=true`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;

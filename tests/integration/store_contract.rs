@@ -5,7 +5,8 @@
 //! create databases on (`postgres://postgres@127.0.0.1:5432/postgres`).
 //! Every PostgreSQL test creates its own database `vigie_t_<random>` and
 //! drops it at the end, panic or not, so reruns and parallel tests never
-//! meet. Without the variable the PostgreSQL tests say so on stderr and pass.
+//! meet. Without the variable the PostgreSQL tests say so on stderr and pass,
+//! except with `CI=true`, where they fail.
 //!
 //! `same_results_on_sqlite_and_postgres` also runs one script on both and
 //! compares everything the trait can read back.

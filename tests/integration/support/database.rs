@@ -4,7 +4,8 @@
 //! databases).
 //!
 //! Without that variable the PostgreSQL tests say on stderr that they are
-//! skipped, and pass.
+//! skipped, and pass; with `CI=true` (or `CI=1`) they fail instead, so a
+//! CI run never passes without them.
 
 use std::future::Future;
 use std::path::Path;
@@ -19,11 +20,23 @@ pub fn sqlite_url(dir: &Path, file: &str) -> String {
     format!("sqlite://{}", dir.join(file).display())
 }
 
+/// Whether the environment says this is a CI run (`CI=true` or `CI=1`).
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| {
+        let v = v.trim();
+        v.eq_ignore_ascii_case("true") || v == "1"
+    })
+}
+
 /// The PostgreSQL server for `test`, or `None` after saying on stderr
-/// that the test is skipped.
+/// that the test is skipped. Panics when CI is set and the server is not.
 pub fn postgres_server(test: &str) -> Option<String> {
     match std::env::var(DATABASE_URL_VAR) {
         Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if on_ci() => panic!(
+            "CI=true but {DATABASE_URL_VAR} is not set: {test} needs PostgreSQL \
+             (set {DATABASE_URL_VAR}=postgres://USER@HOST:PORT/DB, a user who may create databases)"
+        ),
         _ => {
             eprintln!("{test}: {DATABASE_URL_VAR} is not set; this PostgreSQL test is SKIPPED");
             None
