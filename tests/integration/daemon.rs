@@ -4,113 +4,19 @@
 //! refusing a second daemon, and `/metrics` parsed as Prometheus text.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use vigie::demo::{FixtureOptions, FixtureShop};
 
-use crate::support::{BRANDS_AND_SUBSCRIBERS, watchlist};
+use crate::support::{
+    Process, Shop, command, sqlite_url, stderr, vigie, watchlist, with_brands_and_subscribers,
+};
 
 const FAST: &str = "Boutique Rapide";
 const SLOW: &str = "Boutique Lente";
 /// Watched products per fixture shop (the Nordkapp candle is not watched).
 const WATCHED: i64 = 4;
-
-/// A daemon child process, killed if the test fails before it exits.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(dir: &Path, name: &str, args: &[&str]) -> Daemon {
-        let log = dir.join(format!("{name}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
-            .args(args)
-            .current_dir(dir)
-            .env_remove("VIGIE_DATABASE")
-            .env_remove("VIGIE_SMTP_URL")
-            .env_remove("VIGIE_WATCHLISTS")
-            .env_remove("VIGIE_LOG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start vigie daemon");
-        Daemon { child, log }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The JSON log lines so far.
-    fn lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Log lines with this message (and shop, when given).
-    fn count(&self, message: &str, shop: Option<&str>) -> usize {
-        self.lines()
-            .iter()
-            .filter(|l| l["fields"]["message"] == message)
-            .filter(|l| shop.is_none_or(|s| l["fields"]["shop"] == s))
-            .count()
-    }
-
-    /// Waits until `cond` holds, or panics with the log.
-    fn wait_for(&self, what: &str, timeout: Duration, cond: impl Fn(&Daemon) -> bool) {
-        let start = Instant::now();
-        while !cond(self) {
-            assert!(
-                start.elapsed() < timeout,
-                "timed out waiting for {what}\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn terminate(&self) {
-        // SAFETY: kill(2) on the PID of our own child, which has not been reaped.
-        let r = unsafe { libc::kill(self.pid() as libc::pid_t, libc::SIGTERM) };
-        assert_eq!(r, 0, "kill failed");
-    }
-
-    /// Waits for the exit; returns its code and how long it took.
-    fn wait_exit(&mut self, timeout: Duration) -> (Option<i32>, Duration) {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status.code(), start.elapsed());
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "the daemon did not exit within {timeout:?}\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// One sample of the text exposition format.
 #[derive(Debug)]
@@ -262,12 +168,6 @@ async fn observations(db: &str, shop: &str) -> (i64, i64) {
     row
 }
 
-fn shop_entry(name: &str, url: &str, rate: f64) -> String {
-    format!(
-        "[[shop]]\nname = \"{name}\"\nurl = \"{url}/\"\nrate = {rate}\nallow_private_network = true\nschedule = \"* * * * *\"\n\n"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss() {
     let t0 = Instant::now();
@@ -281,12 +181,12 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     let wl = watchlist(
         tmp.path(),
         "collectif.toml",
-        &(shop_entry(FAST, &fast.base_url(), 20.0)
-            + &shop_entry(SLOW, &slow.base_url(), 0.4)
-            + BRANDS_AND_SUBSCRIBERS),
+        &with_brands_and_subscribers(&[
+            Shop::new(FAST, &fast.base_url(), 20.0).schedule("* * * * *"),
+            Shop::new(SLOW, &slow.base_url(), 0.4).schedule("* * * * *"),
+        ]),
     );
-    let db_path = tmp.path().join("vigie.db");
-    let db = format!("sqlite://{}", db_path.display());
+    let db = sqlite_url(tmp.path(), "vigie.db");
     let mail = tmp.path().join("mail");
     let args = [
         "daemon",
@@ -308,7 +208,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
 
     // First run: no state yet, so both shops are scanned at once (missed
     // runs), then every 3 s ("* * * * *" with a 3-second minute).
-    let mut first = Daemon::start(tmp.path(), "first", &args);
+    let mut first = Process::start(command(tmp.path(), &args), tmp.path(), "first");
     first.wait_for("a scan of each shop", Duration::from_secs(30), |d| {
         d.count("scan done", Some(FAST)) >= 2 && d.count("scan done", Some(SLOW)) >= 1
     });
@@ -334,13 +234,8 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
 
     // A second daemon on the same database refuses to start, naming the
     // lock file and the PID that holds it.
-    let second = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args(args)
-        .current_dir(tmp.path())
-        .env_remove("VIGIE_LOG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&second.stderr);
+    let second = vigie(tmp.path(), &args).await;
+    let err = stderr(&second);
     assert_eq!(second.status.code(), Some(1), "{err}");
     assert!(err.contains("vigie.db.daemon.lock"), "{err}");
     assert!(err.contains(&format!("PID {}", first.pid())), "{err}");
@@ -374,7 +269,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     assert!(state["last_success"][SLOW].is_string(), "{state}");
 
     // Restart: the interrupted shop missed its run and is scanned once at start.
-    let mut again = Daemon::start(tmp.path(), "again", &args);
+    let mut again = Process::start(command(tmp.path(), &args), tmp.path(), "again");
     again.wait_for(
         "the interrupted shop's scan",
         Duration::from_secs(40),

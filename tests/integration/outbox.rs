@@ -11,7 +11,7 @@ use vigie::store::{
     Baseline, Batch, BatchItem, FindingDraft, NewObservation, ProductRecord, Recipient, Store,
 };
 
-use crate::support::{SmtpServer, stdout, tls_dir, vigie};
+use crate::support::{SmtpServer, sqlite_url, stdout, tls_dir, vigie};
 use vigie::domain::{ReferenceKind, Rule, Severity, Source};
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -103,7 +103,7 @@ fn mailer(port: u16) -> Mailer {
 }
 
 async fn store(dir: &std::path::Path) -> (String, Box<dyn Store>) {
-    let url = format!("sqlite://{}", dir.join("v.db").display());
+    let url = sqlite_url(dir, "v.db");
     let s = vigie::store::open(&url).await.unwrap();
     (url, s)
 }

@@ -5,7 +5,8 @@
 //! create databases on (`postgres://postgres@127.0.0.1:5432/postgres`).
 //! Every PostgreSQL test creates its own database `vigie_t_<random>` and
 //! drops it at the end, panic or not, so reruns and parallel tests never
-//! meet. Without the variable the PostgreSQL tests say so on stderr and pass.
+//! meet. Without the variable the PostgreSQL tests say so on stderr and pass,
+//! except with `CI=true`, where they fail.
 //!
 //! `same_results_on_sqlite_and_postgres` also runs one script on both and
 //! compares everything the trait can read back.
@@ -16,7 +17,6 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use sqlx::{Connection, Executor, PgConnection};
 use vigie::domain::History;
 use vigie::domain::history::PriceRun;
 use vigie::domain::{Currency, Money};
@@ -28,7 +28,8 @@ use vigie::store::{
     SHOP_PRODUCT_KEY, ShopFindings, Store, StoredObservation,
 };
 
-const ENV: &str = "VIGIE_TEST_DATABASE_URL";
+use crate::support::{sqlite_url, with_postgres};
+
 const SHOP: &str = "Boutique Contrat";
 const BRAND: &str = "Maison Lumière";
 
@@ -37,74 +38,12 @@ type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Runs a case against a fresh SQLite file.
 async fn on_sqlite(case: fn(String) -> CaseFuture) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    case(url).await;
-}
-
-/// The server URL for PostgreSQL tests, or `None` after saying they are skipped.
-fn postgres_server(test: &str) -> Option<String> {
-    match std::env::var(ENV) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "store_contract: {ENV} is not set; PostgreSQL contract tests SKIPPED ({test})"
-            );
-            None
-        }
-    }
-}
-
-/// A database of its own on the server, dropped when the test ends.
-struct TestDatabase {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    async fn create(server: &str) -> TestDatabase {
-        let name = format!("vigie_t_{}_{:016x}", std::process::id(), fastrand::u64(..));
-        let mut admin = PgConnection::connect(server)
-            .await
-            .unwrap_or_else(|e| panic!("{ENV}: cannot connect: {e}"));
-        admin
-            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        let _ = admin.close().await;
-        let mut url = url::Url::parse(server).expect("VIGIE_TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        TestDatabase {
-            server: server.to_string(),
-            name,
-            url: url.to_string(),
-        }
-    }
-
-    async fn drop_database(self) {
-        let mut admin = PgConnection::connect(&self.server)
-            .await
-            .unwrap_or_else(|e| panic!("{ENV}: cannot connect: {e}"));
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
-            .await
-            .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
-        let _ = admin.close().await;
-    }
+    case(sqlite_url(dir.path(), "contract.db")).await;
 }
 
 /// Runs a case against a fresh PostgreSQL database, when one is configured.
 async fn on_postgres(test: &str, case: fn(String) -> CaseFuture) {
-    let Some(server) = postgres_server(test) else {
-        return;
-    };
-    let db = TestDatabase::create(&server).await;
-    // A panicking case still lets the database be dropped.
-    let outcome = tokio::spawn(case(db.url.clone())).await;
-    db.drop_database().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    with_postgres(test, case).await;
 }
 
 /// One test per case and backend: `store_contract::sqlite::CASE` and
@@ -170,7 +109,7 @@ async fn readings_and_shop_findings_move_to_postgres() {
 
 async fn copy_readings(pg: String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let lite = format!("sqlite://{}", dir.path().join("readings.db").display());
+    let lite = sqlite_url(dir.path(), "readings.db");
     let store = open(&lite).await;
     let s0 = store.begin_scan(at(0)).await.expect("scan");
     let mut batch = first_batch(s0);
@@ -215,10 +154,7 @@ async fn copy_the_demo(pg: String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = vigie(dir.path(), &["demo"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let lite = format!(
-        "sqlite://{}",
-        dir.path().join("vigie-demo/demo.db").display()
-    );
+    let lite = sqlite_url(dir.path(), "vigie-demo/demo.db");
     let out = vigie(dir.path(), &["migrate", "--from", &lite, "--to", &pg]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -1560,20 +1496,18 @@ async fn script(store: &dyn Store) -> Dump {
 
 #[tokio::test]
 async fn same_results_on_sqlite_and_postgres() {
-    let Some(server) = postgres_server("same_results_on_sqlite_and_postgres") else {
+    let Some(from_postgres) =
+        with_postgres("same_results_on_sqlite_and_postgres", |url| async move {
+            script(open(&url).await.as_ref()).await
+        })
+        .await
+    else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite_url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    let from_sqlite = script(open(&sqlite_url).await.as_ref()).await;
+    let from_sqlite = script(open(&sqlite_url(dir.path(), "contract.db")).await.as_ref()).await;
     assert_eq!(from_sqlite.verified, 4);
     assert_eq!(from_sqlite.findings.len(), 4);
-
-    let db = TestDatabase::create(&server).await;
-    let url = db.url.clone();
-    let from_postgres = tokio::spawn(async move { script(open(&url).await.as_ref()).await }).await;
-    db.drop_database().await;
-    let from_postgres = from_postgres.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     assert_eq!(from_postgres, from_sqlite);
 }
 

@@ -13,6 +13,8 @@ use vigie::notify::Mailer;
 use vigie::pipeline::{ScanOptions, scan};
 use vigie::store::FindingFilter;
 
+use crate::support::{Shop, sqlite_url};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_ninety_days_each_rule_fires_exactly_where_it_should() {
     let shop = FixtureShop::start(
@@ -24,14 +26,8 @@ async fn over_ninety_days_each_rule_fires_exactly_where_it_should() {
     )
     .await
     .unwrap();
-    let watchlist = format!(
-        r#"
-[[shop]]
-name = "Boutique Démo"
-url = "{}/"
-rate = 1000
-allow_private_network = true
-
+    let watchlist = Shop::new("Boutique Démo", &shop.base_url(), 1000.0).to_string()
+        + r#"
 [[brand]]
 name = "Maison Lumière"
 
@@ -49,15 +45,13 @@ shop = "Boutique Démo"
 from = 2026-02-20
 to = 2026-02-28
 note = "Semaine annoncée par la marque"
-"#,
-        shop.base_url()
-    );
+"#;
     let catalog = Catalog::from_sources(&[("timeline.toml".into(), watchlist)]).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let settings = Settings::merge(
         FileConfig::default(),
         &Overrides {
-            database: Some(format!("sqlite://{}", tmp.path().join("t.db").display())),
+            database: Some(sqlite_url(tmp.path(), "t.db")),
             mail_dir: Some(tmp.path().join("mail")),
             ..Default::default()
         },
