@@ -1,5 +1,7 @@
 //! Detection: legal calendars and rules tied to law. Pure functions, no IO.
 //!
+//! For retailers, the rules and their legal basis are described in `docs/rules.md`.
+//!
 //! Rules follow `LEGAL_RULES.md`; each finding names its rule, its legal
 //! basis, the calendar used and the figures.
 
