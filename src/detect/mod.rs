@@ -466,7 +466,7 @@ pub struct Observed<'a> {
     /// What the page shows.
     pub offer: &'a ObservedOffer,
     /// The product's baseline (and history) before this observation.
-    pub baseline: Option<&'a crate::store::Baseline>,
+    pub baseline: Option<&'a crate::domain::Baseline>,
     /// Its open findings: (rule, percent).
     pub open: &'a [(Rule, Option<u32>)],
     /// The watched brand.
@@ -485,7 +485,7 @@ pub struct Assessment {
     /// Findings to open, confirm and close.
     pub decision: Decision,
     /// The product's baseline after this observation.
-    pub baseline: crate::store::Baseline,
+    pub baseline: crate::domain::Baseline,
 }
 
 /// The whole detection step for one observation, with no IO: the rules,
@@ -530,7 +530,7 @@ pub fn assess(o: &Observed<'_>) -> Assessment {
             now + chrono::Duration::seconds(1),
         )
         .map(|m| Money::new(m, offer.price.currency));
-    let baseline = crate::store::Baseline {
+    let baseline = crate::domain::Baseline {
         regular,
         last_price: offer.price,
         last_observed_at: now,
