@@ -85,18 +85,28 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// What every shop's scan reads from and writes to: the watchlists, the
+/// store, the politeness-keeping HTTP pool and the sales calendar.
+#[derive(Clone, Copy)]
+pub struct Scanner<'a> {
+    /// The watchlists.
+    pub catalog: &'a Catalog,
+    /// Where observations and findings go.
+    pub store: &'a dyn Store,
+    /// The HTTP pool (one politeness state per host).
+    pub pool: &'a HostPool,
+    /// The sales calendar.
+    pub calendar: &'a Calendar,
+}
+
 /// One shop's part of a fleet run ([`crate::daemon::worker`]): scans
 /// `shop` into the existing scan `scan_id` at the scan clock `now`.
 /// `already` holds the products that scan already observed (a run taken
 /// over from a worker that died): they are not observed twice, and the
 /// pages that showed only them are not fetched again. Ending the scan row
 /// is the caller's job.
-#[allow(clippy::too_many_arguments)]
 pub async fn scan_claimed(
-    catalog: &Catalog,
-    store: &dyn Store,
-    pool: &HostPool,
-    calendar: &Calendar,
+    scanner: &Scanner<'_>,
     shop: &Shop,
     scan_id: i64,
     now: DateTime<Utc>,
@@ -109,10 +119,7 @@ pub async fn scan_claimed(
         deliver: false,
         progress: None,
     };
-    let r = scan_shop(
-        catalog, store, pool, calendar, shop, scan_id, &opts, already,
-    )
-    .await?;
+    let r = scan_shop(scanner, shop, scan_id, &opts, already).await?;
     Ok(r.summary)
 }
 
@@ -212,12 +219,14 @@ pub async fn scan(
     let scan_id = store.begin_scan(opts.now).await?;
     pool.new_run();
     let no_resume = HashSet::new();
+    let scanner = Scanner {
+        catalog,
+        store,
+        pool,
+        calendar,
+    };
     let results: Vec<Result<ShopResult, StoreError>> = futures::stream::iter(shops)
-        .map(|shop| {
-            scan_shop(
-                catalog, store, pool, calendar, shop, scan_id, opts, &no_resume,
-            )
-        })
+        .map(|shop| scan_shop(&scanner, shop, scan_id, opts, &no_resume))
         .buffer_unordered(SHOP_CONCURRENCY)
         .collect()
         .await;
@@ -774,17 +783,19 @@ impl<'a> ShopRun<'a> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn scan_shop(
-    catalog: &Catalog,
-    store: &dyn Store,
-    pool: &HostPool,
-    calendar: &Calendar,
+    scanner: &Scanner<'_>,
     shop: &Shop,
     scan_id: i64,
     opts: &ScanOptions,
     already: &HashSet<i64>,
 ) -> Result<ShopResult, StoreError> {
+    let Scanner {
+        catalog,
+        store,
+        pool,
+        calendar,
+    } = *scanner;
     let policy = HostPolicy::of(shop);
     let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already).await?;
     if let Some(platform) = shop.platform

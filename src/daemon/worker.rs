@@ -539,8 +539,13 @@ async fn start<'a>(
     let now = run.scan_clock;
     pool.new_run();
     let job: Job<'a> = Box::pin(async move {
-        let scan =
-            pipeline::scan_claimed(catalog, store, pool, calendar, shop, scan_id, now, &already);
+        let scanner = pipeline::Scanner {
+            catalog,
+            store,
+            pool,
+            calendar,
+        };
+        let scan = pipeline::scan_claimed(&scanner, shop, scan_id, now, &already);
         let result = Abortable::new(scan, registration).await;
         Done::Run { id, result }
     });
