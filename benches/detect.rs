@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use vigie::catalog::Catalog;
-use vigie::detect::calendar::{Calendar, Zone};
 use vigie::detect::{self, Context, ObservedOffer};
+use vigie::domain::calendar::{Calendar, Zone};
 use vigie::domain::{Currency, Money};
+use vigie::domain::{ReferenceKind, Source};
 use vigie::store::{Batch, BatchItem, NewObservation, ProductRecord, Store};
 
 const PER_SHOP: usize = 1_000;
@@ -56,7 +57,7 @@ fn offer(v: usize, s: usize) -> ObservedOffer {
     ObservedOffer {
         price: eur(price),
         reference: reference.map(eur),
-        reference_kind: reference.map(|_| "strikethrough".into()),
+        reference_kind: reference.map(|_| ReferenceKind::Strikethrough),
         percent_badge: None,
         promo: Vec::new(),
     }
@@ -115,12 +116,12 @@ async fn scan_shop(
                 observed_at: at,
                 price: o.price,
                 reference: o.reference,
-                reference_kind: o.reference_kind.clone(),
+                reference_kind: o.reference_kind,
                 percent_badge: None,
                 availability: Some("InStock".into()),
-                source: "jsonld".into(),
+                source: Source::JsonLd,
                 promo: Vec::new(),
-                reference_source: o.reference.map(|_| "jsonld".to_string()),
+                reference_source: o.reference.map(|_| Source::JsonLd),
                 warnings: Vec::new(),
             },
             baseline: a.baseline,
@@ -129,7 +130,7 @@ async fn scan_shop(
             close_rules: a.decision.close,
             recipients: vec![vigie::store::Recipient {
                 name: "Bench".into(),
-                email: "bench@bench.example".into(),
+                email: "bench@bench.example".parse().expect("an address"),
                 language: "fr".into(),
                 digest: None,
                 deliver_at: chrono::Utc::now(),

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use fixture::{
     HwmSampler, Network, expected_rules, median, page_facts, start_network, write_watchlist,
 };
-use vigie::detect::calendar::{Calendar, Zone};
+use vigie::domain::calendar::{Calendar, Zone};
 
 /// The scan clock: outside the legal sales periods (checked at start), so
 /// that every discounted product declares a reduction outside the soldes.

@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::catalog::{Catalog, Shop};
-use crate::detect::calendar::{Calendar, Zone};
 use crate::detect::{self, Context, ObservedOffer};
 use crate::discover;
-use crate::domain::Currency;
+use crate::domain::calendar::{Calendar, Zone};
+use crate::domain::{Currency, Rule, Source};
 use crate::extract::platform::{self, Platform};
 use crate::extract::{self, ExtractedOffer};
 use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
@@ -85,18 +85,28 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// What every shop's scan reads from and writes to: the watchlists, the
+/// store, the politeness-keeping HTTP pool and the sales calendar.
+#[derive(Clone, Copy)]
+pub struct Scanner<'a> {
+    /// The watchlists.
+    pub catalog: &'a Catalog,
+    /// Where observations and findings go.
+    pub store: &'a dyn Store,
+    /// The HTTP pool (one politeness state per host).
+    pub pool: &'a HostPool,
+    /// The sales calendar.
+    pub calendar: &'a Calendar,
+}
+
 /// One shop's part of a fleet run ([`crate::daemon::worker`]): scans
 /// `shop` into the existing scan `scan_id` at the scan clock `now`.
 /// `already` holds the products that scan already observed (a run taken
 /// over from a worker that died): they are not observed twice, and the
 /// pages that showed only them are not fetched again. Ending the scan row
 /// is the caller's job.
-#[allow(clippy::too_many_arguments)]
 pub async fn scan_claimed(
-    catalog: &Catalog,
-    store: &dyn Store,
-    pool: &HostPool,
-    calendar: &Calendar,
+    scanner: &Scanner<'_>,
     shop: &Shop,
     scan_id: i64,
     now: DateTime<Utc>,
@@ -109,10 +119,7 @@ pub async fn scan_claimed(
         deliver: false,
         progress: None,
     };
-    let r = scan_shop(
-        catalog, store, pool, calendar, shop, scan_id, &opts, already,
-    )
-    .await?;
+    let r = scan_shop(scanner, shop, scan_id, &opts, already).await?;
     Ok(r.summary)
 }
 
@@ -128,7 +135,7 @@ struct OutputLine<'a> {
     reference_price: Option<String>,
     /// Where the reference price was read from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reference_source: Option<&'a str>,
+    reference_source: Option<Source>,
     currency: &'a str,
     observed_at: String,
     /// The warnings of the reading.
@@ -212,12 +219,14 @@ pub async fn scan(
     let scan_id = store.begin_scan(opts.now).await?;
     pool.new_run();
     let no_resume = HashSet::new();
+    let scanner = Scanner {
+        catalog,
+        store,
+        pool,
+        calendar,
+    };
     let results: Vec<Result<ShopResult, StoreError>> = futures::stream::iter(shops)
-        .map(|shop| {
-            scan_shop(
-                catalog, store, pool, calendar, shop, scan_id, opts, &no_resume,
-            )
-        })
+        .map(|shop| scan_shop(&scanner, shop, scan_id, opts, &no_resume))
         .buffer_unordered(SHOP_CONCURRENCY)
         .collect()
         .await;
@@ -300,9 +309,9 @@ struct Sighting<'p> {
     record: ProductRecord,
     offer: ObservedOffer,
     availability: Option<String>,
-    source: &'static str,
+    source: Source,
     /// Where the reference price was read from.
-    reference_source: Option<String>,
+    reference_source: Option<Source>,
     /// The warnings of the reading (the offer's, then the page's).
     warnings: Vec<String>,
     /// The page and the offer's structured data, kept as evidence.
@@ -383,7 +392,7 @@ impl<'a> ShopRun<'a> {
         let now = self.opts.now;
         let known = self.snapshot.products.get(&key);
         let baseline = known.and_then(|k| k.baseline.as_ref());
-        let open: Vec<(String, Option<u32>)> =
+        let open: Vec<(Rule, Option<u32>)> =
             known.map(|k| k.open_rules.clone()).unwrap_or_default();
         let assessment = detect::assess(&detect::Observed {
             offer: &s.offer,
@@ -413,19 +422,19 @@ impl<'a> ShopRun<'a> {
             .ok(),
             _ => None,
         };
-        let mut open_after: Vec<(String, Option<u32>)> = open
+        let mut open_after: Vec<(Rule, Option<u32>)> = open
             .into_iter()
             .filter(|(r, _)| !close_rules.contains(r))
             .collect();
-        open_after.extend(raise.iter().map(|f| (f.rule.clone(), f.percent)));
+        open_after.extend(raise.iter().map(|f| (f.rule, f.percent)));
         let last = StoredObservation {
             price: s.offer.price,
             reference: s.offer.reference,
-            reference_kind: s.offer.reference_kind.clone(),
+            reference_kind: s.offer.reference_kind,
             percent_badge: s.offer.percent_badge,
             availability: s.availability.clone(),
             promo: s.offer.promo.clone(),
-            reference_source: s.reference_source.clone(),
+            reference_source: s.reference_source,
             warnings: s.warnings.clone(),
         };
         let entry = self
@@ -452,7 +461,7 @@ impl<'a> ShopRun<'a> {
             self.catalog
                 .subscribers_of(&s.record.brand)
                 .filter(|sub| sub.watches_shop(&s.record.shop))
-                .map(|sub| crate::store::Recipient::of(sub, now))
+                .map(|sub| sub.recipient(now))
                 .collect()
         };
         self.batch.items.push(BatchItem {
@@ -465,7 +474,7 @@ impl<'a> ShopRun<'a> {
                 reference_kind: s.offer.reference_kind,
                 percent_badge: s.offer.percent_badge,
                 availability: s.availability,
-                source: s.source.to_string(),
+                source: s.source,
                 promo: s.offer.promo,
                 reference_source: s.reference_source,
                 warnings: s.warnings,
@@ -513,7 +522,7 @@ impl<'a> ShopRun<'a> {
         }
         self.summary.findings += done.opened.len();
         for (id, key, rule) in &done.opened {
-            crate::metrics::finding(rule);
+            crate::metrics::finding(rule.as_str());
             tracing::info!(finding = id, rule = %rule, product = %key, "new finding");
         }
         Ok(())
@@ -543,7 +552,7 @@ impl<'a> ShopRun<'a> {
                     promo: last.promo,
                 },
                 availability: last.availability,
-                source: "unchanged",
+                source: Source::Unchanged,
                 reference_source: last.reference_source,
                 warnings: last.warnings,
                 evidence: None,
@@ -595,7 +604,7 @@ impl<'a> ShopRun<'a> {
             extraction
                 .site_promo
                 .iter()
-                .map(|p| (p.class.as_str(), p.text.as_str())),
+                .map(|p| (p.class, p.text.as_str())),
         );
         if first && self.wording.url.is_some() {
             self.wording_evidence = EvidenceInput::new(
@@ -664,16 +673,16 @@ impl<'a> ShopRun<'a> {
                     .filter(|sub| sub.watches_shop(&self.shop.name))
                 {
                     if !recipients.iter().any(|r| r.email == sub.email) {
-                        recipients.push(crate::store::Recipient::of(sub, now));
+                        recipients.push(sub.recipient(now));
                     }
                 }
             }
         }
-        let mut open_after: Vec<(String, Option<u32>)> = open
+        let mut open_after: Vec<(Rule, Option<u32>)> = open
             .into_iter()
             .filter(|(r, _)| !d.close.contains(r))
             .collect();
-        open_after.extend(d.raise.iter().map(|f| (f.rule.clone(), f.percent)));
+        open_after.extend(d.raise.iter().map(|f| (f.rule, f.percent)));
         let write = ShopFindings {
             subject: subject.clone(),
             at: now,
@@ -701,7 +710,7 @@ impl<'a> ShopRun<'a> {
         );
         self.summary.findings += done.opened.len();
         for (id, _, rule) in &done.opened {
-            crate::metrics::finding(rule);
+            crate::metrics::finding(rule.as_str());
             tracing::info!(finding = id, rule = %rule, "new shop-level finding (site-wide wording)");
         }
         Ok(())
@@ -733,6 +742,11 @@ impl<'a> ShopRun<'a> {
                 ));
                 continue;
             };
+            // Every reader names its source; an offer without one is not
+            // an offer Vigie can vouch for.
+            let Some(source) = offer.source else {
+                continue;
+            };
             let record = ProductRecord {
                 shop: self.shop.name.clone(),
                 product_key: product_key(offer, page),
@@ -749,20 +763,17 @@ impl<'a> ShopRun<'a> {
                 offer: ObservedOffer {
                     price,
                     reference: offer.reference_price,
-                    reference_kind: offer.reference_kind.map(|k| k.as_str().to_string()),
+                    reference_kind: offer.reference_kind,
                     percent_badge: offer.percent_badge,
                     promo: offer
                         .promo
                         .iter()
-                        .map(|p| (p.class.clone(), p.text.clone()))
+                        .map(|p| (p.class, p.text.clone()))
                         .collect(),
                 },
                 availability: offer.availability.clone(),
-                source: offer.source.map(|s| s.as_str()).unwrap_or("unknown"),
-                reference_source: offer
-                    .reference_price
-                    .and(offer.reference_source)
-                    .map(|s| s.as_str().to_string()),
+                source,
+                reference_source: offer.reference_price.and(offer.reference_source),
                 warnings: reading_warnings(offer, page_warnings),
                 evidence: Some((page, offer)),
             };
@@ -772,19 +783,21 @@ impl<'a> ShopRun<'a> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 // At the error level, the span is on whenever an event is (`--quiet` too).
 #[tracing::instrument(name = "shop", level = "error", skip_all, fields(shop = %shop.name))]
 async fn scan_shop(
-    catalog: &Catalog,
-    store: &dyn Store,
-    pool: &HostPool,
-    calendar: &Calendar,
+    scanner: &Scanner<'_>,
     shop: &Shop,
     scan_id: i64,
     opts: &ScanOptions,
     already: &HashSet<i64>,
 ) -> Result<ShopResult, StoreError> {
+    let Scanner {
+        catalog,
+        store,
+        pool,
+        calendar,
+    } = *scanner;
     let policy = HostPolicy::of(shop);
     let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already).await?;
     if let Some(platform) = shop.platform
@@ -979,7 +992,7 @@ fn output_line(s: &Sighting<'_>, at: DateTime<Utc>) -> String {
         sku: p.sku.as_deref(),
         price: price.decimal_string(),
         reference_price: s.offer.reference.map(|r| r.decimal_string()),
-        reference_source: s.reference_source.as_deref(),
+        reference_source: s.reference_source,
         currency: price.currency.as_str(),
         observed_at: at.to_rfc3339(),
         warnings: &s.warnings,
@@ -1007,7 +1020,7 @@ pub struct Reevaluation {
     /// Observations replayed.
     pub observations: usize,
     /// Findings the rules would open, by rule.
-    pub findings_by_rule: std::collections::BTreeMap<String, usize>,
+    pub findings_by_rule: std::collections::BTreeMap<Rule, usize>,
 }
 
 /// Replays every stored observation through the rules, product by product,
@@ -1030,7 +1043,7 @@ pub async fn reevaluate(
         for series in page {
             r.products += 1;
             let mut baseline = None;
-            let mut open: Vec<(String, Option<u32>)> = Vec::new();
+            let mut open: Vec<(Rule, Option<u32>)> = Vec::new();
             for (at, obs) in series.points {
                 let offer = ObservedOffer {
                     price: obs.price,
@@ -1055,8 +1068,8 @@ pub async fn reevaluate(
                 });
                 open.retain(|(rule, _)| !a.decision.close.contains(rule));
                 for f in &a.decision.raise {
-                    *r.findings_by_rule.entry(f.rule.clone()).or_default() += 1;
-                    open.push((f.rule.clone(), f.percent));
+                    *r.findings_by_rule.entry(f.rule).or_default() += 1;
+                    open.push((f.rule, f.percent));
                 }
                 baseline = Some(a.baseline);
                 r.observations += 1;
@@ -1143,7 +1156,7 @@ brands = ["Atelier Brume"]
             warnings: Vec::new(),
             site_promo: if banner {
                 vec![PromoMatch {
-                    class: "soldes".into(),
+                    class: crate::domain::PromoClass::Soldes,
                     text: "SOLDES <b>jusqu'à -50 %</b>".into(),
                     location: "page, byte 8".into(),
                 }]
@@ -1238,7 +1251,7 @@ brands = ["Atelier Brume"]
 
         // The readings keep where their former price came from and their warnings.
         let h = store.history("ML-0").await.expect("history");
-        assert_eq!(h[0].2.reference_source.as_deref(), Some("product_block"));
+        assert_eq!(h[0].2.reference_source, Some(Source::ProductBlock));
         assert_eq!(
             h[0].2.warnings,
             vec!["sources disagree: jsonld says 49.00, microdata says 45.00".to_string()]

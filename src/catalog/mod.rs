@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use crate::domain::fold_name;
+use crate::domain::{Email, Recipient, Rule, Severity, fold_name};
 
 /// Requests per second per host when a shop sets no `rate`.
 pub const DEFAULT_RATE: f64 = 0.5;
@@ -120,7 +120,7 @@ pub struct Shop {
     /// Listing pages to walk, in addition to the sitemaps.
     pub listing: Option<Listing>,
     /// The shop's platform, whose catalogue is read instead of its pages.
-    pub platform: Option<crate::extract::platform::Platform>,
+    pub platform: Option<crate::domain::Platform>,
     /// Where the shop was defined.
     pub defined_in: PathBuf,
 }
@@ -140,7 +140,7 @@ pub struct Subscriber {
     /// Display name.
     pub name: String,
     /// Email address.
-    pub email: String,
+    pub email: Email,
     /// Names of the brands followed (as in [`Brand::name`]).
     pub brands: Vec<String>,
     /// When findings are sent: one email each, or a daily or weekly digest.
@@ -150,9 +150,9 @@ pub struct Subscriber {
     /// Language of the emails.
     pub language: Language,
     /// Rules reported (empty: all).
-    pub rules: Vec<String>,
-    /// Severities reported (`violation`, `report`, `announced`; empty: all).
-    pub severities: Vec<String>,
+    pub rules: Vec<Rule>,
+    /// Severities reported (empty: all).
+    pub severities: Vec<Severity>,
     /// Shops reported (empty: all).
     pub shops: Vec<String>,
 }
@@ -200,9 +200,22 @@ impl Language {
 }
 
 impl Subscriber {
+    /// This subscriber as the outbox sees it, for findings made at `now`.
+    pub fn recipient(&self, now: chrono::DateTime<chrono::Utc>) -> Recipient {
+        Recipient {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            language: self.language.code().to_string(),
+            digest: self.delivery.digest_name().map(str::to_string),
+            deliver_at: self.deliver_at(now),
+            rules: self.rules.clone(),
+            severities: self.severities.clone(),
+        }
+    }
+
     /// Whether findings at `shop` are for this subscriber (the rule and
     /// severity filters are applied per finding by the outbox's
-    /// [`crate::store::Recipient::accepts`]).
+    /// [`Recipient::accepts`]).
     pub fn watches_shop(&self, shop: &str) -> bool {
         self.shops.is_empty() || self.shops.iter().any(|s| s == shop)
     }
@@ -249,9 +262,9 @@ pub struct Catalog {
     /// The files read.
     pub files: Vec<PathBuf>,
     /// Detection policy (`[policy]`, with every `[[announced]]` promotion).
-    pub policy: crate::detect::Policy,
+    pub policy: crate::domain::Policy,
     /// Sales-period overrides (`[[calendar_override]]`), for new arrêtés.
-    pub calendar_overrides: Vec<crate::detect::calendar::Override>,
+    pub calendar_overrides: Vec<crate::domain::calendar::Override>,
     brand_index: HashMap<String, usize>,
 }
 
@@ -440,7 +453,7 @@ impl Catalog {
                     }
                 };
                 if let Some(sched) = &s.schedule
-                    && let Err(e) = crate::daemon::schedule::parse_crontab(sched.get_ref())
+                    && let Err(e) = crate::domain::crontab::parse_crontab(sched.get_ref())
                 {
                     issues.push(CatalogIssue {
                         file: (*path).clone(),
@@ -469,7 +482,7 @@ impl Catalog {
                     }
                 }
                 let zone = s.zone.clone().unwrap_or_else(|| "national".into());
-                if let Err(e) = zone.parse::<crate::detect::calendar::Zone>() {
+                if let Err(e) = zone.parse::<crate::domain::calendar::Zone>() {
                     issue(format!("shop `{name}`: `zone`: {e}"));
                     continue;
                 }
@@ -503,30 +516,10 @@ impl Catalog {
                         ),
                     });
                 } else {
-                    let unknown: Vec<&String> = p
-                        .get_ref()
-                        .rules
-                        .iter()
-                        .filter(|r| {
-                            !crate::detect::policy::ALL_RULES
-                                .iter()
-                                .any(|a| a.eq_ignore_ascii_case(r))
-                        })
-                        .collect();
-                    if unknown.is_empty() {
-                        policy_at = Some(((*path).clone(), line));
-                        let announced = std::mem::take(&mut catalog.policy.announced);
-                        catalog.policy = p.get_ref().clone();
-                        catalog.policy.announced = announced;
-                    } else {
-                        issues.push(CatalogIssue {
-                            file: (*path).clone(),
-                            line: Some(line),
-                            message: format!(
-                                "[policy] rules: unknown rule(s) {unknown:?}; rules are R1 to R9"
-                            ),
-                        });
-                    }
+                    policy_at = Some(((*path).clone(), line));
+                    let announced = std::mem::take(&mut catalog.policy.announced);
+                    catalog.policy = p.get_ref().clone();
+                    catalog.policy.announced = announced;
                 }
             }
             for a in &raw.announced {
@@ -545,14 +538,14 @@ impl Catalog {
                 let r = o.get_ref();
                 let parsed = r
                     .zone
-                    .parse::<crate::detect::calendar::Zone>()
+                    .parse::<crate::domain::calendar::Zone>()
                     .map_err(|e| e.to_string())
                     .and_then(|zone| {
                         let season = r
                             .season
                             .parse()
-                            .map_err(|e: crate::detect::calendar::SeasonError| e.to_string())?;
-                        let ov = crate::detect::calendar::Override {
+                            .map_err(|e: crate::domain::calendar::SeasonError| e.to_string())?;
+                        let ov = crate::domain::calendar::Override {
                             zone,
                             season,
                             year: r.year,
@@ -600,16 +593,16 @@ impl Catalog {
                 continue;
             }
             subscriber_names.insert(name.clone(), (path.clone(), line));
-            let email = sub.email.get_ref().trim().to_string();
-            if !looks_like_email(&email) {
-                issue(
-                    line_of(text, sub.email.span().start),
-                    format!(
-                        "subscriber `{name}`: `email` = {email:?} is not an email address such as \"contact@boutique.example\""
-                    ),
-                );
-                continue;
-            }
+            let email = match sub.email.get_ref().parse::<Email>() {
+                Ok(email) => email,
+                Err(e) => {
+                    issue(
+                        line_of(text, sub.email.span().start),
+                        format!("subscriber `{name}`: `email` = {e}"),
+                    );
+                    continue;
+                }
+            };
             let mut brands = Vec::new();
             let mut ok = true;
             for b in &sub.brands {
@@ -703,9 +696,8 @@ impl Catalog {
             };
             let mut rules = Vec::new();
             for r in &sub.rules {
-                let code = r.get_ref().trim().to_uppercase();
-                if (1..=9).any(|n| code == format!("R{n}")) {
-                    rules.push(code);
+                if let Ok(rule) = r.get_ref().trim().parse::<Rule>() {
+                    rules.push(rule);
                 } else {
                     bad(
                         r,
@@ -715,12 +707,14 @@ impl Catalog {
             }
             let mut severities = Vec::new();
             for v in &sub.severities {
-                match v.get_ref().as_str() {
-                    s @ ("violation" | "report" | "announced") => severities.push(s.to_string()),
-                    other => bad(
+                match v.get_ref().trim().parse::<Severity>() {
+                    Ok(s) => severities.push(s),
+                    Err(_) => bad(
                         v,
                         format!(
-                            "`severities` names {other:?}; use \"violation\", \"report\" or \"announced\""
+                            "`severities` names {:?}; use {}",
+                            v.get_ref(),
+                            crate::domain::vocab::names::<Severity>()
                         ),
                     ),
                 }
@@ -787,28 +781,13 @@ impl Catalog {
     }
 
     /// The legal calendar: the built-in one with the watchlists' overrides.
-    pub fn calendar(&self) -> crate::detect::calendar::Calendar {
-        crate::detect::calendar::Calendar::builtin().with_overrides(self.calendar_overrides.clone())
+    pub fn calendar(&self) -> crate::domain::calendar::Calendar {
+        crate::domain::calendar::Calendar::builtin().with_overrides(self.calendar_overrides.clone())
     }
 
     /// The shop with this name.
     pub fn shop(&self, name: &str) -> Option<&Shop> {
         self.shops.iter().find(|s| s.name == name)
-    }
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
-        }
-        None => false,
     }
 }
 
@@ -830,9 +809,9 @@ struct RawFile {
     brand: Vec<RawBrand>,
     #[serde(default)]
     subscriber: Vec<RawSubscriber>,
-    policy: Option<Spanned<crate::detect::Policy>>,
+    policy: Option<Spanned<crate::domain::Policy>>,
     #[serde(default)]
-    announced: Vec<Spanned<crate::detect::policy::Announced>>,
+    announced: Vec<Spanned<crate::domain::policy::Announced>>,
     #[serde(default)]
     calendar_override: Vec<Spanned<RawOverride>>,
 }
@@ -843,9 +822,9 @@ struct RawOverride {
     zone: String,
     season: String,
     year: i32,
-    #[serde(deserialize_with = "crate::detect::policy::toml_date")]
+    #[serde(deserialize_with = "crate::domain::policy::toml_date")]
     first_day: chrono::NaiveDate,
-    #[serde(deserialize_with = "crate::detect::policy::toml_date")]
+    #[serde(deserialize_with = "crate::domain::policy::toml_date")]
     last_day: chrono::NaiveDate,
 }
 
@@ -865,7 +844,7 @@ struct RawShop {
     max_pages: Option<usize>,
     selectors: Option<Selectors>,
     listing: Option<Spanned<Listing>>,
-    platform: Option<crate::extract::platform::Platform>,
+    platform: Option<crate::domain::Platform>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1051,10 +1030,10 @@ brands = ["maison lumiere"]
         assert!(a.watches_shop("S"));
         assert!(!a.watches_shop("T"));
         let now: chrono::DateTime<chrono::Utc> = "2026-03-09T12:00:00Z".parse().unwrap();
-        let r = crate::store::Recipient::of(a, now);
-        assert!(r.accepts("R3", "violation"));
-        assert!(!r.accepts("R1", "violation"));
-        assert!(!r.accepts("R3", "report"));
+        let r = a.recipient(now);
+        assert!(r.accepts(Rule::R3, Severity::Violation));
+        assert!(!r.accepts(Rule::R1, Severity::Violation));
+        assert!(!r.accepts(Rule::R3, Severity::Report));
         assert_eq!(
             (r.language.as_str(), r.digest.as_deref()),
             ("en", Some("weekly"))

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{CliError, EXIT_OK, GlobalArgs, settings};
 use crate::catalog::Catalog;
-use crate::detect::calendar::{Calendar, Zone};
+use crate::domain::calendar::{Calendar, Zone};
 
 /// Arguments of `vigie calendar`.
 #[derive(Debug, Args)]

@@ -79,7 +79,7 @@ impl<'a> OfferLine<'a> {
                 .promo
                 .iter()
                 .map(|p: &'a PromoMatch| PromoLine {
-                    class: &p.class,
+                    class: p.class.as_str(),
                     text: &p.text,
                 })
                 .collect(),

@@ -22,7 +22,7 @@ pub struct FindingsArgs {
     pub shop: Option<String>,
     /// Only this rule (R1…R9).
     #[arg(long)]
-    pub rule: Option<String>,
+    pub rule: Option<crate::domain::Rule>,
     /// JSON output.
     #[arg(long)]
     pub json: bool,
@@ -37,7 +37,7 @@ pub async fn run(g: &GlobalArgs, a: &FindingsArgs) -> Result<ExitCode, CliError>
             open_only: a.open,
             brand: a.brand.clone(),
             shop: a.shop.clone(),
-            rule: a.rule.clone().map(|r| r.to_ascii_uppercase()),
+            rule: a.rule,
         })
         .await?;
     if a.json {

@@ -59,7 +59,7 @@ pub async fn run(g: &GlobalArgs, a: &HistoryArgs) -> Result<ExitCode, CliError> 
             observed_at: at.to_rfc3339(),
             price: o.price.decimal_string(),
             reference_price: o.reference.map(|m| m.decimal_string()),
-            reference_source: o.reference_source.as_deref(),
+            reference_source: o.reference_source.map(|s| s.as_str()),
             percent_badge: o.percent_badge,
             currency: o.price.currency.as_str(),
             promo: o.promo.iter().map(|(c, _)| c.as_str()).collect(),
@@ -95,7 +95,7 @@ pub async fn run(g: &GlobalArgs, a: &HistoryArgs) -> Result<ExitCode, CliError> 
                     "  barré {}{}",
                     r.display_fr(),
                     o.reference_source
-                        .as_deref()
+                        .map(|s| s.as_str())
                         .map(|s| format!(" ({s})"))
                         .unwrap_or_default()
                 ))

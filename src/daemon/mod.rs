@@ -8,7 +8,7 @@
 //! member of a fleet sharing a database.
 //!
 //! - Each shop with a `schedule` is read as Vixie cron reads the line
-//!   ([`schedule`]) in the configured time zone (Europe/Paris by default).
+//!   ([`crate::domain::crontab`]) in the configured time zone (Europe/Paris by default).
 //!   Its run starts after a random delay of up to `jitter` so that shops
 //!   sharing a slot do not all start in the same second. A shop without a
 //!   `schedule` is not scanned on a schedule.
@@ -27,7 +27,6 @@
 //!   (or on another worker of the fleet).
 
 pub mod lock;
-pub mod schedule;
 pub mod worker;
 
 use std::path::Path;
@@ -37,8 +36,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::catalog::{Catalog, Shop};
+use crate::domain::crontab::{self as schedule, Crontab};
 use crate::store::StoreError;
-use schedule::Crontab;
 
 /// Why the scheduler could not run.
 #[derive(Debug, thiserror::Error)]

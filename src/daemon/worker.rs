@@ -54,10 +54,10 @@ use futures::future::{AbortHandle, Abortable, Aborted};
 use futures::stream::FuturesUnordered;
 use tracing::Instrument;
 
-use super::schedule::Crontab;
 use super::{Clock, DaemonError, Shutdown};
 use crate::catalog::{Catalog, Shop};
-use crate::detect::calendar::Calendar;
+use crate::domain::Crontab;
+use crate::domain::calendar::Calendar;
 use crate::fetch::HostPool;
 use crate::notify::{self, DrainSummary, Mailer};
 use crate::pipeline::{self, ScanSummary};
@@ -992,9 +992,13 @@ async fn start<'a>(
     s.pool.new_run();
     let job: Job<'a> = Box::pin(
         async move {
-            let scan = pipeline::scan_claimed(
-                s.catalog, s.store, s.pool, s.calendar, shop, scan_id, now, &already,
-            );
+            let scanner = pipeline::Scanner {
+                catalog: s.catalog,
+                store: s.store,
+                pool: s.pool,
+                calendar: s.calendar,
+            };
+            let scan = pipeline::scan_claimed(&scanner, shop, scan_id, now, &already);
             let result = Abortable::new(scan, registration).await;
             Done::Run { id, result }
         }

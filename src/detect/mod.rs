@@ -1,53 +1,17 @@
 //! Detection: legal calendars and rules tied to law. Pure functions, no IO.
 //!
+//! For retailers, the rules and their legal basis are described in `docs/rules.md`.
+//!
 //! Rules follow `LEGAL_RULES.md`; each finding names its rule, its legal
 //! basis, the calendar used and the figures.
-
-pub mod calendar;
-pub mod history;
-pub mod policy;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::Money;
-use crate::store::FindingDraft;
-use calendar::{Calendar, Zone};
-pub use history::History;
-pub use policy::Policy;
-
-/// What the detector looks at in one observation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedOffer {
-    /// Price to pay.
-    pub price: Money,
-    /// Higher price displayed beside it.
-    pub reference: Option<Money>,
-    /// Kind of that price (`strikethrough`, `list`, `recommended`).
-    pub reference_kind: Option<String>,
-    /// Percent badge displayed.
-    pub percent_badge: Option<u32>,
-    /// Promotional wording on the page: (class, text).
-    pub promo: Vec<(String, String)>,
-}
-
-impl ObservedOffer {
-    /// Whether the page announces a reduction: a higher reference price
-    /// (other than a manufacturer's recommended price) or a percent badge.
-    pub fn declares_reduction(&self) -> bool {
-        let reference_above = self
-            .reference
-            .is_some_and(|r| r.currency == self.price.currency && r.minor > self.price.minor)
-            && self.reference_kind.as_deref() != Some("recommended");
-        reference_above || self.percent_badge.is_some_and(|p| p > 0)
-    }
-
-    /// The declared reduction in percent: the badge, else computed from the reference.
-    pub fn declared_percent(&self) -> Option<u32> {
-        self.percent_badge
-            .or_else(|| self.reference.and_then(|r| self.price.percent_below(&r)))
-    }
-}
+pub use crate::domain::ObservedOffer;
+use crate::domain::calendar::{Calendar, Zone};
+use crate::domain::{FindingDraft, History, Policy, PromoClass, ReferenceKind, Rule, Severity};
 
 /// The calendar and clock a detection runs against.
 #[derive(Debug, Clone)]
@@ -103,8 +67,8 @@ pub struct Input<'a> {
 }
 
 fn draft(
-    rule: &str,
-    severity: &str,
+    rule: Rule,
+    severity: Severity,
     basis: &str,
     input: &Input<'_>,
     details: serde_json::Value,
@@ -123,8 +87,8 @@ fn draft(
         f.extend(d.clone());
     }
     FindingDraft {
-        rule: rule.into(),
-        severity: severity.into(),
+        rule,
+        severity,
         legal_basis: basis.into(),
         price: o.price,
         reference: o.reference,
@@ -146,22 +110,22 @@ fn in_period(input: &Input<'_>) -> bool {
         .is_some()
 }
 
-fn wording<'a>(o: &'a ObservedOffer, class: &str) -> Option<&'a str> {
+fn wording(o: &ObservedOffer, class: PromoClass) -> Option<&str> {
     o.promo
         .iter()
-        .find(|(c, _)| c == class)
+        .find(|(c, _)| *c == class)
         .map(|(_, t)| t.as_str())
 }
 
 /// R1, soldes-out-of-period: "soldes" wording outside the legal periods.
 pub fn r1_soldes_out_of_period(input: &Input<'_>) -> Option<FindingDraft> {
-    let text = wording(input.offer, "soldes")?;
+    let text = wording(input.offer, PromoClass::Soldes)?;
     if in_period(input) {
         return None;
     }
     Some(draft(
-        "R1",
-        "violation",
+        Rule::R1,
+        Severity::Violation,
         R1_BASIS,
         input,
         json!({ "matched_text": text }),
@@ -175,16 +139,16 @@ pub fn r2_disguised_pre_sale(input: &Input<'_>) -> Option<FindingDraft> {
     if in_period(input) {
         return None;
     }
-    if let Some(text) = wording(input.offer, "pre_soldes") {
+    if let Some(text) = wording(input.offer, PromoClass::PreSoldes) {
         return Some(draft(
-            "R2",
-            "violation",
+            Rule::R2,
+            Severity::Violation,
             "C. com. L310-5 : pré-soldes hors des périodes légales",
             input,
             json!({ "matched_text": text, "variant": "pre_soldes" }),
         ));
     }
-    let text = wording(input.offer, "private_sale")?;
+    let text = wording(input.offer, PromoClass::PrivateSale)?;
     if !input.offer.declares_reduction() {
         return None;
     }
@@ -197,8 +161,8 @@ pub fn r2_disguised_pre_sale(input: &Input<'_>) -> Option<FindingDraft> {
         return None;
     }
     Some(draft(
-        "R2",
-        "report",
+        Rule::R2,
+        Severity::Report,
         "C. com. L310-5 ; pratique déloyale : vente privée accessible à tous juste avant les soldes",
         input,
         json!({ "matched_text": text, "variant": "private_sale", "days_before_soldes": days_before,
@@ -217,8 +181,8 @@ pub fn r3_discount_outside_sales(input: &Input<'_>) -> Option<FindingDraft> {
         return None;
     }
     Some(draft(
-        "R3",
-        "report",
+        Rule::R3,
+        Severity::Report,
         "Réduction annoncée hors des périodes légales de soldes (C. com. L310-3) — licite mais signalée selon la politique du collectif",
         input,
         json!({}),
@@ -237,8 +201,8 @@ pub fn r4_missing_prior_price(input: &Input<'_>) -> Option<FindingDraft> {
         return None;
     }
     Some(draft(
-        "R4",
-        "report",
+        Rule::R4,
+        Severity::Report,
         "C. consom. L112-1-1 : toute réduction annoncée indique le prix antérieur",
         input,
         json!({ "announced_by": "percent badge" }),
@@ -248,7 +212,9 @@ pub fn r4_missing_prior_price(input: &Input<'_>) -> Option<FindingDraft> {
 /// The reference price the law allows for the current reduction: the lowest
 /// price of the 30 days before its start (§3), with the window's coverage.
 /// For a continuous campaign, the window is the one before its first step.
-fn lawful_reference(input: &Input<'_>) -> Option<(i64, history::Window, DateTime<Utc>)> {
+fn lawful_reference(
+    input: &Input<'_>,
+) -> Option<(i64, crate::domain::history::Window, DateTime<Utc>)> {
     let o = input.offer;
     if !o.declares_reduction() {
         return None;
@@ -272,15 +238,15 @@ pub fn r5_fake_reference(input: &Input<'_>) -> Option<FindingDraft> {
     let o = input.offer;
     let displayed = o
         .reference
-        .filter(|_| o.reference_kind.as_deref() != Some("recommended"))?;
+        .filter(|_| o.reference_kind != Some(ReferenceKind::Recommended))?;
     let (lowest, w, start) = lawful_reference(input)?;
     // One currency unit of tolerance (§3: "+ 0.01").
     if displayed.minor <= lowest + 1 {
         return None;
     }
     Some(draft(
-        "R5",
-        "violation",
+        Rule::R5,
+        Severity::Violation,
         "C. consom. L112-1-1 et L121-2 : le prix barré dépasse le prix le plus bas des 30 jours précédant la réduction",
         input,
         json!({ "lowest_30_days": money(lowest, &o.price), "campaign_start": start.to_rfc3339(),
@@ -302,8 +268,8 @@ pub fn r6_wrong_discount_base(input: &Input<'_>) -> Option<FindingDraft> {
         return None;
     }
     Some(draft(
-        "R6",
-        "violation",
+        Rule::R6,
+        Severity::Violation,
         "CJUE C-330/23 (Aldi Süd) : le pourcentage annoncé se calcule sur le prix antérieur",
         input,
         json!({ "percent_shown": shown, "percent_from_prior_price": (true_percent * 10.0).round() / 10.0,
@@ -335,8 +301,8 @@ pub fn r7_perpetual_promotion(input: &Input<'_>) -> Option<FindingDraft> {
         return None;
     }
     Some(draft(
-        "R7",
-        "report",
+        Rule::R7,
+        Severity::Report,
         "C. consom. L121-2 : promotion permanente, prix de référence jamais pratiqué (seuil fixé par le collectif)",
         input,
         json!({ "running_since": start.to_rfc3339(), "days": days, "threshold_days": input.policy.perpetual_days }),
@@ -356,7 +322,7 @@ pub fn r8_pumped_before_promo(input: &Input<'_>) -> Option<FindingDraft> {
         .history
         .campaign_start()
         .map_or(input.ctx.now, |r| r.first);
-    let undiscounted: Vec<&history::PriceRun> = input
+    let undiscounted: Vec<&crate::domain::history::PriceRun> = input
         .history
         .runs
         .iter()
@@ -375,8 +341,8 @@ pub fn r8_pumped_before_promo(input: &Input<'_>) -> Option<FindingDraft> {
         return None;
     }
     Some(draft(
-        "R8",
-        "report",
+        Rule::R8,
+        Severity::Report,
         "C. consom. L121-2 : prix relevé peu avant une « réduction » qui le ramène à son niveau antérieur",
         input,
         json!({ "price_before_raise": money(before.price, &o.price), "raised_on": raise.first.to_rfc3339(),
@@ -403,8 +369,8 @@ pub fn r9_silent_price_cut(input: &Input<'_>) -> Option<FindingDraft> {
         return None;
     }
     let mut f = draft(
-        "R9",
-        "report",
+        Rule::R9,
+        Severity::Report,
         "Baisse de prix sans réduction annoncée (politique du collectif)",
         input,
         json!({ "regular_price": money(regular, &o.price), "cut_percent": cut }),
@@ -415,22 +381,22 @@ pub fn r9_silent_price_cut(input: &Input<'_>) -> Option<FindingDraft> {
 
 /// Runs every rule the policy enables on one observation.
 pub fn evaluate(input: &Input<'_>) -> Vec<FindingDraft> {
-    type Rule = fn(&Input<'_>) -> Option<FindingDraft>;
-    const RULES: [(&str, Rule); 9] = [
-        ("R1", r1_soldes_out_of_period),
-        ("R2", r2_disguised_pre_sale),
-        ("R3", r3_discount_outside_sales),
-        ("R4", r4_missing_prior_price),
-        ("R5", r5_fake_reference),
-        ("R6", r6_wrong_discount_base),
-        ("R7", r7_perpetual_promotion),
-        ("R8", r8_pumped_before_promo),
-        ("R9", r9_silent_price_cut),
+    type Check = fn(&Input<'_>) -> Option<FindingDraft>;
+    const RULES: [(Rule, Check); 9] = [
+        (Rule::R1, r1_soldes_out_of_period),
+        (Rule::R2, r2_disguised_pre_sale),
+        (Rule::R3, r3_discount_outside_sales),
+        (Rule::R4, r4_missing_prior_price),
+        (Rule::R5, r5_fake_reference),
+        (Rule::R6, r6_wrong_discount_base),
+        (Rule::R7, r7_perpetual_promotion),
+        (Rule::R8, r8_pumped_before_promo),
+        (Rule::R9, r9_silent_price_cut),
     ];
     RULES
         .iter()
-        .filter(|(id, _)| input.policy.enabled(id))
-        .filter_map(|(_, rule)| rule(input))
+        .filter(|(id, _)| input.policy.enabled(*id))
+        .filter_map(|(_, check)| check(input))
         .collect()
 }
 
@@ -441,9 +407,9 @@ pub struct Decision {
     /// Findings to open: a new episode, or a deeper reduction ("deepened").
     pub raise: Vec<FindingDraft>,
     /// Rules whose open finding this observation confirms.
-    pub continuing: Vec<String>,
+    pub continuing: Vec<Rule>,
     /// Rules whose open finding ends (the rule no longer fires, or it deepened).
-    pub close: Vec<String>,
+    pub close: Vec<Rule>,
 }
 
 /// Applies the episode logic: a rule already open is confirmed, or closed
@@ -452,12 +418,12 @@ pub struct Decision {
 /// kept in `history`); an open rule that no longer fires is closed.
 pub fn decide(
     fired: Vec<FindingDraft>,
-    open: &[(String, Option<u32>)],
+    open: &[(Rule, Option<u32>)],
     history: &mut History,
     confirm: u32,
 ) -> Decision {
     let mut d = Decision::default();
-    let fired_rules: Vec<String> = fired.iter().map(|f| f.rule.clone()).collect();
+    let fired_rules: Vec<Rule> = fired.iter().map(|f| f.rule).collect();
     for mut f in fired {
         match open.iter().find(|(r, _)| *r == f.rule) {
             Some((_, was)) => {
@@ -466,14 +432,14 @@ pub fn decide(
                         obj.insert("episode".into(), json!("deepened"));
                         obj.insert("previous_percent".into(), json!(was));
                     }
-                    d.close.push(f.rule.clone());
+                    d.close.push(f.rule);
                     d.raise.push(f);
                 } else {
-                    d.continuing.push(f.rule.clone());
+                    d.continuing.push(f.rule);
                 }
             }
             None => {
-                let streak = history.streaks.entry(f.rule.clone()).or_insert(0);
+                let streak = history.streaks.entry(f.rule).or_insert(0);
                 *streak += 1;
                 if *streak >= confirm.max(1) {
                     history.streaks.remove(&f.rule);
@@ -488,7 +454,7 @@ pub fn decide(
     history.streaks.retain(|r, _| fired_rules.contains(r));
     for (r, _) in open {
         if !fired_rules.contains(r) {
-            d.close.push(r.clone());
+            d.close.push(*r);
         }
     }
     d
@@ -500,9 +466,9 @@ pub struct Observed<'a> {
     /// What the page shows.
     pub offer: &'a ObservedOffer,
     /// The product's baseline (and history) before this observation.
-    pub baseline: Option<&'a crate::store::Baseline>,
+    pub baseline: Option<&'a crate::domain::Baseline>,
     /// Its open findings: (rule, percent).
-    pub open: &'a [(String, Option<u32>)],
+    pub open: &'a [(Rule, Option<u32>)],
     /// The watched brand.
     pub brand: &'a str,
     /// The shop.
@@ -519,7 +485,7 @@ pub struct Assessment {
     /// Findings to open, confirm and close.
     pub decision: Decision,
     /// The product's baseline after this observation.
-    pub baseline: crate::store::Baseline,
+    pub baseline: crate::domain::Baseline,
 }
 
 /// The whole detection step for one observation, with no IO: the rules,
@@ -537,11 +503,8 @@ pub fn assess(o: &Observed<'_>) -> Assessment {
     // A promotion the brand announced is reported as such, not as disguised.
     let day = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
     if let Some(a) = o.policy.announced_for(o.brand, o.shop, day) {
-        for f in fired
-            .iter_mut()
-            .filter(|f| matches!(f.rule.as_str(), "R3" | "R7" | "R9"))
-        {
-            f.severity = "announced".into();
+        for f in fired.iter_mut().filter(|f| f.rule.lasts()) {
+            f.severity = Severity::Announced;
             if let Some(obj) = f.details.as_object_mut() {
                 obj.insert(
                     "announced".into(),
@@ -567,7 +530,7 @@ pub fn assess(o: &Observed<'_>) -> Assessment {
             now + chrono::Duration::seconds(1),
         )
         .map(|m| Money::new(m, offer.price.currency));
-    let baseline = crate::store::Baseline {
+    let baseline = crate::domain::Baseline {
         regular,
         last_price: offer.price,
         last_observed_at: now,
@@ -576,10 +539,6 @@ pub fn assess(o: &Observed<'_>) -> Assessment {
     };
     Assessment { decision, baseline }
 }
-
-/// The wording classes that are "soldes" wording: "soldes" and its
-/// derivatives, "pré-soldes" included (LEGAL_RULES §2).
-pub const SOLDES_CLASSES: [&str; 2] = ["soldes", "pre_soldes"];
 
 /// The legal basis of R1.
 const R1_BASIS: &str =
@@ -597,7 +556,7 @@ pub struct ShopWording {
     /// Of those, the pages that show "soldes" wording outside any product's block.
     pub pages_with_soldes: usize,
     /// That wording: (class, text), each once, in the order first seen.
-    pub soldes: Vec<(String, String)>,
+    pub soldes: Vec<(PromoClass, String)>,
     /// The first page it was seen on.
     pub url: Option<String>,
 }
@@ -605,16 +564,20 @@ pub struct ShopWording {
 impl ShopWording {
     /// Records one page read afresh and the site-wide wording it shows:
     /// (class, text) pairs, of any class (only "soldes" wording is kept).
-    pub fn page<'a>(&mut self, url: &str, wording: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    pub fn page<'a>(
+        &mut self,
+        url: &str,
+        wording: impl IntoIterator<Item = (PromoClass, &'a str)>,
+    ) {
         self.pages_read += 1;
         let mut any = false;
         for (class, text) in wording {
-            if !SOLDES_CLASSES.contains(&class) {
+            if !class.is_soldes() {
                 continue;
             }
             any = true;
-            if !self.soldes.iter().any(|(c, t)| c == class && t == text) {
-                self.soldes.push((class.to_string(), text.to_string()));
+            if !self.soldes.iter().any(|(c, t)| *c == class && t == text) {
+                self.soldes.push((class, text.to_string()));
             }
         }
         if any {
@@ -645,8 +608,8 @@ pub fn r1_site_wide_soldes(
         .map(|(c, t)| json!({ "class": c, "text": t }))
         .collect();
     Some(FindingDraft {
-        rule: "R1".into(),
-        severity: "violation".into(),
+        rule: Rule::R1,
+        severity: Severity::Violation,
         legal_basis: format!("{R1_BASIS} (mention affichée sur l'ensemble du site)"),
         price: Money::new(0, currency),
         reference: None,
@@ -673,7 +636,7 @@ pub fn r1_site_wide_soldes(
 /// counts a product's consecutive observations, and the shop has none.
 pub fn assess_shop(
     w: &ShopWording,
-    open: &[(String, Option<u32>)],
+    open: &[(Rule, Option<u32>)],
     ctx: &Context<'_>,
     policy: &Policy,
     currency: crate::domain::Currency,
@@ -681,7 +644,7 @@ pub fn assess_shop(
     if w.pages_read == 0 {
         return Decision::default();
     }
-    let fired: Vec<FindingDraft> = if policy.enabled("R1") {
+    let fired: Vec<FindingDraft> = if policy.enabled(Rule::R1) {
         r1_site_wide_soldes(w, ctx, currency).into_iter().collect()
     } else {
         Vec::new()
@@ -707,7 +670,7 @@ mod tests {
         ObservedOffer {
             price: eur(price),
             reference: reference.map(eur),
-            reference_kind: reference.map(|_| "strikethrough".to_string()),
+            reference_kind: reference.map(|_| ReferenceKind::Strikethrough),
             percent_badge: None,
             promo: Vec::new(),
         }
@@ -715,7 +678,7 @@ mod tests {
 
     /// Runs the rules on `o` at `now`, after `days` daily observations of
     /// `regular` ending the day before.
-    fn rules(o: &ObservedOffer, now: &str, history: &History) -> Vec<String> {
+    fn rules(o: &ObservedOffer, now: &str, history: &History) -> Vec<Rule> {
         let cal = Calendar::builtin();
         let ctx = Context {
             calendar: &cal,
@@ -747,7 +710,7 @@ mod tests {
         let h = daily("2026-02-05T09:00:00Z", 33, 18900);
         assert_eq!(
             rules(&offer(12900, Some(18900)), "2026-03-10T09:00:00Z", &h),
-            vec!["R3"]
+            vec![Rule::R3]
         );
         // During the winter soldes 2026 (7 Jan – 3 Feb) the same offer is lawful.
         let h = daily("2025-12-10T09:00:00Z", 35, 18900);
@@ -756,10 +719,8 @@ mod tests {
         assert!(rules(&offer(18900, None), "2026-03-10T09:00:00Z", &h).is_empty());
         // A recommended retail price is not a declared reduction.
         let mut rrp = offer(12900, Some(18900));
-        rrp.reference_kind = Some("recommended".into());
-        assert!(
-            !rules(&rrp, "2026-03-10T09:00:00Z", &History::default()).contains(&"R3".to_string())
-        );
+        rrp.reference_kind = Some(ReferenceKind::Recommended);
+        assert!(!rules(&rrp, "2026-03-10T09:00:00Z", &History::default()).contains(&Rule::R3));
         let cal = Calendar::builtin();
         let ctx = Context {
             calendar: &cal,
@@ -785,34 +746,31 @@ mod tests {
     #[test]
     fn soldes_wording_out_of_season_is_r1_and_pre_soldes_r2() {
         let mut o = offer(100, None);
-        o.promo = vec![("soldes".into(), "SOLDES".into())];
+        o.promo = vec![(PromoClass::Soldes, "SOLDES".into())];
         assert_eq!(
             rules(&o, "2026-03-10T09:00:00Z", &History::default()),
-            vec!["R1"]
+            vec![Rule::R1]
         );
         assert!(
             rules(&o, "2026-01-10T09:00:00Z", &History::default()).is_empty(),
             "in the soldes"
         );
-        o.promo = vec![("pre_soldes".into(), "Pré-soldes".into())];
+        o.promo = vec![(PromoClass::PreSoldes, "Pré-soldes".into())];
         assert_eq!(
             rules(&o, "2026-06-20T09:00:00Z", &History::default()),
-            vec!["R2"]
+            vec![Rule::R2]
         );
     }
 
     #[test]
     fn a_private_sale_just_before_the_soldes_is_r2() {
         let mut o = offer(8000, Some(10000));
-        o.promo = vec![("private_sale".into(), "Ventes privées".into())];
+        o.promo = vec![(PromoClass::PrivateSale, "Ventes privées".into())];
         let h = daily("2025-11-20T09:00:00Z", 34, 10000);
         let r = rules(&o, "2025-12-27T09:00:00Z", &h);
-        assert!(
-            r.contains(&"R2".to_string()) && r.contains(&"R3".to_string()),
-            "{r:?}"
-        );
+        assert!(r.contains(&Rule::R2) && r.contains(&Rule::R3), "{r:?}");
         let r = rules(&o, "2025-11-10T09:00:00Z", &History::default());
-        assert!(!r.contains(&"R2".to_string()), "two months before: {r:?}");
+        assert!(!r.contains(&Rule::R2), "two months before: {r:?}");
     }
 
     #[test]
@@ -820,7 +778,7 @@ mod tests {
         let mut o = offer(8000, None);
         o.percent_badge = Some(20);
         let r = rules(&o, "2026-03-10T09:00:00Z", &History::default());
-        assert!(r.contains(&"R4".to_string()), "{r:?}");
+        assert!(r.contains(&Rule::R4), "{r:?}");
     }
 
     #[test]
@@ -829,12 +787,15 @@ mod tests {
         // Crossed-out 150 € never charged: the 30-day low is 100 €.
         assert_eq!(
             rules(&offer(9000, Some(15000)), "2026-03-10T09:00:00Z", &h),
-            vec!["R3", "R5"]
+            vec![Rule::R3, Rule::R5]
         );
         // "-50 %" against the lawful base of 100 € for 70 €: 30 % at most.
         let mut o = offer(7000, Some(10000));
         o.percent_badge = Some(50);
-        assert_eq!(rules(&o, "2026-03-10T09:00:00Z", &h), vec!["R3", "R6"]);
+        assert_eq!(
+            rules(&o, "2026-03-10T09:00:00Z", &h),
+            vec![Rule::R3, Rule::R6]
+        );
         // Not enough history: R5/R6 do not guess.
         assert_eq!(
             rules(
@@ -842,7 +803,7 @@ mod tests {
                 "2026-03-10T09:00:00Z",
                 &History::default()
             ),
-            vec!["R3"]
+            vec![Rule::R3]
         );
     }
 
@@ -863,7 +824,7 @@ mod tests {
         let r = rules(&offer(6000, Some(10000)), "2026-03-13T09:00:00Z", &h);
         assert_eq!(
             r,
-            vec!["R3"],
+            vec![Rule::R3],
             "the 30-day low is 80 € now, but the campaign's base is 100 €"
         );
     }
@@ -881,7 +842,7 @@ mod tests {
             );
         }
         let r = rules(&offer(8000, Some(12000)), "2026-03-27T09:00:00Z", &h);
-        assert!(r.contains(&"R7".to_string()), "{r:?}");
+        assert!(r.contains(&Rule::R7), "{r:?}");
     }
 
     #[test]
@@ -897,9 +858,9 @@ mod tests {
             );
         }
         let r = rules(&offer(8000, Some(10000)), "2026-03-02T09:00:00Z", &h);
-        assert!(r.contains(&"R8".to_string()), "{r:?}");
+        assert!(r.contains(&Rule::R8), "{r:?}");
         assert!(
-            !r.contains(&"R5".to_string()),
+            !r.contains(&Rule::R5),
             "the reference was charged in the 30 days: {r:?}"
         );
     }
@@ -909,7 +870,7 @@ mod tests {
         let h = daily("2026-02-01T09:00:00Z", 30, 10000);
         assert_eq!(
             rules(&offer(8000, None), "2026-03-05T09:00:00Z", &h),
-            vec!["R9"]
+            vec![Rule::R9]
         );
         assert!(
             rules(&offer(9000, None), "2026-03-05T09:00:00Z", &h).is_empty(),
@@ -919,8 +880,8 @@ mod tests {
 
     fn draft_with(rule: &str, percent: Option<u32>) -> FindingDraft {
         FindingDraft {
-            rule: rule.into(),
-            severity: "report".into(),
+            rule: rule.parse().unwrap(),
+            severity: Severity::Report,
             legal_basis: String::new(),
             price: eur(100),
             reference: None,
@@ -936,13 +897,15 @@ mod tests {
         for n in 0..pages {
             w.page(
                 &format!("https://shop.example/p/{n}"),
-                wording.iter().copied(),
+                wording
+                    .iter()
+                    .filter_map(|(c, text)| c.parse().ok().map(|c| (c, *text))),
             );
         }
         w
     }
 
-    fn assess_shop_at(w: &ShopWording, open: &[(String, Option<u32>)], now: &str) -> Decision {
+    fn assess_shop_at(w: &ShopWording, open: &[(Rule, Option<u32>)], now: &str) -> Decision {
         let cal = Calendar::builtin();
         let ctx = Context {
             calendar: &cal,
@@ -963,7 +926,7 @@ mod tests {
         assert_eq!((w.pages_read, w.pages_with_soldes), (3, 3));
         assert_eq!(
             w.soldes,
-            vec![("soldes".to_string(), "SOLDES jusqu'à -50 %".to_string())],
+            vec![(PromoClass::Soldes, "SOLDES jusqu'à -50 %".to_string())],
             "each wording once, and only soldes wording"
         );
         assert_eq!(w.url.as_deref(), Some("https://shop.example/p/0"));
@@ -980,21 +943,18 @@ mod tests {
         assert_eq!((f.reference, f.percent), (None, None));
         assert!(f.calendar.contains("hors soldes"), "{}", f.calendar);
         // The next scan sees it again: the same episode goes on.
-        let open = vec![("R1".to_string(), None)];
+        let open = vec![(Rule::R1, None)];
         let d = assess_shop_at(&shop_scan(3, &banner), &open, "2026-03-11T09:00:00Z");
         assert_eq!(
             (d.raise.len(), d.continuing.clone(), d.close.len()),
-            (0, vec!["R1".to_string()], 0)
+            (0, vec![Rule::R1], 0)
         );
         // Every page answered 304: nothing is known, nothing changes.
         let d = assess_shop_at(&shop_scan(0, &banner), &open, "2026-03-12T09:00:00Z");
         assert_eq!(d, Decision::default());
         // The banner is gone from the pages read: the episode closes.
         let d = assess_shop_at(&shop_scan(2, &[]), &open, "2026-03-13T09:00:00Z");
-        assert_eq!(
-            (d.raise.len(), d.close.clone()),
-            (0, vec!["R1".to_string()])
-        );
+        assert_eq!((d.raise.len(), d.close.clone()), (0, vec![Rule::R1]));
         // Wording that is not "soldes" wording is not R1.
         let d = assess_shop_at(
             &shop_scan(3, &[("percent_badge", "jusqu'à -50 %"), ("promo", "Promo")]),
@@ -1011,9 +971,9 @@ mod tests {
         let d = assess_shop_at(&shop_scan(2, &banner), &[], "2026-01-15T12:00:00Z");
         assert!(d.raise.is_empty(), "{d:?}");
         // An episode open when the soldes start ends with them.
-        let open = vec![("R1".to_string(), None)];
+        let open = vec![(Rule::R1, None)];
         let d = assess_shop_at(&shop_scan(2, &banner), &open, "2026-01-15T12:00:00Z");
-        assert_eq!(d.close, vec!["R1".to_string()]);
+        assert_eq!(d.close, vec![Rule::R1]);
         // "Pré-soldes" is soldes wording too.
         let w = shop_scan(1, &[("pre_soldes", "Pré-soldes : accès VIP")]);
         let d = assess_shop_at(&w, &[], "2026-06-10T09:00:00Z");
@@ -1027,7 +987,7 @@ mod tests {
             now: at("2026-03-10T09:00:00Z"),
         };
         let policy = Policy {
-            rules: vec!["R3".into()],
+            rules: vec![Rule::R3],
             ..Policy::default()
         };
         let d = assess_shop(&shop_scan(2, &banner), &[], &ctx, &policy, Currency::EUR);
@@ -1037,17 +997,17 @@ mod tests {
     #[test]
     fn episodes_open_continue_deepen_and_close() {
         let mut h = History::default();
-        let open = vec![("R3".to_string(), Some(20))];
+        let open = vec![(Rule::R3, Some(20))];
         let d = decide(vec![draft_with("R3", Some(20))], &open, &mut h, 1);
         assert_eq!(
             (d.raise.len(), d.continuing.clone(), d.close.len()),
-            (0, vec!["R3".to_string()], 0)
+            (0, vec![Rule::R3], 0)
         );
         let d = decide(vec![draft_with("R3", Some(40))], &open, &mut h, 1);
         assert_eq!(d.raise[0].details["episode"], "deepened");
-        assert_eq!(d.close, vec!["R3".to_string()]);
+        assert_eq!(d.close, vec![Rule::R3]);
         let d = decide(vec![], &open, &mut h, 1);
-        assert_eq!(d.close, vec!["R3".to_string()]);
+        assert_eq!(d.close, vec![Rule::R3]);
     }
 
     #[test]

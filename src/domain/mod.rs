@@ -1,8 +1,23 @@
 //! Plain domain types passed between the pipeline stages.
 
+pub mod calendar;
+pub mod crontab;
+pub mod email;
+pub mod history;
 pub mod money;
+pub mod observation;
+pub mod policy;
+pub mod vocab;
 
+pub use crontab::Crontab;
+pub use email::{Email, EmailError};
+pub use history::History;
 pub use money::{Currency, Money, MoneyError};
+pub use observation::{
+    Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
+};
+pub use policy::Policy;
+pub use vocab::{Platform, PromoClass, ReferenceKind, Rule, Severity, Source};
 
 /// Folds a name for comparison: accents removed, lower case, punctuation
 /// and runs of white space collapsed to one space.

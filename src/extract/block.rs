@@ -694,7 +694,9 @@ mod tests {
         assert!(o.promo.is_empty(), "{:?}", o.promo);
         // The header's banner is the shop's wording.
         assert!(
-            e.site_promo.iter().any(|p| p.class == "soldes"),
+            e.site_promo
+                .iter()
+                .any(|p| p.class == crate::domain::PromoClass::Soldes),
             "{:?}",
             e.site_promo
         );

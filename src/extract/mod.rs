@@ -281,7 +281,7 @@ pub fn extract_page(
     let mut promo: Vec<PromoMatch> = Vec::new();
     for p in phrases {
         let m = PromoMatch {
-            class: p.class.as_str().to_string(),
+            class: p.class,
             text: p.text.clone(),
             location: format!("page, byte {}", p.start),
         };

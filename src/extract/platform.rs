@@ -3,24 +3,13 @@
 //! products with their brand, so a shop of 50,000 products costs a few
 //! requests, and brand filtering happens before any product page is read.
 
-use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
 use super::offer::{ExtractedOffer, ReferenceKind, Source};
 use crate::domain::{Currency, Money};
 
-/// The platforms Vigie reads natively.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Shopify: `/products.json?limit=250&page=N`.
-    Shopify,
-    /// WooCommerce: `/wp-json/wc/store/v1/products?per_page=100&page=N`.
-    Woocommerce,
-    /// PrestaShop: product pages carry `data-product` JSON.
-    Prestashop,
-}
+pub use crate::domain::Platform;
 
 /// Products per catalogue page requested.
 pub fn page_size(p: Platform) -> usize {

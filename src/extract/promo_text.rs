@@ -13,49 +13,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Serialize;
 
-/// The class of a promotional phrase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PromoClass {
-    /// "soldes", "soldé", "démarque": reserved to the legal periods (L310-3).
-    Soldes,
-    /// "pré-soldes", "soldes privés", "avant-soldes".
-    PreSoldes,
-    /// "vente privée", "private sale", "VIP", "accès anticipé".
-    PrivateSale,
-    /// "vente flash", "flash sale".
-    FlashSale,
-    /// "code promo", "coupon".
-    Coupon,
-    /// "déstockage", "fin de série", "outlet", "liquidation".
-    Clearance,
-    /// "Black Friday", "Cyber Monday", "French Days".
-    Event,
-    /// "-30 %", "jusqu'à -50 %", "30 % off".
-    PercentBadge,
-    /// "prix le plus bas des 30 derniers jours", "prix antérieur", "prix conseillé".
-    PriorPriceDisclosure,
-    /// Generic reduction wording: "remise", "promo", "prix barré", "au lieu de".
-    Reduction,
-}
-
-impl PromoClass {
-    /// The snake_case name used in JSON and in the database.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            PromoClass::Soldes => "soldes",
-            PromoClass::PreSoldes => "pre_soldes",
-            PromoClass::PrivateSale => "private_sale",
-            PromoClass::FlashSale => "flash_sale",
-            PromoClass::Coupon => "coupon",
-            PromoClass::Clearance => "clearance",
-            PromoClass::Event => "event",
-            PromoClass::PercentBadge => "percent_badge",
-            PromoClass::PriorPriceDisclosure => "prior_price_disclosure",
-            PromoClass::Reduction => "reduction",
-        }
-    }
-}
+pub use crate::domain::PromoClass;
 
 /// One phrase found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
 
+use crate::domain::{Rule, Severity};
 use crate::store::{FindingRow, OutboxItem};
 
 /// A rendered email.
@@ -150,9 +151,9 @@ fn when(w: &Words, t: DateTime<Utc>) -> String {
     )
 }
 
-fn rule_title(w: &Words, rule: &str) -> &'static str {
+fn rule_title(w: &Words, rule: Rule) -> &'static str {
     let fr = w.lang == "fr";
-    match (rule, fr) {
+    match (rule.as_str(), fr) {
         ("R1", true) => "mot « soldes » hors période",
         ("R1", false) => "the word \"soldes\" outside the sales periods",
         ("R2", true) => "pré-soldes déguisées",
@@ -176,8 +177,8 @@ fn rule_title(w: &Words, rule: &str) -> &'static str {
     }
 }
 
-fn severity_label(w: &Words, severity: &str) -> &'static str {
-    match (severity, w.lang == "fr") {
+fn severity_label(w: &Words, severity: Severity) -> &'static str {
+    match (severity.as_str(), w.lang == "fr") {
         ("violation", true) => "infraction à la règle citée",
         ("violation", false) => "breach of the rule cited",
         ("announced", true) => "promotion annoncée par la marque (pour information)",
@@ -201,7 +202,7 @@ fn subject_of(w: &Words, f: &FindingRow) -> String {
             "[Vigie] {} ({}) : {} ({})",
             f.shop,
             w.site_wide,
-            rule_title(w, &f.rule),
+            rule_title(w, f.rule),
             f.rule
         );
     }
@@ -211,9 +212,9 @@ fn subject_of(w: &Words, f: &FindingRow) -> String {
         f.brand,
         w.at,
         f.shop,
-        rule_title(w, &f.rule),
+        rule_title(w, f.rule),
         f.rule,
-        if f.severity == "announced" {
+        if f.severity == Severity::Announced {
             format!(" — {}", w.announced)
         } else {
             String::new()
@@ -260,9 +261,9 @@ fn finding_rows(w: &Words, f: &FindingRow) -> Vec<(&'static str, String, String)
     rows.push((w.page, f.url.clone(), url_html));
     rows.push((w.seen, when(w, f.opened_at), esc(&when(w, f.opened_at))));
     rows.push((w.calendar, f.calendar.clone(), esc(&f.calendar)));
-    let rule = format!("{} — {}", f.rule, rule_title(w, &f.rule));
+    let rule = format!("{} — {}", f.rule, rule_title(w, f.rule));
     rows.push((w.rule, rule.clone(), esc(&rule)));
-    let sev = severity_label(w, &f.severity).to_string();
+    let sev = severity_label(w, f.severity).to_string();
     rows.push((w.severity, sev.clone(), esc(&sev)));
     rows.push((w.basis, f.legal_basis.clone(), esc(&f.legal_basis)));
     let evidence = format!("vigie evidence {} --out {}-{}", f.id, w.evidence_dir, f.id);
@@ -328,7 +329,7 @@ pub fn finding_email(item: &OutboxItem) -> Email {
         html.push_str(&format!(
             "<p>{} : <strong>{}</strong> {} <strong>{}</strong> {} <strong>{}</strong>.</p>",
             esc(w.found),
-            esc(rule_title(w, &f.rule)),
+            esc(rule_title(w, f.rule)),
             esc(w.brand),
             esc(&f.brand),
             esc(w.at),
@@ -337,7 +338,7 @@ pub fn finding_email(item: &OutboxItem) -> Email {
         format!(
             "{} : {} {} {} {} {}.",
             w.found,
-            rule_title(w, &f.rule),
+            rule_title(w, f.rule),
             w.brand,
             f.brand,
             w.at,
@@ -458,8 +459,8 @@ mod tests {
             language: "fr".into(),
             finding: FindingRow {
                 id: 3,
-                rule: "R3".into(),
-                severity: "report".into(),
+                rule: Rule::R3,
+                severity: Severity::Report,
                 legal_basis: "L310-3".into(),
                 shop: "Shop".into(),
                 brand: "Maison Lumière".into(),
@@ -531,8 +532,8 @@ mod tests {
     #[test]
     fn a_shop_level_finding_quotes_the_shops_wording_escaped() {
         let mut it = item("ignored");
-        it.finding.rule = "R1".into();
-        it.finding.severity = "violation".into();
+        it.finding.rule = Rule::R1;
+        it.finding.severity = Severity::Violation;
         it.finding.scope = "shop".into();
         it.finding.product_name = None;
         it.finding.price_minor = 0;

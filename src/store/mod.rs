@@ -15,7 +15,10 @@ use serde::Serialize;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{Currency, Money};
+pub use crate::domain::{
+    Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
+};
+use crate::domain::{Currency, Money, Rule, Severity};
 
 /// Why the store failed: infrastructure, not an item's outcome.
 #[derive(Debug, thiserror::Error)]
@@ -61,50 +64,6 @@ pub struct ProductRecord {
     pub gtin: Option<String>,
     /// Variant label.
     pub variant: Option<String>,
-}
-
-/// One observation of one product in one scan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewObservation {
-    /// The scan.
-    pub scan_id: i64,
-    /// When (scan clock).
-    pub observed_at: DateTime<Utc>,
-    /// Price to pay.
-    pub price: Money,
-    /// Higher price shown beside it.
-    pub reference: Option<Money>,
-    /// Kind of that higher price.
-    pub reference_kind: Option<String>,
-    /// Percent badge shown.
-    pub percent_badge: Option<u32>,
-    /// Availability.
-    pub availability: Option<String>,
-    /// Where the data came from.
-    pub source: String,
-    /// Promotional wording on the page: (class, text).
-    pub promo: Vec<(String, String)>,
-    /// Where the reference price was read from (`jsonld`, `product_block`…,
-    /// see [`crate::extract::Source::as_str`]), when there is one.
-    pub reference_source: Option<String>,
-    /// The warnings of the reading (a disagreement between sources, a former
-    /// price taken from the markup…). Stored as a JSON array.
-    pub warnings: Vec<String>,
-}
-
-/// The stored baseline of a product.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Baseline {
-    /// Last undiscounted public price, if one was seen.
-    pub regular: Option<Money>,
-    /// Last price seen.
-    pub last_price: Money,
-    /// When it was seen.
-    pub last_observed_at: DateTime<Utc>,
-    /// Observations counted.
-    pub observations: i64,
-    /// Recent price runs and confirmation streaks.
-    pub history: crate::detect::History,
 }
 
 /// The raw response behind a finding.
@@ -153,36 +112,15 @@ impl EvidenceInput {
     }
 }
 
-/// A finding the detector raised, before it is stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FindingDraft {
-    /// Rule id (`R3`…).
-    pub rule: String,
-    /// `violation` or `report`.
-    pub severity: String,
-    /// Legal basis in words.
-    pub legal_basis: String,
-    /// Price to pay.
-    pub price: Money,
-    /// Reference price displayed.
-    pub reference: Option<Money>,
-    /// Declared or computed reduction in percent.
-    pub percent: Option<u32>,
-    /// Calendar zone and period used.
-    pub calendar: String,
-    /// Figures used, as JSON.
-    pub details: serde_json::Value,
-}
-
 /// A finding as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct FindingRow {
     /// Id.
     pub id: i64,
-    /// Rule id.
-    pub rule: String,
-    /// Severity.
-    pub severity: String,
+    /// The rule.
+    pub rule: Rule,
+    /// How serious it is.
+    pub severity: Severity,
     /// Legal basis.
     pub legal_basis: String,
     /// Shop.
@@ -249,46 +187,6 @@ impl FindingRow {
     }
 }
 
-/// A subscriber as the outbox sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recipient {
-    /// Subscriber name.
-    pub name: String,
-    /// Address.
-    pub email: String,
-    /// Language code of the emails (`fr`, `en`).
-    pub language: String,
-    /// `None` for one email per finding; `daily` or `weekly` for a digest.
-    pub digest: Option<String>,
-    /// When a finding opened now is to be sent.
-    pub deliver_at: DateTime<Utc>,
-    /// Rules reported (empty: all).
-    pub rules: Vec<String>,
-    /// Severities reported (empty: all).
-    pub severities: Vec<String>,
-}
-
-impl Recipient {
-    /// The recipient of a subscriber for findings made at `now`.
-    pub fn of(s: &crate::catalog::Subscriber, now: DateTime<Utc>) -> Recipient {
-        Recipient {
-            name: s.name.clone(),
-            email: s.email.clone(),
-            language: s.language.code().to_string(),
-            digest: s.delivery.digest_name().map(str::to_string),
-            deliver_at: s.deliver_at(now),
-            rules: s.rules.clone(),
-            severities: s.severities.clone(),
-        }
-    }
-
-    /// Whether a finding of this rule and severity is for this recipient.
-    pub fn accepts(&self, rule: &str, severity: &str) -> bool {
-        (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
-            && (self.severities.is_empty() || self.severities.iter().any(|s| s == severity))
-    }
-}
-
 /// An outbox row claimed for delivery, with its finding.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {
@@ -332,7 +230,7 @@ pub struct OutboxEntry {
     /// The finding it tells about.
     pub finding_id: i64,
     /// Its rule.
-    pub rule: String,
+    pub rule: Rule,
     /// Its brand.
     pub brand: String,
     /// Its shop.
@@ -382,29 +280,6 @@ pub struct PageCache {
     pub fetched_at: Option<DateTime<Utc>>,
     /// Products read on the page.
     pub product_ids: Vec<i64>,
-}
-
-/// The last stored observation of a product.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObservation {
-    /// Price to pay.
-    pub price: Money,
-    /// Reference price shown.
-    pub reference: Option<Money>,
-    /// Its kind.
-    pub reference_kind: Option<String>,
-    /// Percent badge shown.
-    pub percent_badge: Option<u32>,
-    /// Availability.
-    pub availability: Option<String>,
-    /// Promotional wording on the page: (class, text).
-    pub promo: Vec<(String, String)>,
-    /// Where the reference price was read from, when there is one (none
-    /// either for observations stored before migration 0006).
-    pub reference_source: Option<String>,
-    /// The warnings of the reading (empty for observations stored before
-    /// migration 0006).
-    pub warnings: Vec<String>,
 }
 
 /// The warnings of a reading as stored: a JSON array of strings.
@@ -493,8 +368,8 @@ pub struct FindingFilter {
     pub brand: Option<String>,
     /// Shop name.
     pub shop: Option<String>,
-    /// Rule id.
-    pub rule: Option<String>,
+    /// The rule.
+    pub rule: Option<Rule>,
 }
 
 /// What the store knows of a product when a scan starts.
@@ -507,7 +382,7 @@ pub struct KnownProduct {
     /// Its baseline.
     pub baseline: Option<Baseline>,
     /// Open findings: (rule, percent).
-    pub open_rules: Vec<(String, Option<u32>)>,
+    pub open_rules: Vec<(Rule, Option<u32>)>,
     /// Its latest observation.
     pub last: Option<StoredObservation>,
 }
@@ -533,9 +408,9 @@ pub struct BatchItem {
     /// Findings to open (a rule already open is not opened twice).
     pub raise: Vec<FindingDraft>,
     /// Rules already open that this observation confirms.
-    pub continue_rules: Vec<String>,
+    pub continue_rules: Vec<Rule>,
     /// Rules whose open finding ends with this observation.
-    pub close_rules: Vec<String>,
+    pub close_rules: Vec<Rule>,
     /// Who may be told about each newly opened finding (filtered by rule and severity).
     pub recipients: Vec<Recipient>,
     /// The response, kept as evidence when a finding opens.
@@ -558,9 +433,9 @@ pub struct ShopFindings {
     /// Findings to open.
     pub raise: Vec<FindingDraft>,
     /// Rules already open that this scan confirms.
-    pub continue_rules: Vec<String>,
+    pub continue_rules: Vec<Rule>,
     /// Rules whose open finding ends with this scan.
-    pub close_rules: Vec<String>,
+    pub close_rules: Vec<Rule>,
     /// Who may be told about each newly opened finding.
     pub recipients: Vec<Recipient>,
     /// The page the wording was seen on, kept as evidence when a finding opens.
@@ -592,8 +467,8 @@ pub(crate) struct FindingChanges<'a> {
     pub(crate) product: &'a ProductRecord,
     pub(crate) at: DateTime<Utc>,
     pub(crate) raise: &'a [FindingDraft],
-    pub(crate) continue_rules: &'a [String],
-    pub(crate) close_rules: &'a [String],
+    pub(crate) continue_rules: &'a [Rule],
+    pub(crate) close_rules: &'a [Rule],
     pub(crate) recipients: &'a [Recipient],
     pub(crate) evidence: Option<&'a EvidenceInput>,
     /// [`SCOPE_PRODUCT`] or [`SCOPE_SHOP`].
@@ -670,7 +545,7 @@ pub struct BatchResult {
     /// Product ids by key, for every product of the batch.
     pub product_ids: std::collections::HashMap<String, i64>,
     /// Findings newly opened: (finding id, product key, rule).
-    pub opened: Vec<(i64, String, String)>,
+    pub opened: Vec<(i64, String, Rule)>,
     /// Findings already open and seen again.
     pub continued: usize,
     /// Findings closed.

@@ -34,7 +34,7 @@ use super::{
     Series, ShopFindings, ShopSnapshot, Store, StoreError, StoredObservation, evidence_hash,
     warnings_from_json, warnings_to_json,
 };
-use crate::domain::{Currency, Money};
+use crate::domain::{Currency, Money, Rule};
 
 /// `last_seen_at` updates of open findings, sent together.
 #[derive(Default)]
@@ -248,8 +248,8 @@ impl PostgresStore {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                  ON CONFLICT (rule, product_id) WHERE closed_at IS NULL DO NOTHING RETURNING id",
             )
-            .bind(t(&f.rule))
-            .bind(t(&f.severity))
+            .bind(f.rule)
+            .bind(f.severity)
             .bind(t(&f.legal_basis))
             .bind(product_id)
             .bind(t(&p.shop))
@@ -273,12 +273,11 @@ impl PostgresStore {
                 continue;
             };
             opened.push(id);
-            done.opened
-                .push((id, p.product_key.clone(), f.rule.clone()));
+            done.opened.push((id, p.product_key.clone(), f.rule));
             for r in it
                 .recipients
                 .iter()
-                .filter(|r| r.accepts(&f.rule, &f.severity))
+                .filter(|r| r.accepts(f.rule, f.severity))
             {
                 done.queued += sqlx::query(
                     "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language) \
@@ -286,7 +285,7 @@ impl PostgresStore {
                 )
                 .bind(id)
                 .bind(t(&r.name))
-                .bind(t(&r.email))
+                .bind(r.email.as_str())
                 .bind(r.deliver_at)
                 .bind(Utc::now())
                 .bind(&r.digest)
@@ -463,7 +462,7 @@ impl Store for PostgresStore {
             );
         }
         // Byte order, as SQLite sorts text, whatever the database's collation.
-        let open: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        let open: Vec<(i64, Rule, Option<i64>)> = sqlx::query_as(
             "SELECT f.product_id, f.rule, f.percent FROM findings f JOIN products p ON p.id = f.product_id \
              WHERE p.shop = $1 AND f.closed_at IS NULL ORDER BY f.rule COLLATE \"C\"",
         )
@@ -568,12 +567,12 @@ impl Store for PostgresStore {
                     .push_bind(o.price.minor)
                     .push_bind(o.price.currency.as_str())
                     .push_bind(o.reference.map(|m| m.minor))
-                    .push_bind(ot(&o.reference_kind))
+                    .push_bind(o.reference_kind)
                     .push_bind(o.percent_badge.map(i64::from))
                     .push_bind(ot(&o.availability))
-                    .push_bind(t(&o.source))
+                    .push_bind(o.source)
                     .push_bind(serde_json::to_string(&o.promo).unwrap_or_else(|_| "[]".into()))
-                    .push_bind(ot(&o.reference_source))
+                    .push_bind(o.reference_source)
                     // JSON escapes control characters: no NUL reaches the column.
                     .push_bind(warnings_to_json(&o.warnings));
             });
@@ -627,13 +626,13 @@ impl Store for PostgresStore {
                 )
                 .bind(at)
                 .bind(product_id)
-                .bind(t(rule))
+                .bind(*rule)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected() as usize;
             }
             for r in &it.continue_rules {
-                seen.push(product_id, t(r).into_owned(), at);
+                seen.push(product_id, r.as_str().to_string(), at);
                 if seen.len() >= CHUNK {
                     done.continued += seen.flush(&mut tx).await?;
                 }
@@ -716,14 +715,14 @@ impl Store for PostgresStore {
             )
             .bind(w.at)
             .bind(product_id)
-            .bind(t(rule))
+            .bind(*rule)
             .execute(&mut *tx)
             .await?
             .rows_affected() as usize;
         }
         let mut seen = SeenAgain::default();
         for r in &w.continue_rules {
-            seen.push(product_id, t(r).into_owned(), w.at);
+            seen.push(product_id, r.as_str().to_string(), w.at);
         }
         done.continued += seen.flush(&mut tx).await?;
         let mut evidence = Vec::new();
@@ -994,7 +993,7 @@ impl Store for PostgresStore {
             q.push(" AND shop = ").push_bind(t(shop));
         }
         if let Some(rule) = &f.rule {
-            q.push(" AND rule = ").push_bind(t(rule));
+            q.push(" AND rule = ").push_bind(*rule);
         }
         q.push(" ORDER BY id");
         Ok(q.build_query_as::<FindingRow>()

@@ -20,7 +20,7 @@ use super::{
     ShopFindings, ShopSnapshot, Store, StoreError, StoredObservation, warnings_from_json,
     warnings_to_json,
 };
-use crate::domain::{Currency, Money};
+use crate::domain::{Currency, Money, Rule};
 use crate::store::{Series, evidence_hash};
 
 /// SQLite-backed [`Store`].
@@ -162,8 +162,8 @@ impl SqliteStore {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (rule, product_id) WHERE closed_at IS NULL DO NOTHING RETURNING id",
             )
-            .bind(&f.rule)
-            .bind(&f.severity)
+            .bind(f.rule)
+            .bind(f.severity)
             .bind(&f.legal_basis)
             .bind(product_id)
             .bind(&p.shop)
@@ -186,12 +186,11 @@ impl SqliteStore {
                 done.continued += 1;
                 continue;
             };
-            done.opened
-                .push((id, p.product_key.clone(), f.rule.clone()));
+            done.opened.push((id, p.product_key.clone(), f.rule));
             for r in c
                 .recipients
                 .iter()
-                .filter(|r| r.accepts(&f.rule, &f.severity))
+                .filter(|r| r.accepts(f.rule, f.severity))
             {
                 done.queued += sqlx::query(
                     "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language) \
@@ -345,7 +344,7 @@ impl Store for SqliteStore {
                 },
             );
         }
-        let open: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        let open: Vec<(i64, Rule, Option<i64>)> = sqlx::query_as(
             "SELECT f.product_id, f.rule, f.percent FROM findings f JOIN products p ON p.id = f.product_id \
              WHERE p.shop = ? AND f.closed_at IS NULL ORDER BY f.rule",
         )
@@ -437,12 +436,12 @@ impl Store for SqliteStore {
                     .push_bind(o.price.minor)
                     .push_bind(o.price.currency.as_str())
                     .push_bind(o.reference.map(|m| m.minor))
-                    .push_bind(&o.reference_kind)
+                    .push_bind(o.reference_kind)
                     .push_bind(o.percent_badge.map(i64::from))
                     .push_bind(&o.availability)
-                    .push_bind(&o.source)
+                    .push_bind(o.source)
                     .push_bind(serde_json::to_string(&o.promo).unwrap_or_else(|_| "[]".into()))
-                    .push_bind(&o.reference_source)
+                    .push_bind(o.reference_source)
                     .push_bind(warnings_to_json(&o.warnings));
             });
             q.push(" ON CONFLICT (scan_id, product_id) DO NOTHING");
@@ -834,8 +833,11 @@ impl Store for SqliteStore {
         }
         sql.push_str(" ORDER BY id");
         let mut q = sqlx::query_as::<_, FindingRow>(&sql);
-        for v in [&f.brand, &f.shop, &f.rule].into_iter().flatten() {
+        for v in [&f.brand, &f.shop].into_iter().flatten() {
             q = q.bind(v);
+        }
+        if let Some(rule) = f.rule {
+            q = q.bind(rule);
         }
         Ok(q.fetch_all(&self.pool).await?)
     }

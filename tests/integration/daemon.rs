@@ -4,120 +4,18 @@
 //! refusing a second daemon, and `/metrics` parsed as Prometheus text.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use vigie::demo::{FixtureOptions, FixtureShop};
 
-use crate::support::{BRANDS_AND_SUBSCRIBERS, stderr, vigie, watchlist};
+use crate::support::{
+    Process, Shop, command, sqlite_url, stderr, vigie, watchlist, with_brands_and_subscribers,
+};
 
 const FAST: &str = "Boutique Rapide";
 const SLOW: &str = "Boutique Lente";
 /// Watched products per fixture shop (the Nordkapp candle is not watched).
 const WATCHED: i64 = 4;
-
-/// A daemon child process, killed if the test fails before it exits.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(dir: &Path, name: &str, args: &[&str]) -> Daemon {
-        let log = dir.join(format!("{name}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
-            .args(args)
-            .current_dir(dir)
-            .env_remove("VIGIE_DATABASE")
-            .env_remove("VIGIE_SMTP_URL")
-            .env_remove("VIGIE_WATCHLISTS")
-            .env_remove("VIGIE_LOG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start vigie daemon");
-        Daemon { child, log }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The JSON log lines so far.
-    fn lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Log lines with this message (and shop, when given: on the event or
-    /// on one of its spans).
-    fn count(&self, message: &str, shop: Option<&str>) -> usize {
-        let of_shop = |l: &Value, s: &str| {
-            l["fields"]["shop"] == s
-                || l["spans"]
-                    .as_array()
-                    .is_some_and(|spans| spans.iter().any(|sp| sp["shop"] == s))
-        };
-        self.lines()
-            .iter()
-            .filter(|l| l["fields"]["message"] == message)
-            .filter(|l| shop.is_none_or(|s| of_shop(l, s)))
-            .count()
-    }
-
-    /// Waits until `cond` holds, or panics with the log.
-    fn wait_for(&self, what: &str, timeout: Duration, cond: impl Fn(&Daemon) -> bool) {
-        let start = Instant::now();
-        while !cond(self) {
-            assert!(
-                start.elapsed() < timeout,
-                "timed out waiting for {what}\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn terminate(&self) {
-        // SAFETY: kill(2) on the PID of our own child, which has not been reaped.
-        let r = unsafe { libc::kill(self.pid() as libc::pid_t, libc::SIGTERM) };
-        assert_eq!(r, 0, "kill failed");
-    }
-
-    /// Waits for the exit; returns its code and how long it took.
-    fn wait_exit(&mut self, timeout: Duration) -> (Option<i32>, Duration) {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status.code(), start.elapsed());
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "the daemon did not exit within {timeout:?}\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// One sample of the text exposition format.
 #[derive(Debug)]
@@ -281,18 +179,14 @@ async fn shop_runs(db: &str) -> Vec<(String, String)> {
     rows
 }
 
-fn shop_entry(name: &str, url: &str, rate: f64) -> String {
-    format!(
-        "[[shop]]\nname = \"{name}\"\nurl = \"{url}/\"\nrate = {rate}\nallow_private_network = true\nschedule = \"* * * * *\"\n\n"
-    )
-}
-
 #[tokio::test]
 async fn the_daemon_exits_2_on_a_configuration_error_and_1_when_the_database_fails() {
     let tmp = tempfile::tempdir().unwrap();
-    let scheduled = shop_entry("Un", "http://127.0.0.1:9", 1.0) + BRANDS_AND_SUBSCRIBERS;
+    let scheduled = with_brands_and_subscribers(&[
+        Shop::new("Un", "http://127.0.0.1:9", 1.0).schedule("* * * * *")
+    ]);
     let wl = watchlist(tmp.path(), "collectif.toml", &scheduled);
-    let daemon = |wl: &Path, db: &str| {
+    let daemon = |wl: &std::path::Path, db: &str| {
         let (wl, db) = (wl.to_str().unwrap().to_string(), db.to_string());
         let dir = tmp.path().to_path_buf();
         async move {
@@ -309,16 +203,13 @@ async fn the_daemon_exits_2_on_a_configuration_error_and_1_when_the_database_fai
         }
     };
     // A database in a folder that does not exist cannot be opened: 1.
-    let missing = format!("sqlite://{}", tmp.path().join("no/such/dir/v.db").display());
+    let missing = sqlite_url(&tmp.path().join("no/such/dir"), "v.db");
     let out = daemon(&wl, &missing).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     // No shop with a `schedule`: 2.
-    let other = tmp.path().join("other");
-    let unscheduled = "[[shop]]\nname = \"Un\"\nurl = \"https://un.example/\"\n\n".to_string()
-        + BRANDS_AND_SUBSCRIBERS;
-    let wl = watchlist(&other, "collectif.toml", &unscheduled);
-    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
-    let out = daemon(&wl, &db).await;
+    let unscheduled = with_brands_and_subscribers(&[Shop::new("Un", "https://un.example", 1.0)]);
+    let wl = watchlist(&tmp.path().join("other"), "collectif.toml", &unscheduled);
+    let out = daemon(&wl, &sqlite_url(tmp.path(), "v.db")).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no shop has a `schedule`"),
@@ -340,12 +231,12 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     let wl = watchlist(
         tmp.path(),
         "collectif.toml",
-        &(shop_entry(FAST, &fast.base_url(), 20.0)
-            + &shop_entry(SLOW, &slow.base_url(), 0.4)
-            + BRANDS_AND_SUBSCRIBERS),
+        &with_brands_and_subscribers(&[
+            Shop::new(FAST, &fast.base_url(), 20.0).schedule("* * * * *"),
+            Shop::new(SLOW, &slow.base_url(), 0.4).schedule("* * * * *"),
+        ]),
     );
-    let db_path = tmp.path().join("vigie.db");
-    let db = format!("sqlite://{}", db_path.display());
+    let db = sqlite_url(tmp.path(), "vigie.db");
     let mail = tmp.path().join("mail");
     let origin = chrono::Utc::now().to_rfc3339();
     let args = [
@@ -375,7 +266,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
 
     // First run: no run recorded yet, so both shops are scanned at once
     // (missed runs), then every 3 s ("* * * * *" with a 3-second minute).
-    let mut first = Daemon::start(tmp.path(), "first", &args);
+    let mut first = Process::start(command(tmp.path(), &args), tmp.path(), "first");
     first.wait_for("a scan of each shop", Duration::from_secs(30), |d| {
         d.count("scan done", Some(FAST)) >= 2 && d.count("scan done", Some(SLOW)) >= 1
     });
@@ -409,13 +300,8 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
 
     // A second daemon on the same database refuses to start, naming the
     // lock file and the PID that holds it.
-    let second = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args(args)
-        .current_dir(tmp.path())
-        .env_remove("VIGIE_LOG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&second.stderr);
+    let second = vigie(tmp.path(), &args).await;
+    let err = stderr(&second);
     assert_eq!(second.status.code(), Some(1), "{err}");
     assert!(err.contains("vigie.db.daemon.lock"), "{err}");
     assert!(err.contains(&format!("PID {}", first.pid())), "{err}");
@@ -444,21 +330,15 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     // shop_runs recorded both shops' finished runs, and the interrupted
     // one handed back.
     let runs = shop_runs(&db).await;
-    assert!(
-        runs.contains(&(FAST.to_string(), "done".to_string())),
-        "{runs:?}"
-    );
-    assert!(
-        runs.contains(&(SLOW.to_string(), "done".to_string())),
-        "{runs:?}"
-    );
-    assert!(
-        runs.contains(&(SLOW.to_string(), "due".to_string())),
-        "{runs:?}"
-    );
+    for (shop, status) in [(FAST, "done"), (SLOW, "done"), (SLOW, "due")] {
+        assert!(
+            runs.contains(&(shop.to_string(), status.to_string())),
+            "{runs:?}"
+        );
+    }
 
     // Restart: the interrupted shop missed its run and is scanned once at start.
-    let mut again = Daemon::start(tmp.path(), "again", &args);
+    let mut again = Process::start(command(tmp.path(), &args), tmp.path(), "again");
     again.wait_for(
         "the interrupted shop's scan",
         Duration::from_secs(40),

@@ -7,15 +7,11 @@ use std::time::Duration;
 use serde_json::Value;
 use vigie::demo::{FixtureOptions, FixtureShop};
 
-use crate::support::{BRANDS_AND_SUBSCRIBERS, SmtpServer, stderr, stdout, vigie, watchlist};
+use crate::support::{
+    Shop, SmtpServer, sqlite_url, stderr, stdout, vigie, watchlist, with_brands_and_subscribers,
+};
 
 const RATE: f64 = 10.0;
-
-fn shop_entry(name: &str, url: &str) -> String {
-    format!(
-        "[[shop]]\nname = \"{name}\"\nurl = \"{url}/\"\nrate = {RATE}\nallow_private_network = true\n\n"
-    )
-}
 
 async fn scan_json(cwd: &std::path::Path, args: &[&str]) -> (Option<i32>, Value, String) {
     let out = vigie(cwd, args).await;
@@ -45,9 +41,9 @@ async fn a_discount_outside_the_soldes_reaches_each_subscriber_of_the_brand_exac
     let wl = watchlist(
         tmp.path(),
         "collectif.toml",
-        &(shop_entry("Boutique Démo", &shop.base_url()) + BRANDS_AND_SUBSCRIBERS),
+        &with_brands_and_subscribers(&[Shop::new("Boutique Démo", &shop.base_url(), RATE)]),
     );
-    let db = format!("sqlite://{}", tmp.path().join("vigie.db").display());
+    let db = sqlite_url(tmp.path(), "vigie.db");
     let out_file = tmp.path().join("observations.jsonl");
     let smtp_url = smtp.url();
     let base = [
@@ -232,16 +228,13 @@ async fn an_unreachable_or_private_shop_fails_alone_and_nothing_stored_is_lost()
     // A loopback address no test listens on: connection refused. (A port
     // freed on 127.0.0.1 could be taken by a test running alongside.)
     let closed_url = "http://127.0.0.250:9".to_string();
-    let private = format!(
-        "[[shop]]\nname = \"Sans drapeau\"\nurl = \"{}/\"\nrate = {RATE}\n\n",
-        shop.base_url()
-    );
-    let text = shop_entry("Boutique Démo", &shop.base_url())
-        + &shop_entry("Fermée", &closed_url)
-        + &private
-        + BRANDS_AND_SUBSCRIBERS;
+    let text = with_brands_and_subscribers(&[
+        Shop::new("Boutique Démo", &shop.base_url(), RATE),
+        Shop::new("Fermée", &closed_url, RATE),
+        Shop::new("Sans drapeau", &shop.base_url(), RATE).public_only(),
+    ]);
     let wl = watchlist(tmp.path(), "w.toml", &text);
-    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let db = sqlite_url(tmp.path(), "v.db");
     let mail_dir = tmp.path().join("mail");
     let args = [
         "scan",
@@ -308,13 +301,11 @@ async fn listing_pages_are_walked_when_a_shop_has_no_sitemap() {
         .await
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let entry = format!(
-        "[[shop]]\nname = \"Sans plan\"\nurl = \"{}/\"\nsitemap = \"/pas-de-plan.xml\"\nrate = {RATE}\nallow_private_network = true\n\n\
-         [shop.listing]\nstart = \"/collection\"\nproduct = \"a.produit\"\nnext = \"a[rel=next]\"\n\n",
-        shop.base_url()
-    );
-    let wl = watchlist(tmp.path(), "w.toml", &(entry + BRANDS_AND_SUBSCRIBERS));
-    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let entry = Shop::new("Sans plan", &shop.base_url(), RATE)
+        .key("sitemap", "/pas-de-plan.xml")
+        .listing("/collection", "a.produit", "a[rel=next]");
+    let wl = watchlist(tmp.path(), "w.toml", &with_brands_and_subscribers(&[entry]));
+    let db = sqlite_url(tmp.path(), "v.db");
     let mail = tmp.path().join("mail");
     let (code, s, log) = scan_json(
         tmp.path(),
@@ -364,12 +355,9 @@ async fn a_shopify_catalogue_is_read_without_fetching_product_pages() {
         .await
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let entry = format!(
-        "[[shop]]\nname = \"Boutique Shopify\"\nurl = \"{}/\"\nplatform = \"shopify\"\nrate = {RATE}\nallow_private_network = true\n\n",
-        shop.base_url()
-    );
-    let wl = watchlist(tmp.path(), "w.toml", &(entry + BRANDS_AND_SUBSCRIBERS));
-    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let entry = Shop::new("Boutique Shopify", &shop.base_url(), RATE).key("platform", "shopify");
+    let wl = watchlist(tmp.path(), "w.toml", &with_brands_and_subscribers(&[entry]));
+    let db = sqlite_url(tmp.path(), "v.db");
     let mail = tmp.path().join("mail");
     let args = |now: &'static str| {
         vec![
@@ -421,7 +409,7 @@ async fn evidence_bundles_are_written_and_tampering_is_detected() {
     let tmp = tempfile::tempdir().unwrap();
     let out = vigie(tmp.path(), &["demo", "--dir", "d"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let db = format!("sqlite://{}", tmp.path().join("d/demo.db").display());
+    let db = sqlite_url(tmp.path(), "d/demo.db");
 
     let out = vigie(
         tmp.path(),
@@ -512,9 +500,9 @@ async fn a_hostile_product_name_arrives_escaped_and_harmless() {
     let wl = watchlist(
         tmp.path(),
         "w.toml",
-        &(shop_entry("Boutique Démo", &shop.base_url()) + BRANDS_AND_SUBSCRIBERS),
+        &with_brands_and_subscribers(&[Shop::new("Boutique Démo", &shop.base_url(), RATE)]),
     );
-    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let db = sqlite_url(tmp.path(), "v.db");
     let smtp_url = smtp.url();
     for (day, now) in [
         (1, "2026-03-10T09:00:00+01:00"),

@@ -12,11 +12,11 @@
 //!   ends, and complete;
 //! - every outbox row is sent, and the subscribers receive each email once.
 //!
-//! Needs `VIGIE_TEST_DATABASE_URL` (`.ci/run` sets it); skipped otherwise.
+//! Needs `VIGIE_TEST_DATABASE_URL` (`.ci/run` sets it); skipped otherwise,
+//! and failed with `CI=true`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,11 +24,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use sqlx::{Connection, Executor, PgConnection};
 
-use crate::support::{BRANDS_AND_SUBSCRIBERS, SmtpServer, watchlist};
+use crate::support::{
+    Process, Shop, SmtpServer, command, watchlist, with_brands_and_subscribers, with_postgres,
+};
 
-const ENV: &str = "VIGIE_TEST_DATABASE_URL";
 const HOSTS: usize = 30;
 /// Product pages per host; page 1 shows a sale outside the legal periods.
 const PAGES: usize = 4;
@@ -149,152 +149,46 @@ async fn start_host(ip: &str) -> Arc<Host> {
     host
 }
 
-/// A worker child process, killed if the test ends first.
-struct Worker {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn start(dir: &Path, name: &str, db: &str, wl: &Path, smtp: &str, origin: &str) -> Worker {
-        let log = dir.join(format!("{name}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
-            .args([
-                "worker",
-                "--name",
-                name,
-                "--log-format",
-                "json",
-                "--lease-seconds",
-                LEASE_SECONDS,
-                "--max-runs",
-                "10",
-                "--jitter-seconds",
-                "0",
-                "--tick-seconds",
-                "8",
-                "--clock-origin",
-                origin,
-                // Outside the legal sales periods, whatever today's date.
-                "--now",
-                "2026-03-10T10:00:00Z",
-            ])
-            .current_dir(dir)
-            .env("VIGIE_DATABASE", db)
-            .env("VIGIE_WATCHLISTS", wl)
-            .env("VIGIE_SMTP_URL", smtp)
-            .env("VIGIE_CONTACT_URL", format!("https://fleet.test/{name}"))
-            .env_remove("VIGIE_MAIL_DIR")
-            .env_remove("VIGIE_LOG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start vigie worker");
-        Worker {
-            name: name.to_string(),
-            child,
-            log,
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn count(&self, message: &str) -> usize {
-        self.log_text()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|l| l["fields"]["message"] == message)
-            .count()
-    }
-
-    fn signal(&self, sig: libc::c_int) {
-        // SAFETY: kill(2) on the PID of our own child, not yet reaped.
-        let r = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
-        assert_eq!(r, 0, "kill failed");
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "{} did not exit within {timeout:?}\n{}",
-                self.name,
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-struct TestDb {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create(server: &str) -> TestDb {
-        let name = format!(
-            "vigie_fleet_{}_{:08x}",
-            std::process::id(),
-            fastrand::u32(..)
-        );
-        let mut admin = PgConnection::connect(server).await.expect("connect");
-        admin
-            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-            .expect("create database");
-        let _ = admin.close().await;
-        let mut url = url::Url::parse(server).expect("URL");
-        url.set_path(&format!("/{name}"));
-        TestDb {
-            server: server.into(),
+/// A `vigie worker` on the fleet's database and schedule: the crontab
+/// minute lasts 8 s from `origin`, and the date is outside the legal sales
+/// periods whatever today's date.
+fn start_worker(dir: &Path, name: &str, db: &str, wl: &Path, smtp: &str, origin: &str) -> Process {
+    let mut cmd = command(
+        dir,
+        &[
+            "worker",
+            "--name",
             name,
-            url: url.to_string(),
-        }
-    }
-
-    async fn drop_database(&self) {
-        if let Ok(mut admin) = PgConnection::connect(&self.server).await {
-            let _ = admin
-                .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
-                .await;
-            let _ = admin.close().await;
-        }
-    }
+            "--log-format",
+            "json",
+            "--lease-seconds",
+            LEASE_SECONDS,
+            "--max-runs",
+            "10",
+            "--jitter-seconds",
+            "0",
+            "--tick-seconds",
+            "8",
+            "--clock-origin",
+            origin,
+            "--now",
+            "2026-03-10T10:00:00Z",
+        ],
+    );
+    cmd.env("VIGIE_DATABASE", db)
+        .env("VIGIE_WATCHLISTS", wl)
+        .env("VIGIE_SMTP_URL", smtp)
+        .env("VIGIE_CONTACT_URL", format!("https://fleet.test/{name}"));
+    Process::start(cmd, dir, name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_share_thirty_hosts_politely_and_survive_a_sigkill() {
-    let server = match std::env::var(ENV) {
-        Ok(u) if !u.trim().is_empty() => u,
-        _ => {
-            eprintln!("fleet: {ENV} is not set; the three-worker PostgreSQL test SKIPPED");
-            return;
-        }
-    };
-    let db = TestDb::create(&server).await;
-    let outcome = tokio::spawn(fleet(db.url.clone())).await;
-    db.drop_database().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    with_postgres(
+        "three_workers_share_thirty_hosts_politely_and_survive_a_sigkill",
+        fleet,
+    )
+    .await;
 }
 
 async fn fleet(db: String) {
@@ -303,25 +197,23 @@ async fn fleet(db: String) {
         hosts.push(start_host(&format!("127.0.0.{}", 100 + i)).await);
     }
     let tmp = tempfile::tempdir().unwrap();
-    let shops: String = hosts
+    let shops: Vec<Shop> = hosts
         .iter()
         .enumerate()
-        .map(|(i, h)| {
-            format!(
-                "[[shop]]\nname = \"Boutique {i:02}\"\nurl = \"{}/\"\nrate = {RATE}\n\
-                 allow_private_network = true\nschedule = \"* * * * *\"\n\n",
-                h.base
-            )
-        })
+        .map(|(i, h)| Shop::new(&format!("Boutique {i:02}"), &h.base, RATE).schedule("* * * * *"))
         .collect();
-    let wl = watchlist(tmp.path(), "fleet.toml", &(shops + BRANDS_AND_SUBSCRIBERS));
+    let wl = watchlist(
+        tmp.path(),
+        "fleet.toml",
+        &with_brands_and_subscribers(&shops),
+    );
     let smtp = SmtpServer::start();
     // Every worker reads the schedule on the same fast clock.
     let origin = chrono::Utc::now().to_rfc3339();
     let started = Instant::now();
-    let mut workers: Vec<Worker> = ["w1", "w2", "w3"]
+    let mut workers: Vec<Process> = ["w1", "w2", "w3"]
         .iter()
-        .map(|n| Worker::start(tmp.path(), n, &db, &wl, &smtp.url(), &origin))
+        .map(|n| start_worker(tmp.path(), n, &db, &wl, &smtp.url(), &origin))
         .collect();
 
     // Kill w1 once it is crawling: after its first few requests.
@@ -404,7 +296,7 @@ async fn fleet(db: String) {
     }
     for w in &mut workers[1..] {
         assert_eq!(
-            w.wait_exit(Duration::from_secs(15)),
+            w.wait_exit(Duration::from_secs(15)).0,
             Some(0),
             "{}",
             w.log_text()
@@ -467,8 +359,8 @@ async fn fleet(db: String) {
         runs.iter().all(|r| r.4 != "w1"),
         "a run is recorded as done by the dead worker"
     );
-    let takeovers = workers[1].count("run taken over: resuming it")
-        + workers[2].count("run taken over: resuming it");
+    let takeovers = workers[1].count("run taken over: resuming it", None)
+        + workers[2].count("run taken over: resuming it", None);
     assert_eq!(takeovers, taken_over.len());
     let unfinished: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM shop_runs WHERE status IN ('running', 'failed')")

@@ -9,7 +9,9 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use crate::support::{BRANDS_AND_SUBSCRIBERS, stderr, stdout, vigie, watchlist};
+use crate::support::{
+    Shop, sqlite_url, stderr, stdout, vigie, watchlist, with_brands_and_subscribers,
+};
 
 /// The shop's one (watched) brand.
 const BRAND: &str = "Atelier Brume";
@@ -297,11 +299,9 @@ async fn sale_items_in_carousels_and_recently_viewed_lists_accuse_no_product_and
  {
     let base = start_shop().await;
     let tmp = tempfile::tempdir().unwrap();
-    let shop = format!(
-        "[[shop]]\nname = \"Maison Brume\"\nurl = \"{base}/\"\nrate = 20.0\nallow_private_network = true\n\n"
-    );
-    let wl = watchlist(tmp.path(), "w.toml", &(shop + BRANDS_AND_SUBSCRIBERS));
-    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let shop = Shop::new("Maison Brume", &base, 20.0);
+    let wl = watchlist(tmp.path(), "w.toml", &with_brands_and_subscribers(&[shop]));
+    let db = sqlite_url(tmp.path(), "v.db");
     let mail = tmp.path().join("mail");
     // A first scan, in March: outside the legal sales periods.
     let out = vigie(

@@ -11,7 +11,8 @@ use vigie::store::{
     Baseline, Batch, BatchItem, FindingDraft, NewObservation, ProductRecord, Recipient, Store,
 };
 
-use crate::support::{SmtpServer, stdout, tls_dir, vigie};
+use crate::support::{SmtpServer, sqlite_url, stdout, tls_dir, vigie};
+use vigie::domain::{ReferenceKind, Rule, Severity, Source};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -20,7 +21,7 @@ fn t(s: &str) -> DateTime<Utc> {
 fn recipient(name: &str, email: &str, digest: Option<&str>, at: DateTime<Utc>) -> Recipient {
     Recipient {
         name: name.into(),
-        email: email.into(),
+        email: email.parse().expect("an address"),
         language: "fr".into(),
         digest: digest.map(str::to_string),
         deliver_at: at,
@@ -50,12 +51,12 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
             observed_at: at,
             price: eur(12900),
             reference: Some(eur(18900)),
-            reference_kind: Some("strikethrough".into()),
+            reference_kind: Some(ReferenceKind::Strikethrough),
             percent_badge: Some(32),
             availability: None,
-            source: "jsonld".into(),
+            source: Source::JsonLd,
             promo: Vec::new(),
-            reference_source: Some("jsonld".into()),
+            reference_source: Some(Source::JsonLd),
             warnings: Vec::new(),
         },
         baseline: Baseline {
@@ -66,8 +67,8 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
             history: Default::default(),
         },
         raise: vec![FindingDraft {
-            rule: "R3".into(),
-            severity: "report".into(),
+            rule: Rule::R3,
+            severity: Severity::Report,
             legal_basis: "C. com. L310-3".into(),
             price: eur(12900),
             reference: Some(eur(18900)),
@@ -102,7 +103,7 @@ fn mailer(port: u16) -> Mailer {
 }
 
 async fn store(dir: &std::path::Path) -> (String, Box<dyn Store>) {
-    let url = format!("sqlite://{}", dir.join("v.db").display());
+    let url = sqlite_url(dir, "v.db");
     let s = vigie::store::open(&url).await.unwrap();
     (url, s)
 }

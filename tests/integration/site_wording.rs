@@ -9,7 +9,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::support::{BRANDS_AND_SUBSCRIBERS, SmtpServer, stderr, stdout, vigie, watchlist};
+use crate::support::{
+    Shop, SmtpServer, sqlite_url, stderr, stdout, vigie, watchlist, with_brands_and_subscribers,
+};
 
 const PRODUCTS: usize = 3;
 
@@ -74,11 +76,9 @@ async fn a_site_wide_soldes_banner_is_one_shop_level_finding() {
     let wl = watchlist(
         tmp.path(),
         "collectif.toml",
-        &(format!(
-            "[[shop]]\nname = \"Boutique Bannière\"\nurl = \"{base}/\"\nrate = 20\nallow_private_network = true\n\n"
-        ) + BRANDS_AND_SUBSCRIBERS),
+        &with_brands_and_subscribers(&[Shop::new("Boutique Bannière", &base, 20.0)]),
     );
-    let db = format!("sqlite://{}", tmp.path().join("vigie.db").display());
+    let db = sqlite_url(tmp.path(), "vigie.db");
     let smtp_url = smtp.url();
     let wl = wl.to_str().unwrap();
 

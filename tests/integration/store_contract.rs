@@ -5,7 +5,8 @@
 //! create databases on (`postgres://postgres@127.0.0.1:5432/postgres`).
 //! Every PostgreSQL test creates its own database `vigie_t_<random>` and
 //! drops it at the end, panic or not, so reruns and parallel tests never
-//! meet. Without the variable the PostgreSQL tests say so on stderr and pass.
+//! meet. Without the variable the PostgreSQL tests say so on stderr and pass,
+//! except with `CI=true`, where they fail.
 //!
 //! `same_results_on_sqlite_and_postgres` also runs one script on both and
 //! compares everything the trait can read back.
@@ -16,10 +17,10 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use sqlx::{Connection, Executor, PgConnection};
-use vigie::detect::History;
-use vigie::detect::history::PriceRun;
+use vigie::domain::History;
+use vigie::domain::history::PriceRun;
 use vigie::domain::{Currency, Money};
+use vigie::domain::{PromoClass, ReferenceKind, Rule, Severity, Source};
 use vigie::store::evidence::verify_chain;
 use vigie::store::{
     Baseline, Batch, BatchItem, BatchResult, EvidenceInput, EvidenceRow, FindingDraft,
@@ -27,7 +28,8 @@ use vigie::store::{
     SHOP_PRODUCT_KEY, ShopFindings, Store, StoredObservation,
 };
 
-const ENV: &str = "VIGIE_TEST_DATABASE_URL";
+use crate::support::{sqlite_url, with_postgres};
+
 const SHOP: &str = "Boutique Contrat";
 const BRAND: &str = "Maison Lumière";
 
@@ -36,74 +38,12 @@ type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Runs a case against a fresh SQLite file.
 async fn on_sqlite(case: fn(String) -> CaseFuture) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    case(url).await;
-}
-
-/// The server URL for PostgreSQL tests, or `None` after saying they are skipped.
-fn postgres_server(test: &str) -> Option<String> {
-    match std::env::var(ENV) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "store_contract: {ENV} is not set; PostgreSQL contract tests SKIPPED ({test})"
-            );
-            None
-        }
-    }
-}
-
-/// A database of its own on the server, dropped when the test ends.
-struct TestDatabase {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    async fn create(server: &str) -> TestDatabase {
-        let name = format!("vigie_t_{}_{:016x}", std::process::id(), fastrand::u64(..));
-        let mut admin = PgConnection::connect(server)
-            .await
-            .unwrap_or_else(|e| panic!("{ENV}: cannot connect: {e}"));
-        admin
-            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        let _ = admin.close().await;
-        let mut url = url::Url::parse(server).expect("VIGIE_TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        TestDatabase {
-            server: server.to_string(),
-            name,
-            url: url.to_string(),
-        }
-    }
-
-    async fn drop_database(self) {
-        let mut admin = PgConnection::connect(&self.server)
-            .await
-            .unwrap_or_else(|e| panic!("{ENV}: cannot connect: {e}"));
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
-            .await
-            .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
-        let _ = admin.close().await;
-    }
+    case(sqlite_url(dir.path(), "contract.db")).await;
 }
 
 /// Runs a case against a fresh PostgreSQL database, when one is configured.
 async fn on_postgres(test: &str, case: fn(String) -> CaseFuture) {
-    let Some(server) = postgres_server(test) else {
-        return;
-    };
-    let db = TestDatabase::create(&server).await;
-    // A panicking case still lets the database be dropped.
-    let outcome = tokio::spawn(case(db.url.clone())).await;
-    db.drop_database().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    with_postgres(test, case).await;
 }
 
 /// One test per case and backend: `store_contract::sqlite::CASE` and
@@ -169,11 +109,11 @@ async fn readings_and_shop_findings_move_to_postgres() {
 
 async fn copy_readings(pg: String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let lite = format!("sqlite://{}", dir.path().join("readings.db").display());
+    let lite = sqlite_url(dir.path(), "readings.db");
     let store = open(&lite).await;
     let s0 = store.begin_scan(at(0)).await.expect("scan");
     let mut batch = first_batch(s0);
-    batch.items[0].observation.reference_source = Some("buy_box".into());
+    batch.items[0].observation.reference_source = Some(Source::BuyBox);
     batch.items[0].observation.warnings = two_warnings();
     store.write_batch(&batch).await.expect("write");
     let mut w = shop_findings(0, "/p/A1");
@@ -191,7 +131,10 @@ async fn copy_readings(pg: String) {
     let target = open(&pg).await;
     assert_eq!(target.history("A1").await.expect("history"), history);
     assert_eq!(history[0].2.warnings, two_warnings());
-    assert_eq!(history[0].2.reference_source.as_deref(), Some("buy_box"));
+    assert_eq!(
+        history[0].2.reference_source.map(|s| s.as_str()),
+        Some("buy_box")
+    );
     assert_eq!(target.findings(&all()).await.expect("findings"), findings);
     assert_eq!(
         findings
@@ -202,7 +145,7 @@ async fn copy_readings(pg: String) {
     );
     assert_eq!(
         target.load_shop(SHOP).await.expect("load").products[SHOP_PRODUCT_KEY].open_rules,
-        vec![("R1".to_string(), None)]
+        vec![(Rule::R1, None)]
     );
 }
 
@@ -211,10 +154,7 @@ async fn copy_the_demo(pg: String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = vigie(dir.path(), &["demo"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let lite = format!(
-        "sqlite://{}",
-        dir.path().join("vigie-demo/demo.db").display()
-    );
+    let lite = sqlite_url(dir.path(), "vigie-demo/demo.db");
     let out = vigie(dir.path(), &["migrate", "--from", &lite, "--to", &pg]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -284,7 +224,7 @@ fn history(price: i64, first: DateTime<Utc>, last: DateTime<Utc>) -> History {
             count: 2,
             max_gap_s: 86_400,
         }],
-        streaks: BTreeMap::from([("R3".to_string(), 1)]),
+        streaks: BTreeMap::from([(Rule::R3, 1)]),
     }
 }
 
@@ -298,16 +238,16 @@ fn item(scan_id: i64, day: i64, sku: &str, price: i64, reference: Option<i64>) -
             observed_at: now,
             price: eur(price),
             reference: reference.map(eur),
-            reference_kind: reference.map(|_| "crossed_out".to_string()),
+            reference_kind: reference.map(|_| ReferenceKind::Strikethrough),
             percent_badge: reference.map(|r| u32::try_from(100 - price * 100 / r).unwrap_or(0)),
             availability: Some("InStock".into()),
-            source: "jsonld".into(),
+            source: Source::JsonLd,
             promo: if reference.is_some() {
-                vec![("soldes".into(), "Soldes d'hiver !".into())]
+                vec![(PromoClass::Soldes, "Soldes d'hiver !".into())]
             } else {
                 Vec::new()
             },
-            reference_source: reference.map(|_| "product_block".to_string()),
+            reference_source: reference.map(|_| Source::ProductBlock),
             warnings: Vec::new(),
         },
         baseline: Baseline {
@@ -327,8 +267,8 @@ fn item(scan_id: i64, day: i64, sku: &str, price: i64, reference: Option<i64>) -
 
 fn draft(rule: &str, price: i64, reference: i64) -> FindingDraft {
     FindingDraft {
-        rule: rule.into(),
-        severity: "violation".into(),
+        rule: rule.parse().expect("a rule"),
+        severity: Severity::Violation,
         legal_basis: "Code de commerce, L. 310-3".into(),
         price: eur(price),
         reference: Some(eur(reference)),
@@ -361,7 +301,7 @@ fn evidence(sku: &str, day: i64) -> EvidenceInput {
 fn recipient(name: &str, email: &str) -> vigie::store::Recipient {
     vigie::store::Recipient {
         name: name.into(),
-        email: email.into(),
+        email: email.parse().expect("an address"),
         language: "fr".into(),
         digest: None,
         deliver_at: Utc::now(),
@@ -432,8 +372,8 @@ fn two_warnings() -> Vec<String> {
 /// The shop-level R1 draft of a "SOLDES" header banner.
 fn shop_draft() -> FindingDraft {
     FindingDraft {
-        rule: "R1".into(),
-        severity: "violation".into(),
+        rule: Rule::R1,
+        severity: Severity::Violation,
         legal_basis: "C. com. L310-3 et L310-5 (mention affichée sur l'ensemble du site)".into(),
         price: eur(0),
         reference: None,
@@ -475,11 +415,11 @@ fn expected_observation(it: &BatchItem) -> StoredObservation {
     StoredObservation {
         price: o.price,
         reference: o.reference,
-        reference_kind: o.reference_kind.clone(),
+        reference_kind: o.reference_kind,
         percent_badge: o.percent_badge,
         availability: o.availability.clone(),
         promo: o.promo.clone(),
-        reference_source: o.reference_source.clone(),
+        reference_source: o.reference_source,
         warnings: o.warnings.clone(),
     }
 }
@@ -531,7 +471,7 @@ async fn a_batch_reads_back_through_every_method(url: String) {
                 open_rules: if it.raise.is_empty() {
                     Vec::new()
                 } else {
-                    vec![("R3".into(), Some(40))]
+                    vec![(Rule::R3, Some(40))]
                 },
                 last: Some(expected_observation(it)),
             }
@@ -631,14 +571,14 @@ async fn a_batch_reads_back_through_every_method(url: String) {
         ),
         (
             FindingFilter {
-                rule: Some("R3".into()),
+                rule: Some(Rule::R3),
                 ..all()
             },
             1,
         ),
         (
             FindingFilter {
-                rule: Some("R5".into()),
+                rule: Some(Rule::R5),
                 shop: Some(SHOP.into()),
                 ..all()
             },
@@ -681,7 +621,7 @@ async fn a_batch_reads_back_through_every_method(url: String) {
     // A second scan: history and series, oldest first.
     let scan2 = store.begin_scan(at(1)).await.expect("scan");
     let mut a2 = item(scan2, 1, "A1", 6000, Some(10000));
-    a2.continue_rules = vec!["R3".into()];
+    a2.continue_rules = vec![Rule::R3];
     let b2 = item(scan2, 1, "B2", 2400, None);
     let second = Batch {
         shop: SHOP.into(),
@@ -781,7 +721,7 @@ async fn findings_continue_close_and_reopen(url: String) {
     // Seen again, twice in one batch item: one finding, last seen updated.
     let s1 = store.begin_scan(at(1)).await.expect("scan");
     let mut a = item(s1, 1, "A1", 6000, Some(10000));
-    a.continue_rules = vec!["R3".into(), "R9".into()];
+    a.continue_rules = vec![Rule::R3, Rule::R9];
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
@@ -795,7 +735,7 @@ async fn findings_continue_close_and_reopen(url: String) {
     // Closed.
     let s2 = store.begin_scan(at(2)).await.expect("scan");
     let mut a = item(s2, 2, "A1", 10000, None);
-    a.close_rules = vec!["R3".into(), "R9".into()];
+    a.close_rules = vec![Rule::R3, Rule::R9];
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
@@ -863,7 +803,7 @@ async fn findings_continue_close_and_reopen(url: String) {
     assert_ne!(rows[0].evidence_id, rows[1].evidence_id);
     assert_eq!(
         store.load_shop(SHOP).await.expect("load").products["sku:A1"].open_rules,
-        vec![("R3".to_string(), Some(40)), ("R5".to_string(), Some(40))]
+        vec![(Rule::R3, Some(40)), (Rule::R5, Some(40))]
     );
     assert_eq!(
         due_rows(store.as_ref(), at(400), 100)
@@ -979,7 +919,7 @@ async fn outbox_claims_digests_filters_and_retries(url: String) {
     carla.language = "en".into();
     carla.deliver_at = digest_at;
     let mut dan = recipient("Dan", "dan@members.example");
-    dan.rules = vec!["R1".into()];
+    dan.rules = vec![Rule::R1];
     it.recipients.push(carla);
     it.recipients.push(dan);
     let done = store
@@ -1033,7 +973,7 @@ async fn outbox_claims_digests_filters_and_retries(url: String) {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].email, "carla@members.example");
     assert_eq!(failed[0].last_error.as_deref(), Some("550 no such user"));
-    assert_eq!(failed[0].rule, "R3");
+    assert_eq!(failed[0].rule, Rule::R3);
     assert_eq!(store.outbox_list(false, 10).await.expect("list").len(), 3);
     // Retried: pending again, attempts reset, due at once.
     assert_eq!(
@@ -1132,7 +1072,7 @@ async fn a_nul_in_scraped_text_does_not_fail_the_batch(url: String) {
     let mut it = raising(scan, 0, "A1", "R3");
     it.product.name = Some("Lampe\0A1".into());
     it.observation.availability = Some("In\0Stock".into());
-    it.observation.promo = vec![("soldes".into(), "Sol\0des".into())];
+    it.observation.promo = vec![(PromoClass::Soldes, "Sol\0des".into())];
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
@@ -1158,7 +1098,7 @@ async fn a_nul_in_scraped_text_does_not_fail_the_batch(url: String) {
     // Promotion wording is JSON, which escapes the NUL: kept on both.
     assert_eq!(
         last.promo,
-        vec![("soldes".to_string(), "Sol\0des".to_string())]
+        vec![(PromoClass::Soldes, "Sol\0des".to_string())]
     );
     let f = &store.findings(&all()).await.expect("findings")[0];
     nul_or_replaced(f.product_name.as_deref(), "Lampe\0A1");
@@ -1235,7 +1175,7 @@ async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(
     let store = open(&url).await;
     let s0 = store.begin_scan(at(0)).await.expect("scan");
     let mut a = item(s0, 0, "A1", 6000, Some(10000));
-    a.observation.reference_source = Some("product_block".into());
+    a.observation.reference_source = Some(Source::ProductBlock);
     a.observation.warnings = two_warnings();
     let b = item(s0, 0, "B2", 2500, None);
     assert_eq!(b.observation.reference_source, None);
@@ -1248,7 +1188,7 @@ async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(
     // The second scan: A's former price now from structured data, no warning.
     let s1 = store.begin_scan(at(1)).await.expect("scan");
     let mut a1 = item(s1, 1, "A1", 6000, Some(10000));
-    a1.observation.reference_source = Some("jsonld".into());
+    a1.observation.reference_source = Some(Source::JsonLd);
     store
         .write_batch(&Batch {
             shop: SHOP.into(),
@@ -1261,7 +1201,7 @@ async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(
     let snap = store.load_shop(SHOP).await.expect("load");
     let last_a = snap.products["sku:A1"].last.clone().expect("last");
     assert_eq!(last_a, expected_observation(&a1));
-    assert_eq!(last_a.reference_source.as_deref(), Some("jsonld"));
+    assert_eq!(last_a.reference_source.map(|s| s.as_str()), Some("jsonld"));
     assert!(last_a.warnings.is_empty());
     let last_b = snap.products["sku:B2"].last.clone().expect("last");
     assert_eq!(last_b, expected_observation(&b));
@@ -1273,7 +1213,10 @@ async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(
     let h = store.history("A1").await.expect("history");
     assert_eq!(h.len(), 2);
     assert_eq!(h[0].2, expected_observation(&a));
-    assert_eq!(h[0].2.reference_source.as_deref(), Some("product_block"));
+    assert_eq!(
+        h[0].2.reference_source.map(|s| s.as_str()),
+        Some("product_block")
+    );
     assert_eq!(h[0].2.warnings, two_warnings());
     assert_eq!(h[1].2, expected_observation(&a1));
     let series = store.series_after(0, 10).await.expect("series");
@@ -1282,10 +1225,7 @@ async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(
         .find(|s| s.product.product_key == "sku:A1")
         .expect("A1");
     assert_eq!(a_series.points[0].1.warnings, two_warnings());
-    assert_eq!(
-        a_series.points[1].1.reference_source.as_deref(),
-        Some("jsonld")
-    );
+    assert_eq!(a_series.points[1].1.reference_source, Some(Source::JsonLd));
 }
 
 /// A shop-level finding (site-wide "soldes" wording): its subject is the
@@ -1361,7 +1301,7 @@ async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
         (k.id, k.baseline.clone(), k.last.clone()),
         (pseudo, None, None)
     );
-    assert_eq!(k.open_rules, vec![("R1".to_string(), None)]);
+    assert_eq!(k.open_rules, vec![(Rule::R1, None)]);
     assert_eq!(k.record, w.subject);
     // No observation: not in any price series.
     assert!(
@@ -1388,7 +1328,7 @@ async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
     );
     // The next scan sees the banner again: the episode goes on.
     let mut w1 = shop_findings(1, "/p/B2");
-    w1.continue_rules = vec!["R1".into()];
+    w1.continue_rules = vec![Rule::R1];
     let done = store.write_shop_findings(&w1).await.expect("write");
     assert_eq!((done.opened.len(), done.continued, done.closed), (0, 1, 0));
     let f = store
@@ -1402,7 +1342,7 @@ async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
     );
     let shop_rows = store
         .findings(&FindingFilter {
-            rule: Some("R1".into()),
+            rule: Some(Rule::R1),
             shop: Some(SHOP.into()),
             ..all()
         })
@@ -1412,7 +1352,7 @@ async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
 
     // The banner is gone: closed.
     let mut w2 = shop_findings(2, "/p/B2");
-    w2.close_rules = vec!["R1".into()];
+    w2.close_rules = vec![Rule::R1];
     let done = store.write_shop_findings(&w2).await.expect("write");
     assert_eq!((done.opened.len(), done.continued, done.closed), (0, 0, 1));
     let f = store
@@ -1441,7 +1381,7 @@ async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
     assert_eq!(due.len(), 2 + 2 + 1);
     let shop_rows: Vec<_> = due.iter().filter(|o| o.finding.is_shop_level()).collect();
     assert_eq!(shop_rows.len(), 3);
-    assert!(shop_rows.iter().all(|o| o.finding.rule == "R1"));
+    assert!(shop_rows.iter().all(|o| o.finding.rule == Rule::R1));
     // The product's, the shop's, the replay's (kept though it opened
     // nothing, as a product's replay does) and the new episode's.
     assert_eq!(
@@ -1479,10 +1419,10 @@ async fn script(store: &dyn Store) -> Dump {
 
     let s1 = store.begin_scan(at(1)).await.expect("scan");
     let mut a = item(s1, 1, "A1", 6000, Some(10000));
-    a.continue_rules = vec!["R3".into()];
+    a.continue_rules = vec![Rule::R3];
     let mut c = raising(s1, 1, "C3", "R5");
     c.raise.push(draft("R1", 6000, 10000));
-    c.observation.reference_source = Some("product_block".into());
+    c.observation.reference_source = Some(Source::ProductBlock);
     c.observation.warnings = two_warnings();
     let b1 = Batch {
         shop: SHOP.into(),
@@ -1502,7 +1442,7 @@ async fn script(store: &dyn Store) -> Dump {
 
     let s2 = store.begin_scan(at(2)).await.expect("scan");
     let mut a = item(s2, 2, "A1", 10000, None);
-    a.close_rules = vec!["R3".into()];
+    a.close_rules = vec![Rule::R3];
     results.push(
         store
             .write_batch(&Batch {
@@ -1556,20 +1496,18 @@ async fn script(store: &dyn Store) -> Dump {
 
 #[tokio::test]
 async fn same_results_on_sqlite_and_postgres() {
-    let Some(server) = postgres_server("same_results_on_sqlite_and_postgres") else {
+    let Some(from_postgres) =
+        with_postgres("same_results_on_sqlite_and_postgres", |url| async move {
+            script(open(&url).await.as_ref()).await
+        })
+        .await
+    else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite_url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    let from_sqlite = script(open(&sqlite_url).await.as_ref()).await;
+    let from_sqlite = script(open(&sqlite_url(dir.path(), "contract.db")).await.as_ref()).await;
     assert_eq!(from_sqlite.verified, 4);
     assert_eq!(from_sqlite.findings.len(), 4);
-
-    let db = TestDatabase::create(&server).await;
-    let url = db.url.clone();
-    let from_postgres = tokio::spawn(async move { script(open(&url).await.as_ref()).await }).await;
-    db.drop_database().await;
-    let from_postgres = from_postgres.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     assert_eq!(from_postgres, from_sqlite);
 }
 

@@ -6,11 +6,14 @@ use vigie::catalog::Catalog;
 use vigie::config::{FileConfig, Overrides, Settings};
 use vigie::demo::timeline;
 use vigie::demo::{FixtureOptions, FixtureShop};
-use vigie::detect::calendar::Calendar;
+use vigie::domain::Rule;
+use vigie::domain::calendar::Calendar;
 use vigie::fetch::{FetchConfig, HostPool};
 use vigie::notify::Mailer;
 use vigie::pipeline::{ScanOptions, scan};
 use vigie::store::FindingFilter;
+
+use crate::support::{Shop, sqlite_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_ninety_days_each_rule_fires_exactly_where_it_should() {
@@ -23,14 +26,8 @@ async fn over_ninety_days_each_rule_fires_exactly_where_it_should() {
     )
     .await
     .unwrap();
-    let watchlist = format!(
-        r#"
-[[shop]]
-name = "Boutique Démo"
-url = "{}/"
-rate = 1000
-allow_private_network = true
-
+    let watchlist = Shop::new("Boutique Démo", &shop.base_url(), 1000.0).to_string()
+        + r#"
 [[brand]]
 name = "Maison Lumière"
 
@@ -48,15 +45,13 @@ shop = "Boutique Démo"
 from = 2026-02-20
 to = 2026-02-28
 note = "Semaine annoncée par la marque"
-"#,
-        shop.base_url()
-    );
+"#;
     let catalog = Catalog::from_sources(&[("timeline.toml".into(), watchlist)]).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let settings = Settings::merge(
         FileConfig::default(),
         &Overrides {
-            database: Some(format!("sqlite://{}", tmp.path().join("t.db").display())),
+            database: Some(sqlite_url(tmp.path(), "t.db")),
             mail_dir: Some(tmp.path().join("mail")),
             ..Default::default()
         },
@@ -92,9 +87,9 @@ note = "Semaine annoncée par la marque"
             let tag = product.split_whitespace().next().unwrap_or("").to_string();
             (
                 tag,
-                f.rule.clone(),
+                f.rule.to_string(),
                 (f.opened_at - start).num_days(),
-                f.severity.clone(),
+                f.severity.to_string(),
             )
         })
         .collect();
@@ -123,7 +118,7 @@ note = "Semaine annoncée par la marque"
     assert_eq!(got, expected);
 
     // Episodes close when the promotion ends; the perpetual one stays open.
-    let open: Vec<(String, String)> = store
+    let open: Vec<(String, Rule)> = store
         .findings(&FindingFilter {
             open_only: true,
             ..Default::default()
@@ -134,7 +129,7 @@ note = "Semaine annoncée par la marque"
         .map(|f| {
             (
                 f.product_name.clone().unwrap_or_default()[..2].to_string(),
-                f.rule.clone(),
+                f.rule,
             )
         })
         .collect();
@@ -143,12 +138,12 @@ note = "Semaine annoncée par la marque"
     assert_eq!(
         open_sorted,
         vec![
-            ("T2".to_string(), "R1".to_string()),
-            ("T6".into(), "R3".into()),
-            ("T6".into(), "R7".into()),
-            ("T7".into(), "R3".into()),
-            ("T7".into(), "R8".into()),
-            ("T8".into(), "R9".into()),
+            ("T2".to_string(), Rule::R1),
+            ("T6".into(), Rule::R3),
+            ("T6".into(), Rule::R7),
+            ("T7".into(), Rule::R3),
+            ("T7".into(), Rule::R8),
+            ("T8".into(), Rule::R9),
         ]
     );
 }

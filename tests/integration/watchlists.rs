@@ -5,7 +5,7 @@ use std::path::Path;
 
 use vigie::catalog::Catalog;
 
-use crate::support::{stderr, stdout, vigie, watchlist};
+use crate::support::{sqlite_url, stderr, stdout, vigie, watchlist};
 
 #[test]
 fn the_documented_example_watchlist_loads() {
@@ -24,7 +24,7 @@ fn the_documented_example_watchlist_loads() {
     assert_eq!(c.policy.announced.len(), 1);
     let summer_2027 = c
         .calendar()
-        .periods(vigie::detect::calendar::Zone::National, 2027)[1]
+        .periods(vigie::domain::calendar::Zone::National, 2027)[1]
         .clone();
     assert_eq!(
         summer_2027.last_day.to_string(),
@@ -66,7 +66,7 @@ async fn check_names_the_file_and_line_of_a_mistake_and_exits_2() {
 async fn a_scan_with_a_malformed_watchlist_touches_nothing_and_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     let wl = watchlist(tmp.path(), "w.toml", "[[shop]]\nname = \"x\"\n");
-    let db = format!("sqlite://{}", tmp.path().join("v.db").display());
+    let db = sqlite_url(tmp.path(), "v.db");
     let out = vigie(
         tmp.path(),
         &[

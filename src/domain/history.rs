@@ -36,7 +36,7 @@ pub struct History {
     pub runs: Vec<PriceRun>,
     /// Consecutive observations on which a rule fired without being raised yet.
     #[serde(default)]
-    pub streaks: std::collections::BTreeMap<String, u32>,
+    pub streaks: std::collections::BTreeMap<super::Rule, u32>,
 }
 
 /// What the rules learn from the history at an instant.

@@ -5,8 +5,9 @@
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-/// Every rule id.
-pub const ALL_RULES: [&str; 9] = ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9"];
+use strum::IntoEnumIterator;
+
+use super::Rule;
 
 /// A promotion a brand announced: its findings are reported as announced,
 /// not as disguised.
@@ -48,7 +49,7 @@ pub(crate) fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveD
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Rules that run (default: all nine).
-    pub rules: Vec<String>,
+    pub rules: Vec<Rule>,
     /// R3: smallest declared reduction reported, in percent (default 0: any).
     pub min_discount_percent: u32,
     /// R9: smallest silent cut reported, in percent (default 15).
@@ -69,7 +70,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            rules: ALL_RULES.iter().map(|r| r.to_string()).collect(),
+            rules: Rule::iter().collect(),
             min_discount_percent: 0,
             silent_cut_percent: 15,
             perpetual_days: 42,
@@ -83,8 +84,8 @@ impl Default for Policy {
 
 impl Policy {
     /// Whether a rule is switched on.
-    pub fn enabled(&self, rule: &str) -> bool {
-        self.rules.iter().any(|r| r.eq_ignore_ascii_case(rule))
+    pub fn enabled(&self, rule: Rule) -> bool {
+        self.rules.contains(&rule)
     }
 
     /// The announcement covering a brand, shop and day, if any.

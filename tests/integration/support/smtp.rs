@@ -1,9 +1,8 @@
-//! Test support: a real SMTP server on loopback (mailin-embedded), the
-//! `vigie` binary, temporary watchlists.
+//! A real SMTP server on loopback (mailin-embedded) that keeps what it
+//! receives.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 use mailin_embedded::{Handler, Response, Server, response};
@@ -185,57 +184,3 @@ impl SmtpServer {
 pub fn tls_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls")
 }
-
-/// Runs the real `vigie` binary with arguments, in `cwd`.
-pub async fn vigie(cwd: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("VIGIE_DATABASE")
-        .env_remove("VIGIE_SMTP_URL")
-        .env_remove("VIGIE_WATCHLISTS")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("run vigie")
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Writes a watchlist file into `dir/watchlists/` and returns that folder.
-pub fn watchlist(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let wl = dir.join("watchlists");
-    std::fs::create_dir_all(&wl).unwrap();
-    std::fs::write(wl.join(name), text).unwrap();
-    wl
-}
-
-/// The usual brands and subscribers of the tests.
-pub const BRANDS_AND_SUBSCRIBERS: &str = r#"
-[[brand]]
-name = "Maison Lumière"
-
-[[brand]]
-name = "Atelier Brume"
-
-[[subscriber]]
-name = "Ana (Lyon)"
-email = "ana@lanterne.example"
-brands = ["Maison Lumière"]
-
-[[subscriber]]
-name = "Bruno"
-email = "bruno@quais.example"
-brands = ["maison lumiere", "Atelier Brume"]
-
-[[subscriber]]
-name = "Chloé"
-email = "chloe@laine.example"
-brands = ["Atelier Brume"]
-"#;
