@@ -13,7 +13,7 @@ use crate::catalog::{Catalog, Shop};
 use crate::detect::{self, Context, ObservedOffer};
 use crate::discover;
 use crate::domain::calendar::{Calendar, Zone};
-use crate::domain::{Currency, Rule, Source};
+use crate::domain::{Rule, Source};
 use crate::extract::platform::{self, Platform};
 use crate::extract::{self, ExtractedOffer};
 use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
@@ -165,16 +165,6 @@ pub enum ScanError {
 struct ShopResult {
     summary: ScanSummary,
     lines: Vec<String>,
-}
-
-/// The default currency of a country's shops.
-pub fn default_currency(country: &str) -> Option<Currency> {
-    match country.to_ascii_uppercase().as_str() {
-        "GB" | "UK" => Some(Currency::GBP),
-        "CH" | "LI" => Some(Currency::CHF),
-        "US" => Some(Currency::USD),
-        _ => Some(Currency::EUR),
-    }
 }
 
 /// A stable key for a product variant within a shop.
@@ -344,7 +334,7 @@ impl<'a> ShopRun<'a> {
             catalog,
             store,
             shop,
-            // E-shops follow the national dates whatever their département (LEGAL_RULES §1).
+            // E-shops follow the national dates whatever their département.
             ctx: Context {
                 calendar,
                 zone: Zone::National,
@@ -569,7 +559,7 @@ impl<'a> ShopRun<'a> {
         let extraction = extract::extract_page(
             &html,
             &page.url,
-            default_currency(&self.shop.country),
+            Some(self.shop.currency),
             self.shop.selectors.as_ref(),
             Some(&mut self.promo_cache),
         );
@@ -644,7 +634,7 @@ impl<'a> ShopRun<'a> {
     async fn shop_level(&mut self) -> Result<(), StoreError> {
         let known = self.snapshot.products.get(SHOP_PRODUCT_KEY);
         let open = known.map(|k| k.open_rules.clone()).unwrap_or_default();
-        let currency = default_currency(&self.shop.country).unwrap_or(Currency::EUR);
+        let currency = self.shop.currency;
         let d = detect::assess_shop(
             &self.wording,
             &open,
@@ -924,7 +914,7 @@ async fn walk_catalogue(
     if size == 0 {
         return Ok(None);
     }
-    let currency = default_currency(&run.shop.country).unwrap_or(Currency::EUR);
+    let currency = run.shop.currency;
     let max_pages = run.shop.max_pages / size + 1;
     let mut seen_ids = HashSet::new();
     let mut reached = false;
@@ -1079,6 +1069,7 @@ pub async fn reevaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Currency;
     use crate::domain::Money;
     use crate::extract::{PageExtraction, PromoMatch, Source};
     use crate::store::{FindingFilter, SqliteStore};

@@ -277,13 +277,11 @@ impl<'a> Ctx<'a> {
 pub(crate) fn schedules(catalog: &Catalog, tz: Tz) -> anyhow::Result<Vec<(&Shop, Crontab)>> {
     let mut out = Vec::new();
     for shop in &catalog.shops {
-        let Some(line) = shop.schedule.as_deref() else {
+        let Some(crontab) = &shop.schedule else {
             tracing::warn!(shop = %shop.name, "no schedule: the daemon will not scan this shop");
             continue;
         };
-        let crontab = Crontab::parse(line, tz)
-            .map_err(|e| anyhow::anyhow!("shop {:?}: `schedule`: {e}", shop.name))?;
-        out.push((shop, crontab));
+        out.push((shop, crontab.in_zone(tz)));
     }
     if out.is_empty() {
         anyhow::bail!("no shop has a `schedule`; add e.g. schedule = \"30 6 * * *\" to a [[shop]]");
@@ -296,10 +294,7 @@ pub fn next_runs(catalog: &Catalog, after: DateTime<Utc>) -> Vec<(String, DateTi
     catalog
         .shops
         .iter()
-        .filter_map(|s| {
-            let sched = schedule::parse_crontab(s.schedule.as_deref()?).ok()?;
-            Some((s.name.clone(), sched.next_after(after)?))
-        })
+        .filter_map(|s| Some((s.name.clone(), s.schedule.as_ref()?.next_after(after)?)))
         .collect()
 }
 
@@ -570,13 +565,12 @@ mod tests {
                 name: "x".into(),
                 url: url::Url::parse("https://x.example/").unwrap(),
                 sitemap: None,
-                country: "FR".into(),
-                zone: "national".into(),
+                currency: crate::domain::Currency::EUR,
                 rate: 1.0,
                 allow_private_network: false,
                 concurrency: 1,
                 follow_offsite_redirects: false,
-                schedule: Some("*/5 * * * *".into()),
+                schedule: Some(schedule::parse_crontab("*/5 * * * *").unwrap()),
                 max_pages: 10,
                 selectors: None,
                 listing: None,
