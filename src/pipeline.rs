@@ -291,6 +291,8 @@ struct ShopRun<'a> {
     wording_evidence: Option<EvidenceInput>,
     summary: ScanSummary,
     lines: Vec<String>,
+    /// Where observations and findings are counted.
+    metrics: crate::metrics::Metrics,
 }
 
 /// One observation to record, from a fresh page or repeated from a page
@@ -360,7 +362,17 @@ impl<'a> ShopRun<'a> {
             wording_evidence: None,
             summary: ScanSummary::default(),
             lines: Vec::new(),
+            metrics: crate::metrics::Metrics::default(),
         })
+    }
+
+    /// The scan counting its observations and findings into `metrics`
+    /// (its own until then).
+    fn counting_into(self, metrics: &crate::metrics::Metrics) -> ShopRun<'a> {
+        ShopRun {
+            metrics: metrics.clone(),
+            ..self
+        }
     }
 
     fn problem(&mut self, msg: String) {
@@ -477,7 +489,7 @@ impl<'a> ShopRun<'a> {
             evidence,
         });
         self.summary.observations += 1;
-        crate::metrics::observation();
+        self.metrics.observation();
     }
 
     /// Commits the queued writes when the batch is full or old enough.
@@ -512,7 +524,7 @@ impl<'a> ShopRun<'a> {
         }
         self.summary.findings += done.opened.len();
         for (id, key, rule) in &done.opened {
-            crate::metrics::finding(rule.as_str());
+            self.metrics.finding(*rule);
             tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, product = %key, "new finding");
         }
         Ok(())
@@ -700,7 +712,7 @@ impl<'a> ShopRun<'a> {
         );
         self.summary.findings += done.opened.len();
         for (id, _, rule) in &done.opened {
-            crate::metrics::finding(rule.as_str());
+            self.metrics.finding(*rule);
             tracing::info!(shop = %self.shop.name, finding = id, rule = %rule, "new shop-level finding (site-wide wording)");
         }
         Ok(())
@@ -787,7 +799,9 @@ async fn scan_shop(
         calendar,
     } = *scanner;
     let policy = HostPolicy::of(shop);
-    let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already).await?;
+    let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already)
+        .await?
+        .counting_into(pool.metrics());
     if let Some(platform) = shop.platform
         && let Some(reached) = walk_catalogue(&mut run, pool, policy, platform).await?
     {

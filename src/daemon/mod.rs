@@ -348,7 +348,7 @@ pub async fn run(
         s.advance(now, &clock, options.jitter);
         let last = state.state.last_success.get(&s.shop.name).copied();
         if let Some(last) = last {
-            crate::metrics::shop_succeeded(&s.shop.name, last);
+            pool.metrics().shop_succeeded(&s.shop.name, last);
         }
         let next = s
             .fire_at
@@ -385,7 +385,7 @@ pub async fn run(
                     slot = slot.as_deref().unwrap_or("?"),
                     "skipping this slot: the previous scan of this shop is still running"
                 );
-                crate::metrics::slot_skipped(&s.shop.name);
+                pool.metrics().slot_skipped(&s.shop.name);
             } else {
                 tracing::info!(shop = %s.shop.name, "scheduled scan");
                 s.running = true;
@@ -421,7 +421,7 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.recv() => break,
             Some(done) = jobs.next(), if !jobs.is_empty() => {
-                if handle(done, &mut slots, &mut state, &mut draining) {
+                if handle(done, &mut slots, &mut state, &mut draining, pool.metrics()) {
                     drain_due = true;
                 }
             }
@@ -445,12 +445,13 @@ pub async fn run(
     );
     let finish = async {
         while let Some(done) = jobs.next().await {
-            handle(done, &mut slots, &mut state, &mut draining);
+            handle(done, &mut slots, &mut state, &mut draining, pool.metrics());
         }
     };
     if tokio::time::timeout(options.grace, finish).await.is_err() {
         for s in slots.iter().filter(|s| s.running) {
-            crate::metrics::shop_run(&s.shop.name, "interrupted");
+            pool.metrics()
+                .shop_run(&s.shop.name, crate::metrics::RunResult::Interrupted);
             tracing::warn!(
                 shop = %s.shop.name,
                 "scan interrupted by the shutdown; what it committed is kept, and it runs again at the next start"
@@ -464,14 +465,20 @@ pub async fn run(
 
 /// Records a finished job. Returns whether the outbox should be delivered
 /// now (a scan ended).
-fn handle(done: Done, slots: &mut [Slot<'_>], state: &mut StateFile, draining: &mut bool) -> bool {
+fn handle(
+    done: Done,
+    slots: &mut [Slot<'_>],
+    state: &mut StateFile,
+    draining: &mut bool,
+    metrics: &crate::metrics::Metrics,
+) -> bool {
     match done {
         Done::Drain(result) => {
             *draining = false;
             match result {
                 Ok((d, depth)) => {
-                    crate::metrics::outbox_depth(depth);
-                    crate::metrics::outbox_failures(d.retrying + d.dead);
+                    metrics.outbox_depth(depth);
+                    metrics.outbox_failures(d.retrying + d.dead);
                     if d.sent + d.retrying + d.dead > 0 {
                         tracing::info!(
                             sent = d.sent,
@@ -507,12 +514,12 @@ fn handle(done: Done, slots: &mut [Slot<'_>], state: &mut StateFile, draining: &
                         errors = s.errors,
                         "scan done"
                     );
-                    crate::metrics::shop_run(name, "ok");
-                    crate::metrics::shop_succeeded(name, started);
+                    metrics.shop_run(name, crate::metrics::RunResult::Ok);
+                    metrics.shop_succeeded(name, started);
                     state.record_success(name, started);
                 }
                 Ok(s) => {
-                    crate::metrics::shop_run(name, "failed");
+                    metrics.shop_run(name, crate::metrics::RunResult::Failed);
                     tracing::error!(
                         shop = %name,
                         problems = ?s.problems,
@@ -520,7 +527,7 @@ fn handle(done: Done, slots: &mut [Slot<'_>], state: &mut StateFile, draining: &
                     );
                 }
                 Err(e) => {
-                    crate::metrics::shop_run(name, "failed");
+                    metrics.shop_run(name, crate::metrics::RunResult::Failed);
                     tracing::error!(shop = %name, "scan failed: {e}");
                 }
             }

@@ -286,7 +286,7 @@ pub async fn run(
                             tracing::info!(worker = me, shop = %p.shop.name, slot = %at, "run queued")
                         }
                         Queued::Skipped => {
-                            crate::metrics::slot_skipped(&p.shop.name);
+                            pool.metrics().slot_skipped(&p.shop.name);
                             tracing::warn!(
                                 worker = me,
                                 shop = %p.shop.name,
@@ -582,7 +582,7 @@ async fn finish<'a>(
             *draining = false;
             match result {
                 Ok(d) => {
-                    crate::metrics::outbox_failures(d.retrying + d.dead);
+                    pool.metrics().outbox_failures(d.retrying + d.dead);
                     if d.sent + d.retrying + d.dead > 0 {
                         tracing::info!(
                             worker = me,
@@ -639,8 +639,8 @@ async fn finish<'a>(
             }
             match result {
                 Ok(Ok(s)) if s.shops_failed.is_empty() => {
-                    crate::metrics::shop_run(shop, "ok");
-                    crate::metrics::shop_succeeded(shop, r.run.scan_clock);
+                    pool.metrics().shop_run(shop, crate::metrics::RunResult::Ok);
+                    pool.metrics().shop_succeeded(shop, r.run.scan_clock);
                     tracing::info!(
                         worker = me,
                         shop,
@@ -655,11 +655,13 @@ async fn finish<'a>(
                     );
                 }
                 Ok(Ok(s)) => {
-                    crate::metrics::shop_run(shop, "failed");
+                    pool.metrics()
+                        .shop_run(shop, crate::metrics::RunResult::Failed);
                     tracing::error!(worker = me, shop, problems = ?s.problems, "shop could not be scanned; it is tried again at its next slot");
                 }
                 Ok(Err(e)) => {
-                    crate::metrics::shop_run(shop, "failed");
+                    pool.metrics()
+                        .shop_run(shop, crate::metrics::RunResult::Failed);
                     tracing::error!(worker = me, shop, "scan failed: {e}");
                 }
                 Err(Aborted) => {}
