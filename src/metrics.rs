@@ -1,250 +1,293 @@
-//! Process-wide counters and gauges, served in the Prometheus text format
-//! by `vigie daemon --listen ADDR` on `/metrics` (and `/healthz`).
+//! The counters and gauges of a running Vigie, served in the OpenMetrics
+//! text format by `vigie daemon --listen ADDR` on `/metrics` (and
+//! `/healthz`).
 //!
-//! A small registry of our own rather than the `prometheus-client` crate:
-//! a dozen series, no histograms, and a global map behind a mutex is all it
-//! takes; the crawl calls these functions a few times a page, which costs
-//! nothing next to a page's parse. Other commands update the same counters
-//! (they are cheap) but never serve them.
+//! A [`Metrics`] value owns a `prometheus-client` registry and its metric
+//! families, with typed label sets. The command that runs creates one
+//! (`vigie daemon`, `vigie worker`), hands it to its
+//! [`HostPool`](crate::fetch::HostPool) and to [`router`], and every part
+//! that counts reaches it through the pool it already holds: the fetcher
+//! (responses, robots.txt refusals, retries), the pipeline (observations,
+//! findings) and the scheduler (runs, skipped slots, outbox). Other
+//! commands count into the pool's own value, which nothing serves.
+//! Cloning a `Metrics` is cheap and shares the counters.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-/// The `Content-Type` of the text exposition format.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+use crate::domain::Rule;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
+/// The `Content-Type` of the OpenMetrics text format served on `/metrics`.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// How a shop's scheduled scan ended (the `result` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunResult {
+    /// The scan finished and every page could be read or was skipped politely.
+    Ok,
+    /// The scan failed, or the shop could not be scanned at all.
+    Failed,
+    /// A shutdown stopped the scan before it finished.
+    Interrupted,
 }
 
-/// A metric family: its name, help line and type. `labels` is empty for an
-/// unlabelled series, which is always shown (at 0 before anything happened).
-struct Family {
-    name: &'static str,
-    help: &'static str,
-    kind: Kind,
-    labels: bool,
-}
-
-const PAGES_FETCHED: &str = "vigie_pages_fetched_total";
-const ROBOTS_REFUSALS: &str = "vigie_robots_refusals_total";
-const RETRIES: &str = "vigie_retries_total";
-const OBSERVATIONS: &str = "vigie_observations_total";
-const FINDINGS: &str = "vigie_findings_total";
-const OUTBOX_DEPTH: &str = "vigie_outbox_depth";
-const OUTBOX_FAILURES: &str = "vigie_outbox_failures_total";
-const SHOP_LAST_SUCCESS: &str = "vigie_shop_last_success_timestamp_seconds";
-const SHOP_RUNS: &str = "vigie_shop_runs_total";
-const SLOTS_SKIPPED: &str = "vigie_slots_skipped_total";
-
-const FAMILIES: &[Family] = &[
-    Family {
-        name: PAGES_FETCHED,
-        help: "HTTP responses received, by status (pages, sitemaps and robots.txt; every attempt).",
-        kind: Kind::Counter,
-        labels: true,
-    },
-    Family {
-        name: ROBOTS_REFUSALS,
-        help: "URLs not requested because robots.txt disallows them or could not be read.",
-        kind: Kind::Counter,
-        labels: false,
-    },
-    Family {
-        name: RETRIES,
-        help: "Requests retried after a 429, a 5xx, a time-out or a connection error.",
-        kind: Kind::Counter,
-        labels: false,
-    },
-    Family {
-        name: OBSERVATIONS,
-        help: "Observations of watched brands recorded.",
-        kind: Kind::Counter,
-        labels: false,
-    },
-    Family {
-        name: FINDINGS,
-        help: "Findings opened, by rule.",
-        kind: Kind::Counter,
-        labels: true,
-    },
-    Family {
-        name: OUTBOX_DEPTH,
-        help: "Emails waiting in the outbox (pending, due or not), as of the last delivery pass.",
-        kind: Kind::Gauge,
-        labels: false,
-    },
-    Family {
-        name: OUTBOX_FAILURES,
-        help: "Email delivery attempts that failed (retried later or given up).",
-        kind: Kind::Counter,
-        labels: false,
-    },
-    Family {
-        name: SHOP_LAST_SUCCESS,
-        help: "When each shop's last successful scheduled scan started (Unix time).",
-        kind: Kind::Gauge,
-        labels: true,
-    },
-    Family {
-        name: SHOP_RUNS,
-        help: "Scheduled scans of a shop, by result (ok, failed, interrupted).",
-        kind: Kind::Counter,
-        labels: true,
-    },
-    Family {
-        name: SLOTS_SKIPPED,
-        help: "Scheduled slots skipped because the shop's previous scan was still running.",
-        kind: Kind::Counter,
-        labels: true,
-    },
-];
-
-/// Series values by (family, rendered label set).
-type Series = BTreeMap<(&'static str, String), f64>;
-
-fn registry() -> MutexGuard<'static, Series> {
-    static REGISTRY: OnceLock<Mutex<Series>> = OnceLock::new();
-    let m = REGISTRY.get_or_init(|| Mutex::new(BTreeMap::new()));
-    // A panic while holding the lock cannot leave a number half-written.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Escapes a label value (backslash, double quote, newline).
-fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+impl RunResult {
+    /// The label value: `ok`, `failed` or `interrupted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunResult::Ok => "ok",
+            RunResult::Failed => "failed",
+            RunResult::Interrupted => "interrupted",
         }
     }
-    out
 }
 
-fn labels(pairs: &[(&str, &str)]) -> String {
-    let inner: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect();
-    format!("{{{}}}", inner.join(","))
-}
-
-fn add(name: &'static str, labels: String, by: f64) {
-    *registry().entry((name, labels)).or_insert(0.0) += by;
-}
-
-fn set(name: &'static str, labels: String, value: f64) {
-    registry().insert((name, labels), value);
-}
-
-/// An HTTP response was received with this status.
-pub fn page_fetched(status: u16) {
-    add(
-        PAGES_FETCHED,
-        labels(&[("status", &status.to_string())]),
-        1.0,
-    );
-}
-
-/// A URL was not requested: robots.txt disallows it (or could not be read).
-pub fn robots_refusal() {
-    add(ROBOTS_REFUSALS, String::new(), 1.0);
-}
-
-/// A request is retried.
-pub fn retry() {
-    add(RETRIES, String::new(), 1.0);
-}
-
-/// An observation of a watched brand was recorded.
-pub fn observation() {
-    add(OBSERVATIONS, String::new(), 1.0);
-}
-
-/// A finding was opened under this rule.
-pub fn finding(rule: &str) {
-    add(FINDINGS, labels(&[("rule", rule)]), 1.0);
-}
-
-/// The outbox holds this many pending emails.
-pub fn outbox_depth(pending: usize) {
-    set(OUTBOX_DEPTH, String::new(), pending as f64);
-}
-
-/// This many delivery attempts failed.
-pub fn outbox_failures(failed: usize) {
-    if failed > 0 {
-        add(OUTBOX_FAILURES, String::new(), failed as f64);
+impl EncodeLabelValue for RunResult {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
     }
 }
 
-/// A shop's scheduled scan that started at `at` succeeded.
-pub fn shop_succeeded(shop: &str, at: DateTime<Utc>) {
-    set(
-        SHOP_LAST_SUCCESS,
-        labels(&[("shop", shop)]),
-        at.timestamp() as f64,
-    );
+/// The labels of `vigie_pages_fetched_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StatusLabels {
+    status: u16,
 }
 
-/// A shop's scheduled scan ended with this result (`ok`, `failed`, `interrupted`).
-pub fn shop_run(shop: &str, result: &str) {
-    add(
-        SHOP_RUNS,
-        labels(&[("shop", shop), ("result", result)]),
-        1.0,
-    );
+/// The labels of `vigie_findings_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RuleLabels {
+    rule: RuleLabel,
 }
 
-/// A shop's scheduled slot was skipped: its previous scan was still running.
-pub fn slot_skipped(shop: &str) {
-    add(SLOTS_SKIPPED, labels(&[("shop", shop)]), 1.0);
+/// A rule as a label value: its name (`R3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RuleLabel(Rule);
+
+impl EncodeLabelValue for RuleLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.0.as_str(), encoder)
+    }
 }
 
-/// Every metric in the Prometheus text exposition format (version 0.0.4).
-pub fn render() -> String {
-    let series = registry().clone();
-    let mut out = String::new();
-    for f in FAMILIES {
-        let kind = match f.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-        };
-        let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
-        let _ = writeln!(out, "# TYPE {} {kind}", f.name);
-        let mut any = false;
-        for ((name, l), v) in series.range((f.name, String::new())..) {
-            // The range runs past this family: stop at the first other name.
-            if *name != f.name {
-                break;
-            }
-            let _ = writeln!(out, "{}{l} {v}", f.name);
-            any = true;
-        }
-        if !any && !f.labels {
-            let _ = writeln!(out, "{} 0", f.name);
+/// The labels of the per-shop series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ShopLabels {
+    shop: String,
+}
+
+/// The labels of `vigie_shop_runs_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ShopRunLabels {
+    shop: String,
+    result: RunResult,
+}
+
+/// The registry and the families registered in it.
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    pages_fetched: Family<StatusLabels, Counter>,
+    robots_refusals: Counter,
+    retries: Counter,
+    observations: Counter,
+    findings: Family<RuleLabels, Counter>,
+    outbox_depth: Gauge,
+    outbox_failures: Counter,
+    shop_last_success: Family<ShopLabels, Gauge>,
+    shop_runs: Family<ShopRunLabels, Counter>,
+    slots_skipped: Family<ShopLabels, Counter>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        // Counters are named without `_total`: the encoder adds it.
+        let pages_fetched = Family::default();
+        registry.register(
+            "vigie_pages_fetched",
+            "HTTP responses received, by status (pages, sitemaps and robots.txt; every attempt)",
+            pages_fetched.clone(),
+        );
+        let robots_refusals = Counter::default();
+        registry.register(
+            "vigie_robots_refusals",
+            "URLs not requested because robots.txt disallows them or could not be read",
+            robots_refusals.clone(),
+        );
+        let retries = Counter::default();
+        registry.register(
+            "vigie_retries",
+            "Requests retried after a 429, a 5xx, a time-out or a connection error",
+            retries.clone(),
+        );
+        let observations = Counter::default();
+        registry.register(
+            "vigie_observations",
+            "Observations of watched brands recorded",
+            observations.clone(),
+        );
+        let findings = Family::default();
+        registry.register(
+            "vigie_findings",
+            "Findings opened, by rule",
+            findings.clone(),
+        );
+        let outbox_depth = Gauge::default();
+        registry.register(
+            "vigie_outbox_depth",
+            "Emails waiting in the outbox (pending, due or not), as of the last delivery pass",
+            outbox_depth.clone(),
+        );
+        let outbox_failures = Counter::default();
+        registry.register(
+            "vigie_outbox_failures",
+            "Email delivery attempts that failed (retried later or given up)",
+            outbox_failures.clone(),
+        );
+        let shop_last_success = Family::default();
+        registry.register_with_unit(
+            "vigie_shop_last_success_timestamp",
+            "When each shop's last successful scheduled scan started (Unix time)",
+            Unit::Seconds,
+            shop_last_success.clone(),
+        );
+        let shop_runs = Family::default();
+        registry.register(
+            "vigie_shop_runs",
+            "Scheduled scans of a shop, by result (ok, failed, interrupted)",
+            shop_runs.clone(),
+        );
+        let slots_skipped = Family::default();
+        registry.register(
+            "vigie_slots_skipped",
+            "Scheduled slots skipped because the shop's previous scan was still running",
+            slots_skipped.clone(),
+        );
+        Inner {
+            registry,
+            pages_fetched,
+            robots_refusals,
+            retries,
+            observations,
+            findings,
+            outbox_depth,
+            outbox_failures,
+            shop_last_success,
+            shop_runs,
+            slots_skipped,
         }
     }
-    out
 }
 
-/// `/healthz` (200 "ok") and `/metrics` (the text exposition).
-pub fn router() -> axum::Router {
+/// The metrics of one process: a registry with every Vigie family in it.
+/// Clones share the same counters.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics(Arc<Inner>);
+
+impl Metrics {
+    /// An HTTP response was received with this status.
+    pub fn page_fetched(&self, status: u16) {
+        self.0
+            .pages_fetched
+            .get_or_create(&StatusLabels { status })
+            .inc();
+    }
+
+    /// A URL was not requested: robots.txt disallows it (or could not be read).
+    pub fn robots_refusal(&self) {
+        self.0.robots_refusals.inc();
+    }
+
+    /// A request is retried.
+    pub fn retry(&self) {
+        self.0.retries.inc();
+    }
+
+    /// An observation of a watched brand was recorded.
+    pub fn observation(&self) {
+        self.0.observations.inc();
+    }
+
+    /// A finding was opened under this rule.
+    pub fn finding(&self, rule: Rule) {
+        self.0
+            .findings
+            .get_or_create(&RuleLabels {
+                rule: RuleLabel(rule),
+            })
+            .inc();
+    }
+
+    /// The outbox holds this many pending emails.
+    pub fn outbox_depth(&self, pending: usize) {
+        self.0
+            .outbox_depth
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+
+    /// This many delivery attempts failed.
+    pub fn outbox_failures(&self, failed: usize) {
+        self.0.outbox_failures.inc_by(failed as u64);
+    }
+
+    /// A shop's scheduled scan that started at `at` succeeded.
+    pub fn shop_succeeded(&self, shop: &str, at: DateTime<Utc>) {
+        self.0
+            .shop_last_success
+            .get_or_create(&ShopLabels {
+                shop: shop.to_string(),
+            })
+            .set(at.timestamp());
+    }
+
+    /// A shop's scheduled scan ended with this result.
+    pub fn shop_run(&self, shop: &str, result: RunResult) {
+        self.0
+            .shop_runs
+            .get_or_create(&ShopRunLabels {
+                shop: shop.to_string(),
+                result,
+            })
+            .inc();
+    }
+
+    /// A shop's scheduled slot was skipped: its previous scan was still running.
+    pub fn slot_skipped(&self, shop: &str) {
+        self.0
+            .slots_skipped
+            .get_or_create(&ShopLabels {
+                shop: shop.to_string(),
+            })
+            .inc();
+    }
+
+    /// Every metric in the OpenMetrics text format, ending with `# EOF`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail, nor can these metrics' encoding.
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.0.registry) {
+            tracing::error!("cannot encode the metrics: {e}");
+        }
+        out
+    }
+}
+
+/// `/healthz` (200 "ok") and `/metrics` (the text exposition of `metrics`).
+pub fn router(metrics: Metrics) -> axum::Router {
     use axum::http::header;
     use axum::routing::get;
     axum::Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/metrics",
-            get(|| async { ([(header::CONTENT_TYPE, CONTENT_TYPE)], render()) }),
+            get(move || async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.render()) }),
         )
 }
 
@@ -254,34 +297,45 @@ mod tests {
 
     #[test]
     fn counters_and_gauges_render_in_the_text_format() {
-        page_fetched(200);
-        page_fetched(200);
-        page_fetched(404);
-        finding("R5");
-        shop_succeeded(
+        let m = Metrics::default();
+        m.page_fetched(200);
+        m.clone().page_fetched(200);
+        m.page_fetched(404);
+        m.finding(Rule::R5);
+        m.shop_succeeded(
             "Exemple \"Déco\"\nà Lyon\\",
             DateTime::from_timestamp(1_773_130_000, 0).unwrap(),
         );
-        outbox_depth(3);
-        let text = render();
-        // Other tests of this binary may count too: compare at least.
+        m.shop_run("Déco", RunResult::Interrupted);
+        m.outbox_depth(3);
+        m.outbox_failures(0);
+        let text = m.render();
         let value = |series: &str| -> f64 {
             text.lines()
                 .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
                 .unwrap_or_else(|| panic!("no {series} in\n{text}"))
         };
-        assert!(value("vigie_pages_fetched_total{status=\"200\"}") >= 2.0);
-        assert!(value("vigie_pages_fetched_total{status=\"404\"}") >= 1.0);
-        assert!(value("vigie_findings_total{rule=\"R5\"}") >= 1.0);
+        // The registry is this value's own: exact counts.
+        assert_eq!(value("vigie_pages_fetched_total{status=\"200\"}"), 2.0);
+        assert_eq!(value("vigie_pages_fetched_total{status=\"404\"}"), 1.0);
+        assert_eq!(value("vigie_findings_total{rule=\"R5\"}"), 1.0);
+        assert_eq!(
+            value("vigie_shop_runs_total{shop=\"Déco\",result=\"interrupted\"}"),
+            1.0
+        );
         assert_eq!(
             value(
                 "vigie_shop_last_success_timestamp_seconds{shop=\"Exemple \\\"Déco\\\"\\nà Lyon\\\\\"}"
             ),
             1_773_130_000.0
         );
+        assert_eq!(value("vigie_outbox_depth"), 3.0);
+        assert_eq!(value("vigie_outbox_failures_total"), 0.0);
         // Unlabelled counters are shown before anything happened.
-        assert!(text.contains("\n# TYPE vigie_retries_total counter\nvigie_retries_total "));
+        assert_eq!(value("vigie_retries_total"), 0.0);
+        assert!(text.contains("# TYPE vigie_retries counter\n"), "{text}");
         assert!(text.contains("# TYPE vigie_outbox_depth gauge\n"));
+        assert!(text.ends_with("# EOF\n"));
         // Every sample line belongs to the family declared just above it.
         let mut family = "";
         for line in text.lines() {
@@ -291,5 +345,11 @@ mod tests {
                 assert!(line.starts_with(family), "{line} outside {family}");
             }
         }
+        // Another value counts apart.
+        assert!(
+            !Metrics::default()
+                .render()
+                .contains("vigie_pages_fetched_total{")
+        );
     }
 }

@@ -13,7 +13,7 @@ use crate::catalog::{Catalog, Shop};
 use crate::detect::{self, Context, ObservedOffer};
 use crate::discover;
 use crate::domain::calendar::{Calendar, Zone};
-use crate::domain::{Currency, Rule, Source};
+use crate::domain::{Rule, Source};
 use crate::extract::platform::{self, Platform};
 use crate::extract::{self, ExtractedOffer};
 use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
@@ -167,16 +167,6 @@ struct ShopResult {
     lines: Vec<String>,
 }
 
-/// The default currency of a country's shops.
-pub fn default_currency(country: &str) -> Option<Currency> {
-    match country.to_ascii_uppercase().as_str() {
-        "GB" | "UK" => Some(Currency::GBP),
-        "CH" | "LI" => Some(Currency::CHF),
-        "US" => Some(Currency::USD),
-        _ => Some(Currency::EUR),
-    }
-}
-
 /// A stable key for a product variant within a shop.
 pub fn product_key(o: &ExtractedOffer, page: &Page) -> String {
     let base = o
@@ -301,6 +291,8 @@ struct ShopRun<'a> {
     wording_evidence: Option<EvidenceInput>,
     summary: ScanSummary,
     lines: Vec<String>,
+    /// Where observations and findings are counted.
+    metrics: crate::metrics::Metrics,
 }
 
 /// One observation to record, from a fresh page or repeated from a page
@@ -344,7 +336,7 @@ impl<'a> ShopRun<'a> {
             catalog,
             store,
             shop,
-            // E-shops follow the national dates whatever their département (LEGAL_RULES §1).
+            // E-shops follow the national dates whatever their département.
             ctx: Context {
                 calendar,
                 zone: Zone::National,
@@ -370,7 +362,17 @@ impl<'a> ShopRun<'a> {
             wording_evidence: None,
             summary: ScanSummary::default(),
             lines: Vec::new(),
+            metrics: crate::metrics::Metrics::default(),
         })
+    }
+
+    /// The scan counting its observations and findings into `metrics`
+    /// (its own until then).
+    fn counting_into(self, metrics: &crate::metrics::Metrics) -> ShopRun<'a> {
+        ShopRun {
+            metrics: metrics.clone(),
+            ..self
+        }
     }
 
     fn problem(&mut self, msg: String) {
@@ -487,7 +489,7 @@ impl<'a> ShopRun<'a> {
             evidence,
         });
         self.summary.observations += 1;
-        crate::metrics::observation();
+        self.metrics.observation();
     }
 
     /// Commits the queued writes when the batch is full or old enough.
@@ -522,7 +524,7 @@ impl<'a> ShopRun<'a> {
         }
         self.summary.findings += done.opened.len();
         for (id, key, rule) in &done.opened {
-            crate::metrics::finding(rule.as_str());
+            self.metrics.finding(*rule);
             tracing::info!(finding = id, rule = %rule, product = %key, "new finding");
         }
         Ok(())
@@ -569,7 +571,7 @@ impl<'a> ShopRun<'a> {
         let extraction = extract::extract_page(
             &html,
             &page.url,
-            default_currency(&self.shop.country),
+            Some(self.shop.currency),
             self.shop.selectors.as_ref(),
             Some(&mut self.promo_cache),
         );
@@ -644,7 +646,7 @@ impl<'a> ShopRun<'a> {
     async fn shop_level(&mut self) -> Result<(), StoreError> {
         let known = self.snapshot.products.get(SHOP_PRODUCT_KEY);
         let open = known.map(|k| k.open_rules.clone()).unwrap_or_default();
-        let currency = default_currency(&self.shop.country).unwrap_or(Currency::EUR);
+        let currency = self.shop.currency;
         let d = detect::assess_shop(
             &self.wording,
             &open,
@@ -710,7 +712,7 @@ impl<'a> ShopRun<'a> {
         );
         self.summary.findings += done.opened.len();
         for (id, _, rule) in &done.opened {
-            crate::metrics::finding(rule.as_str());
+            self.metrics.finding(*rule);
             tracing::info!(finding = id, rule = %rule, "new shop-level finding (site-wide wording)");
         }
         Ok(())
@@ -799,7 +801,9 @@ async fn scan_shop(
         calendar,
     } = *scanner;
     let policy = HostPolicy::of(shop);
-    let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already).await?;
+    let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already)
+        .await?
+        .counting_into(pool.metrics());
     if let Some(platform) = shop.platform
         && let Some(reached) = walk_catalogue(&mut run, pool, policy, platform).await?
     {
@@ -926,7 +930,7 @@ async fn walk_catalogue(
     if size == 0 {
         return Ok(None);
     }
-    let currency = default_currency(&run.shop.country).unwrap_or(Currency::EUR);
+    let currency = run.shop.currency;
     let max_pages = run.shop.max_pages / size + 1;
     let mut seen_ids = HashSet::new();
     let mut reached = false;
@@ -1081,6 +1085,7 @@ pub async fn reevaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Currency;
     use crate::domain::Money;
     use crate::extract::{PageExtraction, PromoMatch, Source};
     use crate::store::{FindingFilter, SqliteStore};

@@ -5,15 +5,17 @@
 //! subscriber name defined twice is an error. Every error names the file
 //! and the line, and says what to fix.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::Spanned;
+
 use url::Url;
 
-use crate::domain::{Email, Recipient, Rule, Severity, fold_name};
+use crate::domain::{Crontab, Currency, Email, Recipient, Rule, Severity, fold_name};
+
+mod read;
 
 /// Requests per second per host when a shop sets no `rate`.
 pub const DEFAULT_RATE: f64 = 0.5;
@@ -99,10 +101,9 @@ pub struct Shop {
     pub url: Url,
     /// Explicit sitemap URL; otherwise robots.txt `Sitemap:` lines, else `/sitemap.xml`.
     pub sitemap: Option<Url>,
-    /// ISO country code (default `FR`).
-    pub country: String,
-    /// Sales-period zone (default `national`; e-shops always use national dates).
-    pub zone: String,
+    /// The currency its prices are in, from its `country` (ISO 3166 code,
+    /// default `FR`: the euro).
+    pub currency: Currency,
     /// Requests per second to this shop's host.
     pub rate: f64,
     /// Whether the shop may resolve to a private, loopback or link-local address.
@@ -111,8 +112,9 @@ pub struct Shop {
     pub concurrency: u32,
     /// Follow redirects to other sites (default false: same site only).
     pub follow_offsite_redirects: bool,
-    /// Cron expression for the daemon.
-    pub schedule: Option<String>,
+    /// When the daemon scans it (a crontab line, read in Europe/Paris
+    /// unless the daemon is given another time zone).
+    pub schedule: Option<Crontab>,
     /// Maximum product pages fetched per run.
     pub max_pages: usize,
     /// CSS selectors, for shops without structured data.
@@ -263,6 +265,9 @@ pub struct Catalog {
     pub files: Vec<PathBuf>,
     /// Detection policy (`[policy]`, with every `[[announced]]` promotion).
     pub policy: crate::domain::Policy,
+    /// What the watchlists set that is not read, each with its file and
+    /// line (the files load; `vigie check` shows these).
+    pub warnings: Vec<CatalogIssue>,
     /// Sales-period overrides (`[[calendar_override]]`), for new arrêtés.
     pub calendar_overrides: Vec<crate::domain::calendar::Override>,
     brand_index: HashMap<String, usize>,
@@ -315,448 +320,7 @@ impl Catalog {
 
     /// Merges already-read watchlist texts, each with the path it came from.
     pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Catalog, CatalogError> {
-        let mut issues = Vec::new();
-        let mut parsed = Vec::new();
-        for (path, text) in sources {
-            match toml::from_str::<RawFile>(text) {
-                Ok(raw) => parsed.push((path, text.as_str(), raw)),
-                Err(e) => issues.push(CatalogIssue {
-                    file: path.clone(),
-                    line: e.span().map(|s| line_of(text, s.start)),
-                    message: format!("{} (see watchlists/example.toml)", e.message().trim()),
-                }),
-            }
-        }
-        let mut catalog = Catalog::default();
-        let mut shop_names: HashMap<String, (PathBuf, usize)> = HashMap::new();
-        let mut brand_names: HashMap<String, (PathBuf, usize)> = HashMap::new();
-        let mut alias_owner: HashMap<String, String> = HashMap::new();
-        let mut subscriber_names: HashMap<String, (PathBuf, usize)> = HashMap::new();
-        let mut pending_subscribers = Vec::new();
-        let mut policy_at: Option<(PathBuf, usize)> = None;
-
-        for (path, text, raw) in &parsed {
-            catalog.files.push((*path).clone());
-            let at = |span: std::ops::Range<usize>| line_of(text, span.start);
-            for b in &raw.brand {
-                let line = at(b.name.span());
-                let name = b.name.get_ref().trim().to_string();
-                let mut issue = |message: String| {
-                    issues.push(CatalogIssue {
-                        file: (*path).clone(),
-                        line: Some(line),
-                        message,
-                    })
-                };
-                if name.is_empty() {
-                    issue("brand `name` is empty".into());
-                    continue;
-                }
-                if let Some((f, l)) = brand_names.get(&fold_name(&name)) {
-                    issue(format!(
-                        "brand `{name}` is defined twice (first at {}:{l}); keep one and merge their aliases",
-                        f.display()
-                    ));
-                    continue;
-                }
-                brand_names.insert(fold_name(&name), ((*path).clone(), line));
-                for alias in std::iter::once(&name).chain(b.aliases.iter()) {
-                    let key = fold_name(alias);
-                    if key.is_empty() {
-                        issue(format!("brand `{name}` has an empty alias"));
-                        continue;
-                    }
-                    if let Some(owner) = alias_owner.get(&key)
-                        && owner != &name
-                    {
-                        issue(format!(
-                            "alias `{alias}` of brand `{name}` already names brand `{owner}`; an alias must point to one brand"
-                        ));
-                        continue;
-                    }
-                    alias_owner.insert(key, name.clone());
-                }
-                catalog.brands.push(Brand {
-                    name,
-                    aliases: b.aliases.clone(),
-                });
-            }
-            for s in &raw.shop {
-                let line = at(s.name.span());
-                let mut issue = |message: String| {
-                    issues.push(CatalogIssue {
-                        file: (*path).clone(),
-                        line: Some(line),
-                        message,
-                    })
-                };
-                let name = s.name.get_ref().trim().to_string();
-                if name.is_empty() {
-                    issue("shop `name` is empty".into());
-                    continue;
-                }
-                if let Some((f, l)) = shop_names.get(&name) {
-                    issue(format!(
-                        "shop `{name}` is defined twice (first at {}:{l}); shop names must be unique",
-                        f.display()
-                    ));
-                    continue;
-                }
-                shop_names.insert(name.clone(), ((*path).clone(), line));
-                let url_line = at(s.url.span());
-                let url = match Url::parse(s.url.get_ref().trim()) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
-                    Ok(_) | Err(_) => {
-                        issues.push(CatalogIssue {
-                            file: (*path).clone(),
-                            line: Some(url_line),
-                            message: format!(
-                                "shop `{name}`: `url` = {:?} is not an http(s) URL such as \"https://shop.example/\"",
-                                s.url.get_ref()
-                            ),
-                        });
-                        continue;
-                    }
-                };
-                let sitemap = match &s.sitemap {
-                    None => None,
-                    Some(sm) => match url.join(sm.get_ref().trim()) {
-                        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
-                        _ => {
-                            issues.push(CatalogIssue {
-                                file: (*path).clone(),
-                                line: Some(at(sm.span())),
-                                message: format!(
-                                    "shop `{name}`: `sitemap` = {:?} is not a URL",
-                                    sm.get_ref()
-                                ),
-                            });
-                            continue;
-                        }
-                    },
-                };
-                let rate = match &s.rate {
-                    None => DEFAULT_RATE,
-                    Some(r) => {
-                        let v = *r.get_ref();
-                        if !(v.is_finite() && v > 0.0 && v <= 10_000.0) {
-                            issues.push(CatalogIssue {
-                                file: (*path).clone(),
-                                line: Some(at(r.span())),
-                                message: format!(
-                                    "shop `{name}`: `rate` = {v} must be a number of requests per second above 0 and at most 10000 (0.5 = one request every 2 s)"
-                                ),
-                            });
-                            continue;
-                        }
-                        v
-                    }
-                };
-                if let Some(sched) = &s.schedule
-                    && let Err(e) = crate::domain::crontab::parse_crontab(sched.get_ref())
-                {
-                    issues.push(CatalogIssue {
-                        file: (*path).clone(),
-                        line: Some(at(sched.span())),
-                        message: format!("shop `{name}`: `schedule`: {e}"),
-                    });
-                    continue;
-                }
-                if let Some(l) = &s.listing {
-                    let bad: Vec<String> = std::iter::once(("product", Some(&l.get_ref().product)))
-                        .chain(std::iter::once(("next", l.get_ref().next.as_ref())))
-                        .filter_map(|(k, v)| {
-                            let v = v?;
-                            scraper::Selector::parse(v).err().map(|e| {
-                                format!("`listing.{k}` = {v:?} is not a CSS selector ({e})")
-                            })
-                        })
-                        .collect();
-                    if !bad.is_empty() {
-                        issues.push(CatalogIssue {
-                            file: (*path).clone(),
-                            line: Some(at(l.span())),
-                            message: format!("shop `{name}`: {}", bad.join("; ")),
-                        });
-                        continue;
-                    }
-                }
-                let zone = s.zone.clone().unwrap_or_else(|| "national".into());
-                if let Err(e) = zone.parse::<crate::domain::calendar::Zone>() {
-                    issue(format!("shop `{name}`: `zone`: {e}"));
-                    continue;
-                }
-                catalog.shops.push(Shop {
-                    name,
-                    url,
-                    sitemap,
-                    country: s.country.clone().unwrap_or_else(|| "FR".into()),
-                    zone,
-                    rate,
-                    allow_private_network: s.allow_private_network.unwrap_or(false),
-                    concurrency: s.concurrency.unwrap_or(1).clamp(1, 64),
-                    follow_offsite_redirects: s.follow_offsite_redirects.unwrap_or(false),
-                    schedule: s.schedule.as_ref().map(|s| s.get_ref().clone()),
-                    max_pages: s.max_pages.unwrap_or(10_000),
-                    selectors: s.selectors.clone(),
-                    listing: s.listing.as_ref().map(|l| l.get_ref().clone()),
-                    platform: s.platform,
-                    defined_in: (*path).clone(),
-                });
-            }
-            if let Some(p) = &raw.policy {
-                let line = at(p.span());
-                if let Some((f, l)) = &policy_at {
-                    issues.push(CatalogIssue {
-                        file: (*path).clone(),
-                        line: Some(line),
-                        message: format!(
-                            "[policy] is defined twice (first at {}:{l}); keep one",
-                            f.display()
-                        ),
-                    });
-                } else {
-                    policy_at = Some(((*path).clone(), line));
-                    let announced = std::mem::take(&mut catalog.policy.announced);
-                    catalog.policy = p.get_ref().clone();
-                    catalog.policy.announced = announced;
-                }
-            }
-            for a in &raw.announced {
-                if a.get_ref().to < a.get_ref().from {
-                    issues.push(CatalogIssue {
-                        file: (*path).clone(),
-                        line: Some(at(a.span())),
-                        message: "[[announced]]: `to` is before `from`".into(),
-                    });
-                    continue;
-                }
-                catalog.policy.announced.push(a.get_ref().clone());
-            }
-            for o in &raw.calendar_override {
-                let line = at(o.span());
-                let r = o.get_ref();
-                let parsed = r
-                    .zone
-                    .parse::<crate::domain::calendar::Zone>()
-                    .map_err(|e| e.to_string())
-                    .and_then(|zone| {
-                        let season = r
-                            .season
-                            .parse()
-                            .map_err(|e: crate::domain::calendar::SeasonError| e.to_string())?;
-                        let ov = crate::domain::calendar::Override {
-                            zone,
-                            season,
-                            year: r.year,
-                            first_day: r.first_day,
-                            last_day: r.last_day,
-                        };
-                        ov.validate().map_err(|e| e.to_string())?;
-                        Ok(ov)
-                    });
-                match parsed {
-                    Ok(ov) => catalog.calendar_overrides.push(ov),
-                    Err(e) => issues.push(CatalogIssue {
-                        file: (*path).clone(),
-                        line: Some(line),
-                        message: format!("[[calendar_override]]: {e}"),
-                    }),
-                }
-            }
-            for sub in &raw.subscriber {
-                pending_subscribers.push(((*path).clone(), at(sub.name.span()), text, sub));
-            }
-        }
-        let known: BTreeMap<String, String> = catalog
-            .brands
-            .iter()
-            .map(|b| (fold_name(&b.name), b.name.clone()))
-            .collect();
-        for (path, line, text, sub) in pending_subscribers {
-            let mut issue = |line: usize, message: String| {
-                issues.push(CatalogIssue {
-                    file: path.clone(),
-                    line: Some(line),
-                    message,
-                })
-            };
-            let name = sub.name.get_ref().trim().to_string();
-            if let Some((f, l)) = subscriber_names.get(&name) {
-                issue(
-                    line,
-                    format!(
-                        "subscriber `{name}` is defined twice (first at {}:{l})",
-                        f.display()
-                    ),
-                );
-                continue;
-            }
-            subscriber_names.insert(name.clone(), (path.clone(), line));
-            let email = match sub.email.get_ref().parse::<Email>() {
-                Ok(email) => email,
-                Err(e) => {
-                    issue(
-                        line_of(text, sub.email.span().start),
-                        format!("subscriber `{name}`: `email` = {e}"),
-                    );
-                    continue;
-                }
-            };
-            let mut brands = Vec::new();
-            let mut ok = true;
-            for b in &sub.brands {
-                match known.get(&fold_name(b.get_ref())) {
-                    Some(canonical) => brands.push(canonical.clone()),
-                    None => {
-                        ok = false;
-                        let names: Vec<&str> = known.values().map(String::as_str).collect();
-                        issue(
-                            line_of(text, b.span().start),
-                            format!(
-                                "subscriber `{name}` follows unknown brand `{}`; known brands: {}",
-                                b.get_ref(),
-                                if names.is_empty() {
-                                    "none".to_string()
-                                } else {
-                                    names.join(", ")
-                                }
-                            ),
-                        );
-                    }
-                }
-            }
-            let mut bad = |v: &Spanned<String>, message: String| {
-                ok = false;
-                issue(
-                    line_of(text, v.span().start),
-                    format!("subscriber `{name}`: {message}"),
-                );
-            };
-            let time_zone = match &sub.time_zone {
-                None => chrono_tz::Europe::Paris,
-                Some(v) => v.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-                    bad(
-                        v,
-                        format!(
-                            "`time_zone` = {:?} is not a time zone name such as \"Europe/Paris\"",
-                            v.get_ref()
-                        ),
-                    );
-                    chrono_tz::Europe::Paris
-                }),
-            };
-            let language = match sub.language.as_ref().map(|v| (v, v.get_ref().as_str())) {
-                None | Some((_, "fr")) => Language::Fr,
-                Some((_, "en")) => Language::En,
-                Some((v, other)) => {
-                    bad(v, format!("`language` = {other:?}: use \"fr\" or \"en\""));
-                    Language::Fr
-                }
-            };
-            let time = match &sub.digest_time {
-                None => chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
-                Some(v) => {
-                    chrono::NaiveTime::parse_from_str(v.get_ref(), "%H:%M").unwrap_or_else(|_| {
-                        bad(
-                            v,
-                            format!(
-                                "`digest_time` = {:?} is not a time such as \"08:00\"",
-                                v.get_ref()
-                            ),
-                        );
-                        chrono::NaiveTime::default()
-                    })
-                }
-            };
-            let day = match &sub.digest_day {
-                None => chrono::Weekday::Mon,
-                Some(v) => parse_weekday(v.get_ref()).unwrap_or_else(|| {
-                    bad(
-                        v,
-                        format!(
-                            "`digest_day` = {:?} is not a day such as \"monday\" or \"lundi\"",
-                            v.get_ref()
-                        ),
-                    );
-                    chrono::Weekday::Mon
-                }),
-            };
-            let delivery = match sub.digest.as_ref().map(|v| (v, v.get_ref().as_str())) {
-                None | Some((_, "immediate")) => Delivery::Immediate,
-                Some((_, "daily")) => Delivery::Daily(time),
-                Some((_, "weekly")) => Delivery::Weekly(day, time),
-                Some((v, other)) => {
-                    bad(
-                        v,
-                        format!("`digest` = {other:?}: use \"immediate\", \"daily\" or \"weekly\""),
-                    );
-                    Delivery::Immediate
-                }
-            };
-            let mut rules = Vec::new();
-            for r in &sub.rules {
-                if let Ok(rule) = r.get_ref().trim().parse::<Rule>() {
-                    rules.push(rule);
-                } else {
-                    bad(
-                        r,
-                        format!("`rules` names {:?}; the rules are R1 to R9", r.get_ref()),
-                    );
-                }
-            }
-            let mut severities = Vec::new();
-            for v in &sub.severities {
-                match v.get_ref().trim().parse::<Severity>() {
-                    Ok(s) => severities.push(s),
-                    Err(_) => bad(
-                        v,
-                        format!(
-                            "`severities` names {:?}; use {}",
-                            v.get_ref(),
-                            crate::domain::vocab::names::<Severity>()
-                        ),
-                    ),
-                }
-            }
-            let shops: Vec<String> = sub
-                .shops
-                .iter()
-                .map(|v| v.get_ref().trim().to_string())
-                .collect();
-            for (v, shop) in sub.shops.iter().zip(&shops) {
-                if !catalog.shops.iter().any(|s| &s.name == shop) {
-                    bad(v, format!("`shops` names unknown shop `{shop}`"));
-                }
-            }
-            if ok {
-                catalog.subscribers.push(Subscriber {
-                    name,
-                    email,
-                    brands,
-                    delivery,
-                    time_zone,
-                    language,
-                    rules,
-                    severities,
-                    shops,
-                });
-            }
-        }
-        if !issues.is_empty() {
-            return Err(CatalogError::Invalid(issues));
-        }
-        catalog.brand_index = alias_owner
-            .into_iter()
-            .filter_map(|(alias, owner)| {
-                catalog
-                    .brands
-                    .iter()
-                    .position(|b| b.name == owner)
-                    .map(|i| (alias, i))
-            })
-            .collect();
-        Ok(catalog)
+        read::Reader::read(sources)
     }
 
     /// The watched brand a scraped brand string names, if any.
@@ -800,100 +364,6 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    shop: Vec<RawShop>,
-    #[serde(default)]
-    brand: Vec<RawBrand>,
-    #[serde(default)]
-    subscriber: Vec<RawSubscriber>,
-    policy: Option<Spanned<crate::domain::Policy>>,
-    #[serde(default)]
-    announced: Vec<Spanned<crate::domain::policy::Announced>>,
-    #[serde(default)]
-    calendar_override: Vec<Spanned<RawOverride>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOverride {
-    zone: String,
-    season: String,
-    year: i32,
-    #[serde(deserialize_with = "crate::domain::policy::toml_date")]
-    first_day: chrono::NaiveDate,
-    #[serde(deserialize_with = "crate::domain::policy::toml_date")]
-    last_day: chrono::NaiveDate,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawShop {
-    name: Spanned<String>,
-    url: Spanned<String>,
-    sitemap: Option<Spanned<String>>,
-    country: Option<String>,
-    zone: Option<String>,
-    rate: Option<Spanned<f64>>,
-    allow_private_network: Option<bool>,
-    concurrency: Option<u32>,
-    follow_offsite_redirects: Option<bool>,
-    schedule: Option<Spanned<String>>,
-    max_pages: Option<usize>,
-    selectors: Option<Selectors>,
-    listing: Option<Spanned<Listing>>,
-    platform: Option<crate::domain::Platform>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBrand {
-    name: Spanned<String>,
-    #[serde(default)]
-    aliases: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSubscriber {
-    name: Spanned<String>,
-    email: Spanned<String>,
-    #[serde(default)]
-    brands: Vec<Spanned<String>>,
-    digest: Option<Spanned<String>>,
-    digest_time: Option<Spanned<String>>,
-    digest_day: Option<Spanned<String>>,
-    time_zone: Option<Spanned<String>>,
-    language: Option<Spanned<String>>,
-    #[serde(default)]
-    rules: Vec<Spanned<String>>,
-    #[serde(default)]
-    severities: Vec<Spanned<String>>,
-    #[serde(default)]
-    shops: Vec<Spanned<String>>,
-}
-
-/// A day of the week in English or French ("monday", "lundi", "mon").
-fn parse_weekday(s: &str) -> Option<chrono::Weekday> {
-    use chrono::Weekday::*;
-    let l = s.trim().to_lowercase();
-    let fr = [
-        ("lundi", Mon),
-        ("mardi", Tue),
-        ("mercredi", Wed),
-        ("jeudi", Thu),
-        ("vendredi", Fri),
-        ("samedi", Sat),
-        ("dimanche", Sun),
-    ];
-    fr.iter()
-        .find(|(n, _)| *n == l)
-        .map(|(_, d)| *d)
-        .or_else(|| l.parse().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -933,10 +403,26 @@ brands = ["maison lumiere"]
         let c = load(&[("a.toml", GOOD)]).unwrap();
         let shop = &c.shops[0];
         assert_eq!(shop.rate, 0.5);
-        assert_eq!(shop.country, "FR");
-        assert_eq!(shop.zone, "national");
+        assert_eq!(shop.currency, Currency::EUR);
         assert!(!shop.allow_private_network);
         assert_eq!(c.subscribers[0].brands, vec!["Maison Lumière".to_string()]);
+    }
+
+    #[test]
+    fn a_shop_zone_loads_with_a_warning_that_it_is_not_read() {
+        let text = GOOD.replace(
+            "url = \"https://boutique.example/\"",
+            "url = \"https://boutique.example/\"\nzone = \"corse\"",
+        );
+        let c = load(&[("a.toml", &text)]).unwrap();
+        assert_eq!(c.shops.len(), 1);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert_eq!(
+            c.warnings[0].to_string(),
+            "a.toml:5: shop `Boutique`: `zone` is not read: an online shop follows the national \
+             sales dates wherever it is based; remove the line"
+        );
+        assert!(load(&[("a.toml", GOOD)]).unwrap().warnings.is_empty());
     }
 
     #[test]

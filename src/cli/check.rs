@@ -37,14 +37,17 @@ pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitCode, CliError> {
             s.url,
             s.rate,
             s.schedule
-                .as_deref()
-                .map(|c| format!(", schedule \"{c}\""))
+                .as_ref()
+                .map(|c| format!(", schedule \"{}\"", c.line()))
                 .unwrap_or_default()
         );
     }
     for b in &catalog.brands {
         let followers = catalog.subscribers_of(&b.name).count();
         println!("  brand {:?}: {} subscriber(s)", b.name, followers);
+    }
+    for w in &catalog.warnings {
+        println!("  warning: {w}");
     }
     Ok(ExitCode::from(EXIT_OK))
 }

@@ -13,6 +13,7 @@ use crate::daemon::lock::{self, DaemonLock};
 use crate::daemon::worker::{Services, WorkerOptions};
 use crate::daemon::{DaemonError, Shutdown};
 use crate::fetch::{FetchConfig, HostPool};
+use crate::metrics::Metrics;
 use crate::notify::Mailer;
 
 /// The exit codes of `vigie daemon` and `vigie worker`, as `--help` shows them.
@@ -112,22 +113,22 @@ fn tz_and_tick(a: &DaemonArgs) -> Result<(Tz, Duration), CliError> {
     Ok((tz, tick))
 }
 
-fn serve_metrics(listener: tokio::net::TcpListener) {
+fn serve_metrics(listener: tokio::net::TcpListener, metrics: Metrics) {
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, crate::metrics::router()).await {
+        if let Err(e) = axum::serve(listener, crate::metrics::router(metrics)).await {
             tracing::error!("the metrics server stopped: {e}");
         }
     });
 }
 
-async fn listen(addr: Option<SocketAddr>) -> Result<(), CliError> {
+async fn listen(addr: Option<SocketAddr>, metrics: &Metrics) -> Result<(), CliError> {
     if let Some(addr) = addr {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             CliError::config(anyhow::anyhow!("--listen {addr}: cannot listen there: {e}"))
         })?;
         let local = listener.local_addr()?;
         tracing::info!(addr = %local, "serving /healthz and /metrics");
-        serve_metrics(listener);
+        serve_metrics(listener, metrics.clone());
     }
     Ok(())
 }
@@ -250,8 +251,11 @@ async fn serve(g: &GlobalArgs, a: &WorkerArgs, daemon: bool) -> Result<ExitCode,
         None
     };
     let store = crate::store::open(&s.database).await?;
-    let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
-    listen(a.daemon.listen).await?;
+    // The process's metrics: the pool and everything sharing it count
+    // there, and `--listen` serves them.
+    let metrics = Metrics::default();
+    let pool = HostPool::new(FetchConfig::new(s.user_agent()))?.with_metrics(metrics.clone());
+    listen(a.daemon.listen, &metrics).await?;
     let calendar = catalog.calendar();
     let services = Services {
         catalog: &catalog,

@@ -10,6 +10,7 @@ use url::Url;
 
 use super::{CliError, EXIT_OK, GlobalArgs, settings};
 use crate::catalog::{Catalog, Shop};
+use crate::domain::Currency;
 use crate::extract::{self, ExtractedOffer, PromoMatch};
 use crate::fetch::{FetchConfig, FetchOutcome, HostPolicy, HostPool};
 
@@ -103,8 +104,7 @@ pub async fn run(g: &GlobalArgs, a: &ExtractArgs) -> Result<ExitCode, CliError> 
             })?)
         }
     };
-    let currency =
-        crate::pipeline::default_currency(shop.as_ref().map_or("FR", |s| s.country.as_str()));
+    let currency = shop.as_ref().map_or(Currency::EUR, |s| s.currency);
     let (html, page_url) = if a.target.starts_with("http://") || a.target.starts_with("https://") {
         let url = Url::parse(&a.target)
             .map_err(|e| CliError::config(anyhow::anyhow!("{}: {e}", a.target)))?;
@@ -137,7 +137,7 @@ pub async fn run(g: &GlobalArgs, a: &ExtractArgs) -> Result<ExitCode, CliError> 
     let extraction = extract::extract_page(
         &html,
         &page_url,
-        currency,
+        Some(currency),
         shop.as_ref().and_then(|s| s.selectors.as_ref()),
         None,
     );

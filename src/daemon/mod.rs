@@ -42,14 +42,6 @@ use crate::store::StoreError;
 /// Why the scheduler could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// A shop's `schedule` line cannot be read.
-    #[error("shop {shop:?}: `schedule`: {reason}")]
-    Schedule {
-        /// The shop.
-        shop: String,
-        /// What is wrong with the line.
-        reason: String,
-    },
     /// No shop has a `schedule`: there is nothing to run.
     #[error("no shop has a `schedule`; add e.g. schedule = \"30 6 * * *\" to a [[shop]]")]
     NoSchedule,
@@ -62,7 +54,7 @@ impl DaemonError {
     /// Whether the error is in the configuration (the watchlists), not in
     /// the database.
     pub fn is_config(&self) -> bool {
-        matches!(self, DaemonError::Schedule { .. } | DaemonError::NoSchedule)
+        matches!(self, DaemonError::NoSchedule)
     }
 }
 
@@ -175,19 +167,15 @@ impl Shutdown {
     }
 }
 
-/// The crontab of every scheduled shop, in `tz`; an error names the shop.
+/// The crontab of every scheduled shop, in `tz`; none is an error.
 pub(crate) fn schedules(catalog: &Catalog, tz: Tz) -> Result<Vec<(&Shop, Crontab)>, DaemonError> {
     let mut out = Vec::new();
     for shop in &catalog.shops {
-        let Some(line) = shop.schedule.as_deref() else {
+        let Some(crontab) = &shop.schedule else {
             tracing::warn!(shop = %shop.name, "no schedule: the daemon will not scan this shop");
             continue;
         };
-        let crontab = Crontab::parse(line, tz).map_err(|reason| DaemonError::Schedule {
-            shop: shop.name.clone(),
-            reason,
-        })?;
-        out.push((shop, crontab));
+        out.push((shop, crontab.in_zone(tz)));
     }
     if out.is_empty() {
         return Err(DaemonError::NoSchedule);
@@ -200,10 +188,7 @@ pub fn next_runs(catalog: &Catalog, after: DateTime<Utc>) -> Vec<(String, DateTi
     catalog
         .shops
         .iter()
-        .filter_map(|s| {
-            let sched = schedule::parse_crontab(s.schedule.as_deref()?).ok()?;
-            Some((s.name.clone(), sched.next_after(after)?))
-        })
+        .filter_map(|s| Some((s.name.clone(), s.schedule.as_ref()?.next_after(after)?)))
         .collect()
 }
 

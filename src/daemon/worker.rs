@@ -59,6 +59,7 @@ use crate::catalog::{Catalog, Shop};
 use crate::domain::Crontab;
 use crate::domain::calendar::Calendar;
 use crate::fetch::HostPool;
+use crate::metrics::{Metrics, RunResult};
 use crate::notify::{self, DrainSummary, Mailer};
 use crate::pipeline::{self, ScanSummary};
 use crate::store::{
@@ -446,7 +447,7 @@ impl<'a> Worker<'a> {
                 self.interrupted.insert(p.shop.name.clone());
             }
             if let Some(at) = last {
-                crate::metrics::shop_succeeded(&p.shop.name, at);
+                self.s.pool.metrics().shop_succeeded(&p.shop.name, at);
                 known += 1;
             }
             let next = p
@@ -504,7 +505,7 @@ impl<'a> Worker<'a> {
             };
             p.span.in_scope(|| log_slot(outcome, &p.crontab, &at));
             if skipped {
-                crate::metrics::slot_skipped(&p.shop.name);
+                self.s.pool.metrics().slot_skipped(&p.shop.name);
             }
             out.push(SlotRecord {
                 shop: p.shop.name.clone(),
@@ -714,7 +715,7 @@ impl<'a> Worker<'a> {
         match done {
             Done::Drain(result) => {
                 self.draining = false;
-                delivered(result)
+                delivered(result, self.s.pool.metrics())
             }
             Done::Run { id, result } => {
                 // A run ended: its emails go out now, and there is room to claim.
@@ -771,10 +772,11 @@ impl<'a> Worker<'a> {
             tracing::error!("cannot close the scan: {e}");
         }
         let shop = r.run.shop.as_str();
+        let metrics = self.s.pool.metrics();
         match result {
             Ok(s) if s.shops_failed.is_empty() => {
-                crate::metrics::shop_run(shop, "ok");
-                crate::metrics::shop_succeeded(shop, r.run.scan_clock);
+                metrics.shop_run(shop, RunResult::Ok);
+                metrics.shop_succeeded(shop, r.run.scan_clock);
                 tracing::info!(
                     pages = s.pages_fetched,
                     unchanged = s.pages_unchanged,
@@ -786,11 +788,11 @@ impl<'a> Worker<'a> {
                 );
             }
             Ok(s) => {
-                crate::metrics::shop_run(shop, "failed");
+                metrics.shop_run(shop, RunResult::Failed);
                 tracing::error!(problems = ?s.problems, "shop could not be scanned; it is tried again at its next slot");
             }
             Err(e) => {
-                crate::metrics::shop_run(shop, "failed");
+                metrics.shop_run(shop, RunResult::Failed);
                 tracing::error!("scan failed: {e}");
             }
         }
@@ -833,7 +835,10 @@ impl<'a> Worker<'a> {
                 .end_run(&self.options.name, r.run.id, RunEnd::Released, "", free_at)
                 .await;
             let _in_run = r.span.enter();
-            crate::metrics::shop_run(&r.run.shop, "interrupted");
+            self.s
+                .pool
+                .metrics()
+                .shop_run(&r.run.shop, RunResult::Interrupted);
             match end {
                 Ok(_) => {
                     tracing::warn!("{INTERRUPTED}");
@@ -883,11 +888,11 @@ fn log_slot(outcome: SlotOutcome, crontab: &Crontab, slot: &str) {
 }
 
 /// Records a delivery pass's result (metrics, log).
-fn delivered(result: Result<(DrainSummary, usize), StoreError>) -> Finished {
+fn delivered(result: Result<(DrainSummary, usize), StoreError>, metrics: &Metrics) -> Finished {
     match result {
         Ok((d, pending)) => {
-            crate::metrics::outbox_depth(pending);
-            crate::metrics::outbox_failures(d.retrying + d.dead);
+            metrics.outbox_depth(pending);
+            metrics.outbox_failures(d.retrying + d.dead);
             if d.sent + d.retrying + d.dead > 0 {
                 tracing::info!(
                     sent = d.sent,

@@ -1,9 +1,8 @@
 //! Detection: legal calendars and rules tied to law. Pure functions, no IO.
 //!
-//! For retailers, the rules and their legal basis are described in `docs/rules.md`.
-//!
-//! Rules follow `LEGAL_RULES.md`; each finding names its rule, its legal
-//! basis, the calendar used and the figures.
+//! The rules and their legal basis are described for retailers in
+//! `docs/rules.md`; each finding names its rule, its legal basis, the
+//! calendar used and the figures.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -210,7 +209,7 @@ pub fn r4_missing_prior_price(input: &Input<'_>) -> Option<FindingDraft> {
 }
 
 /// The reference price the law allows for the current reduction: the lowest
-/// price of the 30 days before its start (§3), with the window's coverage.
+/// price of the 30 days before its start, with the window's coverage.
 /// For a continuous campaign, the window is the one before its first step.
 fn lawful_reference(
     input: &Input<'_>,
@@ -240,7 +239,7 @@ pub fn r5_fake_reference(input: &Input<'_>) -> Option<FindingDraft> {
         .reference
         .filter(|_| o.reference_kind != Some(ReferenceKind::Recommended))?;
     let (lowest, w, start) = lawful_reference(input)?;
-    // One currency unit of tolerance (§3: "+ 0.01").
+    // One currency unit of tolerance ("+ 0.01").
     if displayed.minor <= lowest + 1 {
         return None;
     }

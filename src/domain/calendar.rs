@@ -1,5 +1,5 @@
-//! Legal sales periods ("soldes") by zone: `LEGAL_RULES.md` §1, and the
-//! pre-sale window used by rule R2 (§4).
+//! Legal sales periods ("soldes") by zone, and the pre-sale window used by
+//! rule R2 (`docs/rules.md`).
 //!
 //! Each French period lasts four weeks: it opens at **08:00 local time** on
 //! its first day and closes at the end of day 28 (`first_day + 27 days`).
@@ -642,7 +642,7 @@ impl Calendar {
 
     /// The next period when `instant` lies within `days` days before its
     /// opening (`start − days <= instant < start`) and no period is in force
-    /// at `instant` (rule R2's pre-sale window, 30 days in `LEGAL_RULES.md`).
+    /// at `instant` (rule R2's pre-sale window, 30 days by default).
     /// `None` when `days <= 0`.
     pub fn in_pre_sales_window(
         &self,

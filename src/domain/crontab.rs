@@ -57,6 +57,20 @@ pub struct Crontab {
     wildcard: bool,
 }
 
+impl PartialEq for Crontab {
+    /// Two crontabs are equal when they read the same line in the same zone.
+    fn eq(&self, other: &Crontab) -> bool {
+        self.line == other.line && self.tz == other.tz
+    }
+}
+
+impl Crontab {
+    /// The same line, read on the wall clock of `tz`.
+    pub fn in_zone(&self, tz: Tz) -> Crontab {
+        Crontab { tz, ..self.clone() }
+    }
+}
+
 /// How a field is read.
 struct Field {
     name: &'static str,

@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use crate::metrics::Metrics;
 use host::Host;
 pub use host::HostKey;
 pub use robots::RobotsVerdict;
@@ -223,6 +224,7 @@ pub struct HostPool {
     public_client: reqwest::Client,
     private_client: reqwest::Client,
     hosts: Mutex<HashMap<HostKey, Arc<Host>>>,
+    metrics: Metrics,
 }
 
 /// Why the pool could not be built.
@@ -231,7 +233,9 @@ pub struct HostPool {
 pub struct PoolError(#[from] reqwest::Error);
 
 impl HostPool {
-    /// Builds the pool and its two HTTP clients (one refusing private addresses).
+    /// Builds the pool and its two HTTP clients (one refusing private
+    /// addresses). It counts into metrics of its own until
+    /// [`HostPool::with_metrics`] gives it the process's.
     pub fn new(config: FetchConfig) -> Result<HostPool, PoolError> {
         let public_client = net::client(&config, false)?;
         let private_client = net::client(&config, true)?;
@@ -240,7 +244,19 @@ impl HostPool {
             public_client,
             private_client,
             hosts: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
         })
+    }
+
+    /// The pool counting into `metrics` (the ones `/metrics` serves).
+    pub fn with_metrics(self, metrics: Metrics) -> HostPool {
+        HostPool { metrics, ..self }
+    }
+
+    /// The metrics this pool counts into; the scans and the scheduler that
+    /// share the pool count theirs there too.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The settings in force.
@@ -359,7 +375,7 @@ impl HostPool {
             let host = self.host(&key, policy);
             let robots = self.robots_for(&host, policy).await;
             if !robots.allows(&current) {
-                crate::metrics::robots_refusal();
+                self.metrics.robots_refusal();
                 let reason = match robots.as_ref() {
                     RobotsVerdict::DisallowAll { reason } => reason.clone(),
                     _ => "disallowed by robots.txt".to_string(),
@@ -440,7 +456,7 @@ impl HostPool {
         loop {
             let result = {
                 let _permit = host.acquire().await;
-                let r = net::get(client, url, &self.config, validators).await;
+                let r = net::get(client, url, &self.config, validators, &self.metrics).await;
                 host.request_done();
                 r
             };
@@ -459,7 +475,7 @@ impl HostPool {
                         return (outcome, None);
                     }
                     attempt += 1;
-                    crate::metrics::retry();
+                    self.metrics.retry();
                     let wait = retry_after
                         .map(|d| d.min(self.config.max_retry_after))
                         .unwrap_or_else(|| host::backoff(self.config.backoff_base, attempt));

@@ -10,6 +10,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
 use super::{FetchConfig, FetchOutcome, Page};
+use crate::metrics::Metrics;
 
 /// Whether an address is one a public shop must not use.
 pub(super) fn is_non_public(ip: IpAddr) -> bool {
@@ -149,6 +150,7 @@ pub(super) async fn get(
     url: &Url,
     config: &FetchConfig,
     validators: Option<&super::Validators>,
+    metrics: &Metrics,
 ) -> Attempt {
     let failed = |reason: String| FetchOutcome::Failed {
         url: url.clone(),
@@ -189,7 +191,7 @@ pub(super) async fn get(
         }
     };
     let status = resp.status().as_u16();
-    crate::metrics::page_fetched(status);
+    metrics.page_fetched(status);
     if status == 304 {
         return Attempt::Done(FetchOutcome::NotModified { url: url.clone() }, None);
     }

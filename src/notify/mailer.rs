@@ -15,6 +15,9 @@ pub enum SendError {
     /// An address is invalid.
     #[error("invalid address {0:?}: {1}")]
     Address(String, String),
+    /// A template could not be rendered.
+    #[error("cannot render the email: {0}")]
+    Render(String),
     /// The message could not be built.
     #[error("cannot build the message: {0}")]
     Build(String),

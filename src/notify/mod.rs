@@ -138,7 +138,11 @@ pub async fn deliver_step_leased(
             templates::finding_email(first)
         };
         let ids = m.ids();
-        match mailer.send(first, &email, &m.message_id()).await {
+        let sent = match email {
+            Ok(email) => mailer.send(first, &email, &m.message_id()).await,
+            Err(e) => Err(SendError::Render(e.to_string())),
+        };
+        match sent {
             Ok(()) => {
                 store.mark_sent(&ids, Utc::now()).await?;
                 out.push(StepOutcome::Sent { id: first.id });

@@ -1,7 +1,15 @@
-//! Email texts, in French (the default) or English. Every scraped string
-//! goes through [`html_escape`] in the HTML part and through
-//! [`super::mailer::one_line`] in headers.
+//! Email texts, in French (the default) or English.
+//!
+//! The bodies are askama templates under `templates/email/` (checked when
+//! the crate compiles): `finding.*` for one finding, `digest.*` for a
+//! digest, each with an HTML and a text part; `layout.html` and
+//! `table.html`/`table.txt` are their shared parts. The HTML templates
+//! escape every value they print, so scraped text (product names, matched
+//! wording, URLs, shop and brand names) cannot add markup; the text parts
+//! print it as it is. Subjects are built here and made single-line by
+//! [`super::mailer::one_line`] like every header.
 
+use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
 
@@ -26,6 +34,31 @@ N'utilisez pas ces constats pour vous entendre sur des prix, des remises ou leur
 /// The competition-law notice every English email carries.
 pub const COMPETITION_NOTICE_EN: &str = "Vigie reports what a shop displays against legal rules; it is never price advice. \
 Do not use these findings to agree on prices, discounts or their timing, nor to ask a brand to act against a reseller (French Commercial Code L442-6, TFEU art. 101).";
+
+/// The escaper of the HTML templates (`askama.toml`): `<`, `>`, `&`, `"`
+/// and `'` become `&lt;`, `&gt;`, `&amp;`, `&quot;` and `&#39;`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HtmlEscaper;
+
+impl askama::filters::Escaper for HtmlEscaper {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, s: &str) -> std::fmt::Result {
+        let mut plain = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let entity = match b {
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'&' => "&amp;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            dest.write_str(&s[plain..i])?;
+            dest.write_str(entity)?;
+            plain = i + 1;
+        }
+        dest.write_str(&s[plain..])
+    }
+}
 
 /// The words of one language.
 struct Words {
@@ -131,10 +164,6 @@ fn words(language: &str) -> &'static Words {
     if language == "en" { &EN } else { &FR }
 }
 
-fn esc(s: &str) -> String {
-    html_escape::encode_text(s).into_owned()
-}
-
 fn money(f: &FindingRow, minor: i64) -> String {
     match crate::domain::Currency::new(&f.currency) {
         Ok(c) => crate::domain::Money::new(minor, c).display_fr(),
@@ -188,7 +217,7 @@ fn severity_label(w: &Words, severity: Severity) -> &'static str {
     }
 }
 
-/// The wording a shop-level finding quotes (untrusted: escape it).
+/// The wording a shop-level finding quotes (scraped text).
 fn matched_text(f: &FindingRow) -> String {
     serde_json::from_str::<serde_json::Value>(&f.details)
         .ok()
@@ -222,152 +251,193 @@ fn subject_of(w: &Words, f: &FindingRow) -> String {
     )
 }
 
-/// The lines of one finding: (label, plain value, HTML value).
-fn finding_rows(w: &Words, f: &FindingRow) -> Vec<(&'static str, String, String)> {
+/// How a value of the finding table is shown in the HTML part (the text
+/// part shows every value as it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    /// As text.
+    Plain,
+    /// Struck through (a crossed-out price).
+    Struck,
+    /// A link to itself (an http(s) URL).
+    Link,
+    /// As code (a command).
+    Code,
+}
+
+/// One line of a finding's table: its label and its value.
+struct Row {
+    label: &'static str,
+    value: String,
+    cell: Cell,
+}
+
+impl Row {
+    fn new(label: &'static str, value: String) -> Row {
+        Row {
+            label,
+            value,
+            cell: Cell::Plain,
+        }
+    }
+
+    fn shown_as(self, cell: Cell) -> Row {
+        Row { cell, ..self }
+    }
+}
+
+/// The lines of one finding's table.
+fn finding_rows(w: &Words, f: &FindingRow) -> Vec<Row> {
     let mut rows = Vec::new();
     if f.is_shop_level() {
         // The shop's own wording: no product, no price.
-        let quoted = format!("« {} »", matched_text(f));
-        rows.push((w.wording, quoted.clone(), esc(&quoted)));
+        rows.push(Row::new(w.wording, format!("« {} »", matched_text(f))));
         if !f.brand.is_empty() {
-            rows.push((w.brands, f.brand.clone(), esc(&f.brand)));
+            rows.push(Row::new(w.brands, f.brand.clone()));
         }
     } else {
         let product = f.product_name.clone().unwrap_or_else(|| w.no_name.into());
-        rows.push((w.product, product.clone(), esc(&product)));
-        rows.push((
-            w.price,
-            money(f, f.price_minor),
-            esc(&money(f, f.price_minor)),
-        ));
+        rows.push(Row::new(w.product, product));
+        rows.push(Row::new(w.price, money(f, f.price_minor)));
     }
     if let Some(r) = f.reference_minor.map(|m| money(f, m)) {
-        rows.push((w.reference, r.clone(), format!("<s>{}</s>", esc(&r))));
+        rows.push(Row::new(w.reference, r).shown_as(Cell::Struck));
     }
     if let Some(p) = f.percent {
-        let p = format!("-{p} %");
-        rows.push((w.reduction, p.clone(), esc(&p)));
+        rows.push(Row::new(w.reduction, format!("-{p} %")));
     }
     let safe_url = f.url.starts_with("https://") || f.url.starts_with("http://");
-    let url_html = if safe_url {
-        format!(
-            "<a href=\"{}\">{}</a>",
-            html_escape::encode_double_quoted_attribute(&f.url),
-            esc(&f.url)
-        )
+    let url = Row::new(w.page, f.url.clone());
+    rows.push(if safe_url {
+        url.shown_as(Cell::Link)
     } else {
-        esc(&f.url)
-    };
-    rows.push((w.page, f.url.clone(), url_html));
-    rows.push((w.seen, when(w, f.opened_at), esc(&when(w, f.opened_at))));
-    rows.push((w.calendar, f.calendar.clone(), esc(&f.calendar)));
-    let rule = format!("{} — {}", f.rule, rule_title(w, f.rule));
-    rows.push((w.rule, rule.clone(), esc(&rule)));
-    let sev = severity_label(w, f.severity).to_string();
-    rows.push((w.severity, sev.clone(), esc(&sev)));
-    rows.push((w.basis, f.legal_basis.clone(), esc(&f.legal_basis)));
-    let evidence = format!("vigie evidence {} --out {}-{}", f.id, w.evidence_dir, f.id);
-    rows.push((
-        w.evidence,
-        evidence.clone(),
-        format!("<code>{}</code>", esc(&evidence)),
+        url
+    });
+    rows.push(Row::new(w.seen, when(w, f.opened_at)));
+    rows.push(Row::new(w.calendar, f.calendar.clone()));
+    rows.push(Row::new(
+        w.rule,
+        format!("{} — {}", f.rule, rule_title(w, f.rule)),
     ));
+    rows.push(Row::new(
+        w.severity,
+        severity_label(w, f.severity).to_string(),
+    ));
+    rows.push(Row::new(w.basis, f.legal_basis.clone()));
+    let evidence = format!("vigie evidence {} --out {}-{}", f.id, w.evidence_dir, f.id);
+    rows.push(Row::new(w.evidence, evidence).shown_as(Cell::Code));
     rows
 }
 
-fn html_start(w: &Words) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
-         <body style=\"font-family:sans-serif;max-width:40em;margin:auto;padding:1em;line-height:1.4\">",
-        w.lang
-    )
+/// What the email about one finding says; rendered by [`FindingHtml`]
+/// and [`FindingText`].
+struct FindingMail<'a> {
+    w: &'static Words,
+    subscriber: &'a str,
+    shop: &'a str,
+    brand: &'a str,
+    /// The rule's title in the email's language.
+    title: &'static str,
+    /// The shop's wording, for a shop-level finding.
+    matched: Option<String>,
+    rows: Vec<Row>,
 }
 
-fn html_table(html: &mut String, rows: &[(&'static str, String, String)]) {
-    html.push_str("<table style=\"border-collapse:collapse\">");
-    for (k, _, v) in rows {
-        html.push_str(&format!(
-            "<tr><th style=\"text-align:left;padding:.2em .6em .2em 0;vertical-align:top\">{}</th><td>{v}</td></tr>",
-            esc(k)
-        ));
+/// The HTML part of a finding's email (`templates/email/finding.html`).
+#[derive(Template)]
+#[template(path = "email/finding.html")]
+struct FindingHtml<'a>(&'a FindingMail<'a>);
+
+/// The text part of a finding's email (`templates/email/finding.txt`).
+#[derive(Template)]
+#[template(path = "email/finding.txt")]
+struct FindingText<'a>(&'a FindingMail<'a>);
+
+/// One brand at one shop in a digest, with the tables of its findings.
+struct Group<'a> {
+    brand: &'a str,
+    shop: &'a str,
+    tables: Vec<Vec<Row>>,
+}
+
+/// What a digest says; rendered by [`DigestHtml`] and [`DigestText`].
+struct DigestMail<'a> {
+    w: &'static Words,
+    subscriber: &'a str,
+    groups: Vec<Group<'a>>,
+}
+
+/// The HTML part of a digest (`templates/email/digest.html`).
+#[derive(Template)]
+#[template(path = "email/digest.html")]
+struct DigestHtml<'a>(&'a DigestMail<'a>);
+
+/// The text part of a digest (`templates/email/digest.txt`).
+#[derive(Template)]
+#[template(path = "email/digest.txt")]
+struct DigestText<'a>(&'a DigestMail<'a>);
+
+// The templates read the fields of the mail they render: `{{ w.hello }}`
+// is `self.w.hello`, reached through these.
+impl<'a> std::ops::Deref for FindingHtml<'a> {
+    type Target = FindingMail<'a>;
+    fn deref(&self) -> &FindingMail<'a> {
+        self.0
     }
-    html.push_str("</table>");
 }
 
-fn footer(w: &Words, text: &mut String, html: &mut String) {
-    text.push_str(&format!("-- \n{}\n{}\n", w.notice, w.unsubscribe));
-    html.push_str(&format!(
-        "<hr><p style=\"font-size:smaller;color:#555\">{}<br>{}</p></body></html>",
-        esc(w.notice),
-        esc(w.unsubscribe)
-    ));
+impl<'a> std::ops::Deref for FindingText<'a> {
+    type Target = FindingMail<'a>;
+    fn deref(&self) -> &FindingMail<'a> {
+        self.0
+    }
 }
 
-/// The email telling a subscriber about one finding, in the subscriber's language.
-pub fn finding_email(item: &OutboxItem) -> Email {
+impl<'a> std::ops::Deref for DigestHtml<'a> {
+    type Target = DigestMail<'a>;
+    fn deref(&self) -> &DigestMail<'a> {
+        self.0
+    }
+}
+
+impl<'a> std::ops::Deref for DigestText<'a> {
+    type Target = DigestMail<'a>;
+    fn deref(&self) -> &DigestMail<'a> {
+        self.0
+    }
+}
+
+/// The email telling a subscriber about one finding, in the subscriber's
+/// language. Fails only if a template cannot be rendered.
+pub fn finding_email(item: &OutboxItem) -> Result<Email, askama::Error> {
     let w = words(&item.language);
     let f = &item.finding;
-    let subject = subject_of(w, f);
-    let rows = finding_rows(w, f);
-    let mut html = html_start(w);
-    html.push_str(&format!("<p>{} {},</p>", w.hello, esc(&item.subscriber)));
-    let intro = if f.is_shop_level() {
-        let text = matched_text(f);
-        html.push_str(&format!(
-            "<p>{} : {} <strong>{}</strong> {} : « {} ».</p>",
-            esc(w.found),
-            esc(w.shop_displays),
-            esc(&f.shop),
-            esc(w.site_wide_out_of_period),
-            esc(&text)
-        ));
-        format!(
-            "{} : {} {} {} : « {text} ».",
-            w.found, w.shop_displays, f.shop, w.site_wide_out_of_period
-        )
-    } else {
-        html.push_str(&format!(
-            "<p>{} : <strong>{}</strong> {} <strong>{}</strong> {} <strong>{}</strong>.</p>",
-            esc(w.found),
-            esc(rule_title(w, f.rule)),
-            esc(w.brand),
-            esc(&f.brand),
-            esc(w.at),
-            esc(&f.shop)
-        ));
-        format!(
-            "{} : {} {} {} {} {}.",
-            w.found,
-            rule_title(w, f.rule),
-            w.brand,
-            f.brand,
-            w.at,
-            f.shop
-        )
+    let mail = FindingMail {
+        w,
+        subscriber: &item.subscriber,
+        shop: &f.shop,
+        brand: &f.brand,
+        title: rule_title(w, f.rule),
+        matched: f.is_shop_level().then(|| matched_text(f)),
+        rows: finding_rows(w, f),
     };
-    let mut text = format!("{} {},\n\n{intro}\n\n", w.hello, item.subscriber);
-    for (k, v, _) in &rows {
-        text.push_str(&format!("{k} : {v}\n"));
-    }
-    text.push('\n');
-    html_table(&mut html, &rows);
-    footer(w, &mut text, &mut html);
-    Email {
-        subject,
-        text,
-        html,
-    }
+    Ok(Email {
+        subject: subject_of(w, f),
+        text: FindingText(&mail).render()?,
+        html: FindingHtml(&mail).render()?,
+    })
 }
 
 /// One digest for a subscriber: a short summary first (findings by brand
-/// and shop), then each finding, grouped by brand and shop.
-pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Email {
+/// and shop), then each finding, grouped by brand and shop. Fails only if
+/// a template cannot be rendered.
+pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Result<Email, askama::Error> {
     let Some(first) = rows.first() else {
-        return Email {
+        return Ok(Email {
             subject: String::new(),
             text: String::new(),
             html: String::new(),
-        };
+        });
     };
     let w = words(&first.language);
     let kind = if first.digest.as_deref() == Some("weekly") {
@@ -375,15 +445,15 @@ pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Email {
     } else {
         w.digest_daily
     };
-    let mut groups: std::collections::BTreeMap<(&str, &str), Vec<&FindingRow>> =
+    let mut by_group: std::collections::BTreeMap<(&str, &str), Vec<&FindingRow>> =
         std::collections::BTreeMap::new();
     for r in rows {
-        groups
+        by_group
             .entry((r.finding.brand.as_str(), r.finding.shop.as_str()))
             .or_default()
             .push(&r.finding);
     }
-    let brands: std::collections::BTreeSet<&str> = groups.keys().map(|(b, _)| *b).collect();
+    let brands: std::collections::BTreeSet<&str> = by_group.keys().map(|(b, _)| *b).collect();
     let subject = format!(
         "[Vigie] {kind} {} : {} {} — {}",
         now.with_timezone(&Paris).format("%d/%m/%Y"),
@@ -391,55 +461,23 @@ pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Email {
         w.digest_summary,
         brands.into_iter().collect::<Vec<_>>().join(", ")
     );
-    let mut text = format!("{} {},\n\n", w.hello, first.subscriber);
-    let mut html = html_start(w);
-    html.push_str(&format!(
-        "<p>{} {},</p><ul>",
-        w.hello,
-        esc(&first.subscriber)
-    ));
-    for ((brand, shop), fs) in &groups {
-        text.push_str(&format!(
-            "- {brand} {} {shop} : {} {}\n",
-            w.at,
-            fs.len(),
-            w.digest_summary
-        ));
-        html.push_str(&format!(
-            "<li><strong>{}</strong> {} <strong>{}</strong> : {} {}</li>",
-            esc(brand),
-            esc(w.at),
-            esc(shop),
-            fs.len(),
-            esc(w.digest_summary)
-        ));
-    }
-    html.push_str("</ul>");
-    text.push('\n');
-    for ((brand, shop), fs) in &groups {
-        text.push_str(&format!("== {brand} {} {shop} ==\n\n", w.at));
-        html.push_str(&format!(
-            "<h2 style=\"font-size:1.1em\">{} {} {}</h2>",
-            esc(brand),
-            esc(w.at),
-            esc(shop)
-        ));
-        for f in fs {
-            let rows = finding_rows(w, f);
-            for (k, v, _) in &rows {
-                text.push_str(&format!("{k} : {v}\n"));
-            }
-            text.push('\n');
-            html_table(&mut html, &rows);
-            html.push_str("<br>");
-        }
-    }
-    footer(w, &mut text, &mut html);
-    Email {
+    let mail = DigestMail {
+        w,
+        subscriber: &first.subscriber,
+        groups: by_group
+            .into_iter()
+            .map(|((brand, shop), fs)| Group {
+                brand,
+                shop,
+                tables: fs.iter().map(|f| finding_rows(w, f)).collect(),
+            })
+            .collect(),
+    };
+    Ok(Email {
         subject,
-        text,
-        html,
-    }
+        text: DigestText(&mail).render()?,
+        html: DigestHtml(&mail).render()?,
+    })
 }
 
 #[cfg(test)]
@@ -483,7 +521,7 @@ mod tests {
 
     #[test]
     fn the_email_names_brand_shop_discount_and_prices() {
-        let e = finding_email(&item("Lampe Opaline"));
+        let e = finding_email(&item("Lampe Opaline")).unwrap();
         assert_eq!(
             e.subject,
             "[Vigie] Maison Lumière chez Shop : -31 % réduction hors soldes (R3)"
@@ -501,7 +539,7 @@ mod tests {
     fn english_and_digests() {
         let mut a = item("Lampe Opaline");
         a.language = "en".into();
-        let e = finding_email(&a);
+        let e = finding_email(&a).unwrap();
         assert_eq!(
             e.subject,
             "[Vigie] Maison Lumière at Shop : -31 % reduction outside the sales periods (R3)"
@@ -516,7 +554,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-03-12T07:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let d = digest_email(&[&b, &c], now);
+        let d = digest_email(&[&b, &c], now).unwrap();
         assert_eq!(
             d.subject,
             "[Vigie] résumé du jour 12/03/2026 : 2 constat(s) — Maison Lumière"
@@ -542,7 +580,7 @@ mod tests {
         it.finding.details =
             serde_json::json!({ "scope": "shop", "matched_text": "SOLDES <b>-50 %</b> & plus" })
                 .to_string();
-        let e = finding_email(&it);
+        let e = finding_email(&it).unwrap();
         assert_eq!(
             e.subject,
             "[Vigie] Shop (tout le site) : mot « soldes » hors période (R1)"
@@ -568,7 +606,7 @@ mod tests {
         );
         assert!(!e.html.contains("<b>-50"));
         it.language = "en".into();
-        let e = finding_email(&it);
+        let e = finding_email(&it).unwrap();
         assert!(
             e.text
                 .contains("the shop Shop displays the word \"soldes\" across its whole site"),
@@ -579,8 +617,61 @@ mod tests {
 
     #[test]
     fn scraped_markup_is_escaped() {
-        let e = finding_email(&item("<script>alert(1)</script>\r\nBcc: x@evil.example"));
+        let e = finding_email(&item("<script>alert(1)</script>\r\nBcc: x@evil.example")).unwrap();
         assert!(!e.html.contains("<script>"));
         assert!(e.html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn every_scraped_field_is_escaped_in_html_and_verbatim_in_text() {
+        const NASTY: &str = "<script>alert(1)</script> \"q\" & 'a'";
+        const ESCAPED: &str =
+            "&lt;script&gt;alert(1)&lt;/script&gt; &quot;q&quot; &amp; &#39;a&#39;";
+        let mut product = item(&format!("name {NASTY}"));
+        product.finding.shop = format!("shop {NASTY}");
+        product.finding.brand = format!("brand {NASTY}");
+        product.finding.url = format!("https://shop.example/p?{NASTY}");
+        let mut shop = product.clone();
+        shop.finding.rule = Rule::R1;
+        shop.finding.scope = "shop".into();
+        shop.finding.product_name = None;
+        shop.finding.details =
+            serde_json::json!({ "matched_text": format!("matched {NASTY}") }).to_string();
+        let (mut a, mut b) = (product.clone(), shop.clone());
+        a.digest = Some("daily".into());
+        b.digest = Some("daily".into());
+        let now = DateTime::parse_from_rfc3339("2026-03-12T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let emails = [
+            (
+                finding_email(&product).unwrap(),
+                &["name ", "shop ", "brand ", "p?"][..],
+            ),
+            (
+                finding_email(&shop).unwrap(),
+                &["matched ", "shop ", "brand ", "p?"][..],
+            ),
+            (
+                digest_email(&[&a, &b], now).unwrap(),
+                &["name ", "matched ", "shop ", "brand ", "p?"][..],
+            ),
+        ];
+        for (e, fields) in &emails {
+            for field in *fields {
+                let verbatim = format!("{field}{NASTY}");
+                let escaped = format!("{field}{ESCAPED}");
+                assert!(e.html.contains(&escaped), "{escaped} not in\n{}", e.html);
+                assert!(e.text.contains(&verbatim), "{verbatim} not in\n{}", e.text);
+            }
+            assert!(!e.html.contains("<script"), "{}", e.html);
+            assert!(!e.html.contains(NASTY), "{}", e.html);
+            assert!(
+                e.html
+                    .contains(&format!("<a href=\"https://shop.example/p?{ESCAPED}\">")),
+                "{}",
+                e.html
+            );
+        }
     }
 }

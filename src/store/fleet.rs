@@ -1,4 +1,4 @@
-//! The fleet's shared state (issue 7): scheduled shop runs and per-host
+//! The fleet's shared state: scheduled shop runs and per-host
 //! leases, for both backends. The statements are the same on both; what
 //! differs is how a claim keeps two workers apart:
 //!

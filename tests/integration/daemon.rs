@@ -25,10 +25,12 @@ struct Sample {
     value: f64,
 }
 
-/// A small parser of the Prometheus text format (0.0.4): `# HELP` and
-/// `# TYPE` lines, samples `name{label="value",…} number`, label values
-/// with `\\`, `\"` and `\n` escapes. Every sample must belong to a family
-/// declared by a `# TYPE` line before it; counters end in `_total`.
+/// A small parser of the Prometheus text format (0.0.4) and of its
+/// OpenMetrics form: `# HELP` and `# TYPE` lines, samples
+/// `name{label="value",…} number`, label values with `\\`, `\"` and `\n`
+/// escapes. Every sample must belong to a family declared by a `# TYPE`
+/// line before it (a counter's family may omit the `_total` its samples
+/// end in); other comments (`# UNIT`, `# EOF`) are skipped.
 fn parse_prometheus(text: &str) -> Result<Vec<Sample>, String> {
     fn is_name(s: &str, colon: bool) -> bool {
         let mut chars = s.chars();
@@ -120,8 +122,13 @@ fn parse_prometheus(text: &str) -> Result<Vec<Sample>, String> {
         if fields.next().is_some() {
             return Err(err("trailing text"));
         }
+        // OpenMetrics declares a counter's family without its `_total`.
         let kind = types
             .get(name)
+            .or_else(|| {
+                let family = name.strip_suffix("_total")?;
+                types.get(family).filter(|k| *k == "counter")
+            })
             .ok_or_else(|| err("sample without a # TYPE line before it"))?;
         if kind == "counter" && !name.ends_with("_total") {
             return Err(err("counter not named *_total"));
@@ -141,6 +148,8 @@ fn the_prometheus_parser_refuses_what_prometheus_refuses() {
     let s = parse_prometheus(ok).unwrap();
     assert_eq!(s[0].labels["x"], "q\"\\\n");
     assert_eq!(s[0].value, 3.0);
+    let open_metrics = "# TYPE a counter\n# UNIT a x\na_total 1\n# EOF\n";
+    assert_eq!(parse_prometheus(open_metrics).unwrap()[0].name, "a_total");
     for bad in [
         "a_total 1\n",                                    // no TYPE
         "# TYPE a_total counter\na_total{x=1} 1\n",       // unquoted
@@ -384,7 +393,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
         resp.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("text/plain; version=0.0.4")
+            .starts_with("application/openmetrics-text; version=1.0.0")
     );
     let text = resp.text().await.unwrap();
     let samples = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

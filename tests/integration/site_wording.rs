@@ -1,4 +1,4 @@
-//! Site-wide wording is the shop's (issue 12): a loopback shop whose every
+//! Site-wide wording is the shop's: a loopback shop whose every
 //! product page carries a "SOLDES" header banner, out of season, opens one
 //! shop-level R1 finding, not one per product, and keeps it over two scans.
 

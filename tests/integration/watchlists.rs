@@ -15,7 +15,7 @@ fn the_documented_example_watchlist_loads() {
     assert_eq!(c.shops.len(), 1);
     let shop = &c.shops[0];
     assert_eq!(shop.rate, 0.5);
-    assert_eq!(shop.schedule.as_deref(), Some("30 6 * * *"));
+    assert_eq!(shop.schedule.as_ref().map(|c| c.line()), Some("30 6 * * *"));
     assert!(!shop.allow_private_network);
     assert_eq!(c.match_brand("ML Paris").unwrap().name, "Maison Lumière");
     assert_eq!(c.subscribers[0].brands.len(), 2);
