@@ -113,37 +113,149 @@ const DAY_OF_WEEK: Field = Field {
     names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
 };
 
+/// What is wrong with one field of a crontab line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    /// A number outside the field's range.
+    #[error("{field} {value} is out of range ({min}-{max})")]
+    OutOfRange {
+        /// The field (`minute`, `hour`…).
+        field: &'static str,
+        /// The number written.
+        value: u32,
+        /// The smallest value allowed.
+        min: u32,
+        /// The largest value allowed.
+        max: u32,
+    },
+    /// Text where a number is needed.
+    #[error("{field} {text:?} is not a number")]
+    NotANumber {
+        /// The field.
+        field: &'static str,
+        /// What was written.
+        text: String,
+    },
+    /// Text that is neither a number nor a month or day name.
+    #[error("{field} {text:?} is neither a number nor a name ({examples}…)")]
+    NotANumberOrName {
+        /// The field.
+        field: &'static str,
+        /// What was written.
+        text: String,
+        /// The first names the field accepts.
+        examples: String,
+    },
+    /// A step (`/n`) that is not a positive number.
+    #[error("{field} step {step:?} is not a positive number")]
+    BadStep {
+        /// The field.
+        field: &'static str,
+        /// The step written.
+        step: String,
+    },
+    /// A range whose end comes before its start.
+    #[error("{field} range {range} goes backwards")]
+    Backwards {
+        /// The field.
+        field: &'static str,
+        /// The range written.
+        range: String,
+    },
+    /// A step after a single value.
+    #[error("{field} {item:?}: a step needs a range or `*` (e.g. \"*/{step}\")")]
+    StepWithoutRange {
+        /// The field.
+        field: &'static str,
+        /// The item written.
+        item: String,
+        /// Its step.
+        step: u32,
+    },
+}
+
+/// Why a crontab line cannot be read; each names the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrontabError {
+    /// An `@` word other than the shorthands Vigie knows.
+    #[error(
+        "{line:?} is not a schedule Vigie knows; use a 5-field crontab line or one of @yearly, @monthly, @weekly, @daily, @hourly"
+    )]
+    UnknownShorthand {
+        /// The line.
+        line: String,
+    },
+    /// Not five fields.
+    #[error(
+        "{line:?} is not a 5-field crontab line (minute hour day-of-month month day-of-week), e.g. \"0 6 * * *\" for 06:00 every day"
+    )]
+    FieldCount {
+        /// The line.
+        line: String,
+    },
+    /// A field that cannot be read.
+    #[error("{line:?} is not a valid crontab line: {problem}")]
+    Field {
+        /// The line.
+        line: String,
+        /// What is wrong with the field.
+        problem: FieldError,
+    },
+    /// Fields the calendar walk refuses.
+    #[error("{line:?} is not a valid crontab line: {reason}")]
+    Calendar {
+        /// The line.
+        line: String,
+        /// The calendar's reason.
+        reason: String,
+    },
+    /// A line no date matches (`0 0 31 2 *`).
+    #[error("{line:?} never matches a date")]
+    NeverMatches {
+        /// The line.
+        line: String,
+    },
+}
+
 impl Field {
-    fn value(&self, text: &str) -> Result<u32, String> {
+    fn value(&self, text: &str) -> Result<u32, FieldError> {
         if let Ok(n) = text.parse::<u32>() {
             if (self.min..=self.max).contains(&n) {
                 return Ok(n);
             }
-            return Err(format!(
-                "{} {n} is out of range ({}-{})",
-                self.name, self.min, self.max
-            ));
+            return Err(FieldError::OutOfRange {
+                field: self.name,
+                value: n,
+                min: self.min,
+                max: self.max,
+            });
         }
         let lower = text.to_ascii_lowercase();
         match self.names.iter().position(|n| *n == lower) {
             Some(i) => Ok(self.min + i as u32),
-            None if self.names.is_empty() => Err(format!("{} {text:?} is not a number", self.name)),
-            None => Err(format!(
-                "{} {text:?} is neither a number nor a name ({}…)",
-                self.name,
-                self.names[..3].join(", ")
-            )),
+            None if self.names.is_empty() => Err(FieldError::NotANumber {
+                field: self.name,
+                text: text.to_string(),
+            }),
+            None => Err(FieldError::NotANumberOrName {
+                field: self.name,
+                text: text.to_string(),
+                examples: self.names[..3].join(", "),
+            }),
         }
     }
 
     /// The values a field lists, and whether it starts with `*`.
-    fn parse(&self, text: &str) -> Result<(BTreeSet<u32>, bool), String> {
+    fn parse(&self, text: &str) -> Result<(BTreeSet<u32>, bool), FieldError> {
         let mut values = BTreeSet::new();
         for item in text.split(',') {
             let (base, step) = match item.split_once('/') {
                 Some((b, s)) => {
                     let step = s.parse::<u32>().ok().filter(|s| *s > 0).ok_or_else(|| {
-                        format!("{} step {s:?} is not a positive number", self.name)
+                        FieldError::BadStep {
+                            field: self.name,
+                            step: s.to_string(),
+                        }
                     })?;
                     (b, Some(step))
                 }
@@ -154,16 +266,19 @@ impl Field {
             } else if let Some((a, b)) = base.split_once('-') {
                 let (a, b) = (self.value(a)?, self.value(b)?);
                 if a > b {
-                    return Err(format!("{} range {base} goes backwards", self.name));
+                    return Err(FieldError::Backwards {
+                        field: self.name,
+                        range: base.to_string(),
+                    });
                 }
                 (a, b)
             } else {
                 if step.is_some() {
-                    return Err(format!(
-                        "{} {item:?}: a step needs a range or `*` (e.g. \"*/{}\")",
-                        self.name,
-                        step.unwrap_or(1)
-                    ));
+                    return Err(FieldError::StepWithoutRange {
+                        field: self.name,
+                        item: item.to_string(),
+                        step: step.unwrap_or(1),
+                    });
                 }
                 let v = self.value(base)?;
                 (v, v)
@@ -200,31 +315,32 @@ fn expand_shorthand(line: &str) -> Option<&'static str> {
 }
 
 /// Parses a crontab line read in [`DEFAULT_TZ`].
-pub fn parse_crontab(line: &str) -> Result<Crontab, String> {
+pub fn parse_crontab(line: &str) -> Result<Crontab, CrontabError> {
     Crontab::parse(line, DEFAULT_TZ)
 }
 
 impl Crontab {
     /// Parses a 5-field crontab line or a `@` shorthand, to be read on the
     /// wall clock of `tz`. Errors name the line.
-    pub fn parse(line: &str, tz: Tz) -> Result<Crontab, String> {
+    pub fn parse(line: &str, tz: Tz) -> Result<Crontab, CrontabError> {
         let trimmed = line.trim();
         let expanded = if trimmed.starts_with('@') {
-            expand_shorthand(trimmed).ok_or_else(|| {
-                format!(
-                    "{line:?} is not a schedule Vigie knows; use a 5-field crontab line or one of @yearly, @monthly, @weekly, @daily, @hourly"
-                )
+            expand_shorthand(trimmed).ok_or_else(|| CrontabError::UnknownShorthand {
+                line: line.to_string(),
             })?
         } else {
             trimmed
         };
         let fields: Vec<&str> = expanded.split_whitespace().collect();
         if fields.len() != 5 {
-            return Err(format!(
-                "{line:?} is not a 5-field crontab line (minute hour day-of-month month day-of-week), e.g. \"0 6 * * *\" for 06:00 every day"
-            ));
+            return Err(CrontabError::FieldCount {
+                line: line.to_string(),
+            });
         }
-        let invalid = |e: String| format!("{line:?} is not a valid crontab line: {e}");
+        let invalid = |problem: FieldError| CrontabError::Field {
+            line: line.to_string(),
+            problem,
+        };
         let (minutes, min_star) = MINUTE.parse(fields[0]).map_err(invalid)?;
         let (hours, hour_star) = HOUR.parse(fields[1]).map_err(invalid)?;
         let (doms, dom_star) = DAY_OF_MONTH.parse(fields[2]).map_err(invalid)?;
@@ -251,7 +367,12 @@ impl Crontab {
         };
         let schedules = expressions
             .iter()
-            .map(|e| cron::Schedule::from_str(e).map_err(|err| invalid(err.to_string())))
+            .map(|e| {
+                cron::Schedule::from_str(e).map_err(|err| CrontabError::Calendar {
+                    line: line.to_string(),
+                    reason: err.to_string(),
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let crontab = Crontab {
             line: line.to_string(),
@@ -261,7 +382,9 @@ impl Crontab {
         };
         let epoch = NaiveDateTime::default();
         if crontab.next_slot(epoch).is_none() {
-            return Err(format!("{line:?} never matches a date"));
+            return Err(CrontabError::NeverMatches {
+                line: line.to_string(),
+            });
         }
         Ok(crontab)
     }
@@ -432,29 +555,41 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_the_field() {
-        let e = parse_crontab("61 * * * *").unwrap_err();
+        assert_eq!(
+            parse_crontab("61 * * * *").unwrap_err(),
+            CrontabError::Field {
+                line: "61 * * * *".into(),
+                problem: FieldError::OutOfRange {
+                    field: "minute",
+                    value: 61,
+                    min: 0,
+                    max: 59
+                }
+            }
+        );
+        let e = parse_crontab("61 * * * *").unwrap_err().to_string();
         assert!(
             e.contains("\"61 * * * *\"") && e.contains("minute 61"),
             "{e}"
         );
-        let e = parse_crontab("0 6 * * 8").unwrap_err();
+        let e = parse_crontab("0 6 * * 8").unwrap_err().to_string();
         assert!(
             e.contains("\"0 6 * * 8\"") && e.contains("day-of-week 8"),
             "{e}"
         );
-        let e = parse_crontab("0 6 * * FUN").unwrap_err();
+        let e = parse_crontab("0 6 * * FUN").unwrap_err().to_string();
         assert!(e.contains("FUN"), "{e}");
-        let e = parse_crontab("5/15 * * * *").unwrap_err();
+        let e = parse_crontab("5/15 * * * *").unwrap_err().to_string();
         assert!(e.contains("step needs a range"), "{e}");
-        let e = parse_crontab("0 6 * * 5-1").unwrap_err();
+        let e = parse_crontab("0 6 * * 5-1").unwrap_err().to_string();
         assert!(e.contains("backwards"), "{e}");
-        let e = parse_crontab("*/0 * * * *").unwrap_err();
+        let e = parse_crontab("*/0 * * * *").unwrap_err().to_string();
         assert!(e.contains("positive"), "{e}");
-        let e = parse_crontab("0 0 30 2 *").unwrap_err();
+        let e = parse_crontab("0 0 30 2 *").unwrap_err().to_string();
         assert!(e.contains("never matches"), "{e}");
-        let e = parse_crontab("@reboot").unwrap_err();
+        let e = parse_crontab("@reboot").unwrap_err().to_string();
         assert!(e.contains("@reboot") && e.contains("@daily"), "{e}");
-        let e = parse_crontab("0 0 6 * * *").unwrap_err();
+        let e = parse_crontab("0 0 6 * * *").unwrap_err().to_string();
         assert!(
             e.contains("\"0 0 6 * * *\"") && e.contains("5-field"),
             "{e}"
