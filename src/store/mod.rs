@@ -2,10 +2,13 @@
 //! and PostgreSQL for scale-out. Queries are runtime `query_as` with
 //! `FromRow`; migrations live in `migrations/<backend>/`.
 
+mod backend;
 pub mod copy;
 pub mod evidence;
 mod fleet;
 mod postgres;
+mod rows;
+mod sql;
 mod sqlite;
 
 use async_trait::async_trait;
