@@ -51,7 +51,7 @@ impl PostgresStore {
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
         let open_err = |source| StoreError::Open {
             url: crate::config::redact_url(url),
-            source,
+            source: super::DbCause(source),
         };
         let options = PgConnectOptions::from_str(url).map_err(open_err)?;
         // One direct connection first: a refused connection or a bad

@@ -37,7 +37,7 @@ impl SqliteStore {
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
         let open_err = |source| StoreError::Open {
             url: url.to_string(),
-            source,
+            source: super::DbCause(source),
         };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(open_err)?
