@@ -107,7 +107,7 @@ macro_rules! store_backend {
 
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
-            use sqlx::{QueryBuilder, Transaction};
+            use sqlx::{FromRow, QueryBuilder, Transaction};
 
             use super::{
                 CHUNK, CLAIM_LOCK, fleet, flush_seen, ids, lock_evidence_chain, native, ot,
@@ -115,7 +115,8 @@ macro_rules! store_backend {
             };
             use $crate::store::backend::{SeenAgain, merge_by_key};
             use $crate::store::rows::{
-                ObservedRow, OpenFindingRow, OutboxClaimRow, PageRow, ShopProduct, ShopProductRow,
+                ObservedRow, OpenFindingRow, OutboxClaimRow, PageRow, PointRow, ShopProduct,
+                ShopProductRow,
             };
             use $crate::store::{
                 Batch, BatchItem, BatchResult, ClaimedRun, EvidenceInput, EvidenceRow,
@@ -737,7 +738,11 @@ macro_rules! store_backend {
                         .await?;
                     rows.into_iter()
                         .map(|r| -> Result<_, StoreError> {
-                            Ok((r.product, r.observed_at, r.observation.try_into()?))
+                            Ok((
+                                r.product,
+                                r.point.observed_at,
+                                r.point.observation.try_into()?,
+                            ))
                         })
                         .collect()
                 }
@@ -747,19 +752,21 @@ macro_rules! store_backend {
                     after: i64,
                     limit: i64,
                 ) -> Result<Vec<Series>, StoreError> {
-                    let rows: Vec<ObservedRow> = sqlx::query_as(&native(sql::SERIES_AFTER))
+                    let rows = sqlx::query(&native(sql::SERIES_AFTER))
                         .bind(after)
                         .bind(limit)
                         .fetch_all(&self.pool)
                         .await?;
                     let mut out: Vec<Series> = Vec::new();
-                    for r in rows {
+                    for row in rows {
+                        let r = PointRow::from_row(&row)?;
                         let point = (r.observed_at, r.observation.try_into()?);
                         match out.last_mut() {
                             Some(s) if s.product_id == r.id => s.points.push(point),
+                            // The product is read once, from its first row.
                             _ => out.push(Series {
                                 product_id: r.id,
-                                product: r.product,
+                                product: ProductRecord::from_row(&row)?,
                                 points: vec![point],
                             }),
                         }

@@ -142,15 +142,23 @@ impl TryFrom<ShopProductRow> for ShopProduct {
     }
 }
 
-/// One observation of a product, with the product.
+/// One observation of a product (the product's id, the time, the
+/// observation).
 #[derive(Debug, sqlx::FromRow)]
-pub(super) struct ObservedRow {
+pub(super) struct PointRow {
     pub(super) id: i64,
-    #[sqlx(flatten)]
-    pub(super) product: ProductRecord,
     pub(super) observed_at: DateTime<Utc>,
     #[sqlx(flatten)]
     pub(super) observation: ObservationRow,
+}
+
+/// One observation of a product, with the product.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ObservedRow {
+    #[sqlx(flatten)]
+    pub(super) point: PointRow,
+    #[sqlx(flatten)]
+    pub(super) product: ProductRecord,
 }
 
 /// An open finding of a shop's product: (product id, rule, percent).
