@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{Currency, Money};
+use crate::domain::Money;
 
 /// Why the store failed: infrastructure, not an item's outcome.
 ///
@@ -268,8 +268,7 @@ impl FindingRow {
     }
 
     fn money(&self, minor: i64) -> Result<Money, StoreError> {
-        let c = Currency::new(&self.currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(Money::new(minor, c))
+        rows::money(minor, &self.currency)
     }
 
     /// The price as [`Money`].
