@@ -56,8 +56,8 @@ use tracing::Instrument;
 
 use super::{Clock, DaemonError, Shutdown};
 use crate::catalog::{Catalog, Shop};
-use crate::domain::Crontab;
 use crate::domain::calendar::Calendar;
+use crate::domain::{Chain, Crontab};
 use crate::fetch::HostPool;
 use crate::metrics::{Metrics, RunResult};
 use crate::notify::{self, DrainSummary, Mailer};
@@ -499,7 +499,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) => {
                     p.span
-                        .in_scope(|| tracing::error!("cannot record the run: {e}"));
+                        .in_scope(|| tracing::error!("cannot record the run: {}", Chain(&e)));
                     SlotOutcome::Failed
                 }
             };
@@ -559,7 +559,7 @@ impl<'a> Worker<'a> {
                 Renewal::Renewed { held, stopped }
             }
             Err(e) => {
-                tracing::error!("cannot renew the leases: {e}");
+                tracing::error!("cannot renew the leases: {}", Chain(&e));
                 Renewal::Failed
             }
         }
@@ -606,7 +606,7 @@ impl<'a> Worker<'a> {
         let claimed = match self.jobs.drive(claim).await {
             Ok(claimed) => claimed,
             Err(e) => {
-                tracing::error!("cannot claim runs: {e}");
+                tracing::error!("cannot claim runs: {}", Chain(&e));
                 return ClaimOutcome::Failed;
             }
         };
@@ -759,7 +759,7 @@ impl<'a> Worker<'a> {
                 return Finished::Lost { run: id };
             }
             Err(e) => {
-                r.span.in_scope(|| tracing::error!("cannot record the end of the run: {e}; another worker takes it over when its lease ends"));
+                r.span.in_scope(|| tracing::error!("cannot record the end of the run: {}; another worker takes it over when its lease ends", Chain(&e)));
                 return Finished::Lost { run: id };
             }
         }
@@ -769,7 +769,7 @@ impl<'a> Worker<'a> {
             .await;
         let _in_run = r.span.enter();
         if let Err(e) = closed {
-            tracing::error!("cannot close the scan: {e}");
+            tracing::error!("cannot close the scan: {}", Chain(&e));
         }
         let shop = r.run.shop.as_str();
         let metrics = self.s.pool.metrics();
@@ -793,7 +793,7 @@ impl<'a> Worker<'a> {
             }
             Err(e) => {
                 metrics.shop_run(shop, RunResult::Failed);
-                tracing::error!("scan failed: {e}");
+                tracing::error!("scan failed: {}", Chain(&e));
             }
         }
         Finished::Ended { run: id, end }
@@ -845,7 +845,8 @@ impl<'a> Worker<'a> {
                     released.push(r.run.id);
                 }
                 Err(e) => tracing::error!(
-                    "cannot release the run: {e}; another worker takes it over when its lease ends"
+                    "cannot release the run: {}; another worker takes it over when its lease ends",
+                    Chain(&e)
                 ),
             }
         }
@@ -908,7 +909,7 @@ fn delivered(result: Result<(DrainSummary, usize), StoreError>, metrics: &Metric
             }
         }
         Err(e) => {
-            tracing::error!("outbox delivery failed: {e}");
+            tracing::error!("outbox delivery failed: {}", Chain(&e));
             Finished::DeliveryFailed
         }
     }

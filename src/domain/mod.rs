@@ -19,6 +19,22 @@ pub use observation::{
 pub use policy::Policy;
 pub use vocab::{Platform, PromoClass, ReferenceKind, Rule, Severity, Source};
 
+/// An error followed by each of its causes, `: `-separated, for logs: an
+/// error whose message says what failed keeps the why in its source.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
 /// Folds a name for comparison: accents removed, lower case, punctuation
 /// and runs of white space collapsed to one space.
 ///

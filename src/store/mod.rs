@@ -2,10 +2,13 @@
 //! and PostgreSQL for scale-out. Queries are runtime `query_as` with
 //! `FromRow`; migrations live in `migrations/<backend>/`.
 
+mod backend;
 pub mod copy;
 pub mod evidence;
 mod fleet;
 mod postgres;
+mod rows;
+mod sql;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -18,25 +21,29 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{
     Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
 };
-use crate::domain::{Currency, Money, Rule, Severity};
+use crate::domain::{Money, Rule, Severity};
 
 /// Why the store failed: infrastructure, not an item's outcome.
+///
+/// Its message says what failed; the database's error is its
+/// [`source`](std::error::Error::source), so a report of the whole chain
+/// (`{:#}` of `anyhow`) prints each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened.
-    #[error("cannot open the database {url}: {source}")]
+    #[error("cannot open the database {url}")]
     Open {
         /// The URL (password redacted).
         url: String,
         /// The cause.
-        source: sqlx::Error,
+        source: DbCause<sqlx::Error>,
     },
     /// A migration failed.
-    #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database migration failed")]
+    Migrate(#[source] DbCause<sqlx::migrate::MigrateError>),
     /// A query failed.
-    #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    #[error("database query failed")]
+    Sql(#[source] DbCause<sqlx::Error>),
     /// A stored value could not be read back.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -44,6 +51,33 @@ pub enum StoreError {
     #[error("{0}")]
     Unsupported(String),
 }
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError::Sql(DbCause(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> StoreError {
+        StoreError::Migrate(DbCause(e))
+    }
+}
+
+/// The database's own error, as the cause of a [`StoreError`]. Its message
+/// already includes the errors beneath it (sqlx's errors print their
+/// source in their message), so it names no further source: a chain of
+/// causes shows each once.
+#[derive(Debug)]
+pub struct DbCause<E>(pub E);
+
+impl<E: std::fmt::Display> std::fmt::Display for DbCause<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for DbCause<E> {}
 
 /// A product variant as identified in one shop.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -172,8 +206,7 @@ impl FindingRow {
     }
 
     fn money(&self, minor: i64) -> Result<Money, StoreError> {
-        let c = Currency::new(&self.currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(Money::new(minor, c))
+        rows::money(minor, &self.currency)
     }
 
     /// The price as [`Money`].
@@ -824,4 +857,21 @@ pub fn evidence_hash(
         material.extend_from_slice(part.as_bytes());
     }
     sha256_hex(&material)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_error_prints_its_cause_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = StoreError::from(sqlx::Error::Io(refused));
+        assert_eq!(e.to_string(), "database query failed");
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(
+            chain,
+            "database query failed: error communicating with database: refused"
+        );
+    }
 }
