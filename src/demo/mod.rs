@@ -1,6 +1,7 @@
 //! `vigie demo`: the whole pipeline, offline, against the built-in fixture
 //! shop on loopback, over two simulated days.
 
+pub mod catalogue;
 pub mod shop;
 pub mod timeline;
 

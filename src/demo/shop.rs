@@ -14,6 +14,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use super::catalogue::FixtureProduct;
+use super::timeline::{self, Display};
 use crate::domain::{Currency, Money};
 
 /// One request as the shop saw it.
@@ -25,23 +27,6 @@ pub struct RequestLog {
     pub at: Instant,
     /// The User-Agent header.
     pub user_agent: String,
-}
-
-/// A product of the fixture shop.
-#[derive(Debug, Clone)]
-pub struct FixtureProduct {
-    /// URL slug under `/produits/`.
-    pub slug: &'static str,
-    /// Name.
-    pub name: &'static str,
-    /// Brand.
-    pub brand: &'static str,
-    /// SKU.
-    pub sku: &'static str,
-    /// EAN-13.
-    pub gtin: &'static str,
-    /// Regular price in cents.
-    pub regular: i64,
 }
 
 /// The products, in sitemap order.
@@ -179,22 +164,7 @@ impl Drop for FixtureShop {
 }
 
 async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMap) -> Response {
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    if let Ok(mut log) = state.log.lock() {
-        log.push(RequestLog {
-            path: path.clone(),
-            at: Instant::now(),
-            user_agent,
-        });
-    }
+    log_request(&state, &uri, &headers);
     let day = state.day.load(Ordering::SeqCst);
     let base = &state.base;
     match uri.path() {
@@ -204,100 +174,9 @@ async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMa
                 "User-agent: *\nDisallow: /panier/\nDisallow: /compte/\n\nSitemap: {base}/sitemap.xml\n"
             ),
         ),
-        "/sitemap.xml" => {
-            let mut urls: Vec<String> = products(&state.options)
-                .iter()
-                .map(|p| format!("{base}/produits/{}", p.slug))
-                .collect();
-            if state.options.bad_pages {
-                for extra in [
-                    "/produits/vase-casse",
-                    "/produits/sans-prix",
-                    "/produits/en-panne",
-                    "/panier/ajout?sku=ML-OPA-01",
-                ] {
-                    urls.push(format!("{base}{extra}"));
-                }
-            }
-            let body: String = urls
-                .iter()
-                .map(|u| format!("  <url><loc>{}</loc></url>\n", html_escape::encode_text(u)))
-                .collect();
-            text(
-                "application/xml",
-                format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n{body}</urlset>\n"
-                ),
-            )
-        }
-        "/products.json" => {
-            // A Shopify-like catalogue: every product on page 1, nothing after.
-            let page: usize = uri
-                .query()
-                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1);
-            let products: Vec<serde_json::Value> = if page == 1 {
-                PRODUCTS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let (price, reference) = price_on(p, day);
-                        let eur = |m: i64| Money::new(m, Currency::EUR).decimal_string();
-                        serde_json::json!({
-                            "id": 1000 + i,
-                            "title": p.name,
-                            "handle": p.slug,
-                            "vendor": p.brand,
-                            "variants": [{
-                                "id": 5000 + i,
-                                "title": "Default Title",
-                                "sku": p.sku,
-                                "barcode": p.gtin,
-                                "price": eur(price),
-                                "compare_at_price": reference.map(eur),
-                                "available": true
-                            }]
-                        })
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            text(
-                "application/json",
-                serde_json::json!({ "products": products }).to_string(),
-            )
-        }
-        "/collection" => {
-            // Listing pages: three products a page, with a "next" link.
-            let page: usize = uri
-                .query()
-                .and_then(|q| q.strip_prefix("page="))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1);
-            let items: String = PRODUCTS
-                .iter()
-                .skip((page.max(1) - 1) * 3)
-                .take(3)
-                .map(|p| {
-                    format!(
-                        "<li><a class=\"produit\" href=\"/produits/{}\">{}</a></li>",
-                        p.slug,
-                        html_escape::encode_text(p.name)
-                    )
-                })
-                .collect();
-            let next = if page * 3 < PRODUCTS.len() {
-                format!(
-                    "<a rel=\"next\" href=\"/collection?page={}\">Suivant</a>",
-                    page + 1
-                )
-            } else {
-                String::new()
-            };
-            html_page("Collection", &format!("<ul>{items}</ul>{next}"))
-        }
+        "/sitemap.xml" => sitemap(&state.options, base),
+        "/products.json" => products_json(&uri, day),
+        "/collection" => collection(&uri),
         "/produits/vase-casse" if state.options.bad_pages => html_page(
             "Vase Grès",
             "<script type=\"application/ld+json\">{\"@type\": \"Product\", \"name\": \"Vase Grès\", \"brand\": \"Maison Lumière\", \"offers\": {\"price\": </script><p>Vase Grès — 59,00 €</p>",
@@ -313,32 +192,158 @@ async fn handle(State(state): State<Arc<ShopState>>, uri: Uri, headers: HeaderMa
             .strip_prefix("/produits/")
             .and_then(|slug| products(&state.options).iter().find(|x| x.slug == slug))
         {
-            Some(product) => {
-                // Conditional GET: the ETag changes when what the page shows changes.
-                let d = show(&state.options, product, day);
-                let etag = format!(
-                    "\"{}-{}-{}-{}-{}\"",
-                    product.slug,
-                    d.price,
-                    d.reference.unwrap_or(0),
-                    d.badge.unwrap_or(0),
-                    d.banner.map_or(0, str::len)
-                );
-                let inm = headers
-                    .get(header::IF_NONE_MATCH)
-                    .and_then(|v| v.to_str().ok());
-                if inm == Some(etag.as_str()) {
-                    return StatusCode::NOT_MODIFIED.into_response();
-                }
-                let mut r = product_page(product, day, base, &state.options);
-                if let Ok(v) = HeaderValue::from_str(&etag) {
-                    r.headers_mut().insert(header::ETAG, v);
-                }
-                r
-            }
+            Some(product) => conditional_product_page(&state, &headers, product, day),
             None => (StatusCode::NOT_FOUND, "page introuvable").into_response(),
         },
     }
+}
+
+/// Records a request in the shop's log.
+fn log_request(state: &ShopState, uri: &Uri, headers: &HeaderMap) {
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if let Ok(mut log) = state.log.lock() {
+        log.push(RequestLog {
+            path,
+            at: Instant::now(),
+            user_agent,
+        });
+    }
+}
+
+/// The sitemap: every product page, and the bad pages when asked for.
+fn sitemap(options: &FixtureOptions, base: &str) -> Response {
+    let mut urls: Vec<String> = products(options)
+        .iter()
+        .map(|p| format!("{base}/produits/{}", p.slug))
+        .collect();
+    if options.bad_pages {
+        for extra in [
+            "/produits/vase-casse",
+            "/produits/sans-prix",
+            "/produits/en-panne",
+            "/panier/ajout?sku=ML-OPA-01",
+        ] {
+            urls.push(format!("{base}{extra}"));
+        }
+    }
+    let body: String = urls
+        .iter()
+        .map(|u| format!("  <url><loc>{}</loc></url>\n", html_escape::encode_text(u)))
+        .collect();
+    text(
+        "application/xml",
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n{body}</urlset>\n"
+        ),
+    )
+}
+
+/// A Shopify-like catalogue: every product on page 1, nothing after.
+fn products_json(uri: &Uri, day: u32) -> Response {
+    let page: usize = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let products: Vec<serde_json::Value> = if page == 1 {
+        PRODUCTS
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (price, reference) = price_on(p, day);
+                let eur = |m: i64| Money::new(m, Currency::EUR).decimal_string();
+                serde_json::json!({
+                    "id": 1000 + i,
+                    "title": p.name,
+                    "handle": p.slug,
+                    "vendor": p.brand,
+                    "variants": [{
+                        "id": 5000 + i,
+                        "title": "Default Title",
+                        "sku": p.sku,
+                        "barcode": p.gtin,
+                        "price": eur(price),
+                        "compare_at_price": reference.map(eur),
+                        "available": true
+                    }]
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    text(
+        "application/json",
+        serde_json::json!({ "products": products }).to_string(),
+    )
+}
+
+/// Listing pages: three products a page, with a "next" link.
+fn collection(uri: &Uri) -> Response {
+    let page: usize = uri
+        .query()
+        .and_then(|q| q.strip_prefix("page="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let items: String = PRODUCTS
+        .iter()
+        .skip((page.max(1) - 1) * 3)
+        .take(3)
+        .map(|p| {
+            format!(
+                "<li><a class=\"produit\" href=\"/produits/{}\">{}</a></li>",
+                p.slug,
+                html_escape::encode_text(p.name)
+            )
+        })
+        .collect();
+    let next = if page * 3 < PRODUCTS.len() {
+        format!(
+            "<a rel=\"next\" href=\"/collection?page={}\">Suivant</a>",
+            page + 1
+        )
+    } else {
+        String::new()
+    };
+    html_page("Collection", &format!("<ul>{items}</ul>{next}"))
+}
+
+/// A product page, or 304 when the client's `If-None-Match` holds its
+/// ETag, which changes when what the page shows changes.
+fn conditional_product_page(
+    state: &ShopState,
+    headers: &HeaderMap,
+    product: &FixtureProduct,
+    day: u32,
+) -> Response {
+    let d = show(&state.options, product, day);
+    let etag = format!(
+        "\"{}-{}-{}-{}-{}\"",
+        product.slug,
+        d.price,
+        d.reference.unwrap_or(0),
+        d.badge.unwrap_or(0),
+        d.banner.map_or(0, str::len)
+    );
+    let inm = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if inm == Some(etag.as_str()) {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let mut r = product_page(product, day, &state.base, &state.options);
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
 }
 
 fn text(content_type: &'static str, body: String) -> Response {
@@ -362,22 +367,22 @@ fn html_page(title: &str, main: &str) -> Response {
 
 fn products(options: &FixtureOptions) -> &'static [FixtureProduct] {
     if options.timeline {
-        super::timeline::PRODUCTS
+        timeline::PRODUCTS
     } else {
         PRODUCTS
     }
 }
 
 /// What a product shows on a day, in the demo or the timeline.
-fn show(options: &FixtureOptions, p: &FixtureProduct, day: u32) -> super::timeline::Display {
+fn show(options: &FixtureOptions, p: &FixtureProduct, day: u32) -> Display {
     if options.timeline {
-        return super::timeline::display(p.slug, day);
+        return timeline::display(p.slug, day);
     }
     let (price, reference) = price_on(p, day);
     let badge = reference.and_then(|r| {
         Money::new(price, Currency::EUR).percent_below(&Money::new(r, Currency::EUR))
     });
-    super::timeline::Display {
+    Display {
         price,
         reference,
         badge,

@@ -3,7 +3,7 @@
 //! `docs/rules.md` has one product that should trigger it, on a known day.
 //! The winter soldes 2026 run from day 36 (7 January) to day 63 (3 February).
 
-use super::shop::FixtureProduct;
+use super::catalogue::FixtureProduct;
 
 /// The first day of the timeline, 09:00 in Paris.
 pub const START: &str = "2025-12-02T08:00:00Z";

@@ -181,61 +181,15 @@ pub fn extract_page(
     let mut block =
         ProductBlock::locate(html, structured_name.as_deref(), structured_price, currency);
     if selectors.is_some() || (priceless && may_have_markup_data(html)) {
-        // Microdata and meta tags are read outside the put-away blocks (the
-        // page's head is never put away); the shop's own selectors see the
-        // whole page.
-        let cleaned_html = without_excluded(html, &block);
-        let cleaned = scraper::Html::parse_document(&cleaned_html);
-        let mut lower: Vec<ExtractedOffer> = html::microdata(&cleaned, page_url, default_currency);
-        lower.extend(html::opengraph(&cleaned, page_url, default_currency));
-        if let Some(s) = selectors {
-            let full = scraper::Html::parse_document(html);
-            let (sel_offers, warnings) = html::with_selectors(&full, s, page_url, default_currency);
-            out.warnings.extend(warnings);
-            lower.extend(sel_offers);
-        }
-        if priceless && lower.iter().any(|o| o.price.is_some()) {
-            // Structured data without a price does not hide a price shown otherwise.
-            if !offers.is_empty() {
-                out.warnings
-                    .push("JSON-LD states no price; using the page's other data".into());
-            }
-            offers.clear();
-            lower.retain(|o| o.price.is_some());
-        }
-        if offers.is_empty() {
-            // The most trusted lower source wins; the others only complete it.
-            let best = lower.iter().filter_map(|o| o.source).min();
-            let (chosen, rest): (Vec<_>, Vec<_>) =
-                lower.into_iter().partition(|o| o.source == best);
-            offers = chosen;
-            lower = rest;
-        }
-        if offers.len() == 1 {
-            let o = &mut offers[0];
-            for other in &lower {
-                match (o.price, other.price) {
-                    (Some(a), Some(b)) if a == b => {
-                        if o.reference_price.is_none() && other.reference_price.is_some() {
-                            o.reference_price = other.reference_price;
-                            o.reference_kind = other.reference_kind;
-                            o.reference_source = other.source;
-                        }
-                        if o.percent_badge.is_none() {
-                            o.percent_badge = other.percent_badge;
-                        }
-                    }
-                    (Some(a), Some(b)) => o.warnings.push(format!(
-                        "sources disagree: {} says {}, {} says {}",
-                        o.source.map(|s| s.as_str()).unwrap_or("?"),
-                        a,
-                        other.source.map(|s| s.as_str()).unwrap_or("?"),
-                        b
-                    )),
-                    _ => {}
-                }
-            }
-        }
+        let lower = markup_offers(
+            html,
+            page_url,
+            default_currency,
+            selectors,
+            &block,
+            &mut out.warnings,
+        );
+        merge_markup_offers(&mut offers, lower, priceless, &mut out.warnings);
         // The structured product may have moved the block's anchor.
         let name = offers.iter().find_map(|o| o.name.clone());
         let price = offers.iter().find_map(|o| o.price);
@@ -249,64 +203,14 @@ pub fn extract_page(
         }
     }
     if offers.is_empty() || offers.iter().all(|o| o.price.is_none()) {
-        if let Some(mut o) = buy_box_offer(html, &block, page_url) {
-            // Structured data naming one product without a price gives
-            // its identity; the block gives the price.
-            let identity = match (offers.as_slice(), found.priceless.as_slice()) {
-                ([one], _) | ([], [one]) => Some(one),
-                _ => None,
-            };
-            if let Some(id) = identity {
-                o.name = id.name.clone().or(o.name);
-                o.brand = id.brand.clone().or(o.brand);
-                o.sku = id.sku.clone();
-                o.gtin = id.gtin.clone();
-                o.variant = id.variant.clone();
-                o.url = id.url.clone().or(o.url);
-                o.source = Some(Source::ProductBlock);
-                o.reference_source = o.reference_source.map(|_| Source::ProductBlock);
-                o.warnings = vec![format!(
-                    "{} states no price; the price is read from the product block",
-                    id.source.map(|s| s.as_str()).unwrap_or("structured data")
-                )];
-            }
+        if let Some(o) = product_block_offer(html, &block, page_url, &offers, &found.priceless) {
             offers = vec![o];
         }
     } else {
         reconcile_with_block(&mut offers, &block);
     }
-    // Promotional wording: the product's inside its block, the shop's elsewhere.
-    let phrases = promo_text::classify_html(html, promo_cache);
-    let mut badges: Vec<(u32, bool)> = Vec::new();
-    let mut promo: Vec<PromoMatch> = Vec::new();
-    for p in phrases {
-        let m = PromoMatch {
-            class: p.class,
-            text: p.text.clone(),
-            location: format!("page, byte {}", p.start),
-        };
-        if block.holds(p.start) {
-            if let Some(n) = p.percent {
-                badges.push((n, p.standalone));
-            }
-            promo.push(m);
-        } else if block.shop_wording(p.start) {
-            out.site_promo.push(m);
-        }
-    }
-    if !offers.is_empty() {
-        // A page of one product (or of variants at one price).
-        let single = offers.len() == 1
-            || offers
-                .windows(2)
-                .all(|w| w[0].name == w[1].name && w[0].price == w[1].price);
-        for o in &mut offers {
-            o.promo.extend(promo.iter().cloned());
-            if o.percent_badge.is_none() && o.price.is_some() {
-                o.percent_badge = badge_for(o, &badges, single);
-            }
-        }
-    }
+    let promo = sort_promo_wording(html, promo_cache, &block, &mut out.site_promo);
+    attach_promo(&mut offers, &promo);
     out.offers = offers;
     if out.offers.is_empty() {
         out.warnings.push(if blocks.is_empty() {
@@ -317,6 +221,171 @@ pub fn extract_page(
         });
     }
     out
+}
+
+/// The offers of the page's microdata and OpenGraph tags, read outside the
+/// put-away blocks (the page's head is never put away), and those of the
+/// shop's own selectors, which see the whole page.
+fn markup_offers(
+    html: &str,
+    page_url: &Url,
+    default_currency: Option<Currency>,
+    selectors: Option<&crate::catalog::Selectors>,
+    block: &ProductBlock,
+    warnings: &mut Vec<String>,
+) -> Vec<ExtractedOffer> {
+    let cleaned_html = without_excluded(html, block);
+    let cleaned = scraper::Html::parse_document(&cleaned_html);
+    let mut lower: Vec<ExtractedOffer> = html::microdata(&cleaned, page_url, default_currency);
+    lower.extend(html::opengraph(&cleaned, page_url, default_currency));
+    if let Some(s) = selectors {
+        let full = scraper::Html::parse_document(html);
+        let (sel_offers, sel_warnings) = html::with_selectors(&full, s, page_url, default_currency);
+        warnings.extend(sel_warnings);
+        lower.extend(sel_offers);
+    }
+    lower
+}
+
+/// Merges the offers of the lower sources (microdata, OpenGraph, selectors)
+/// into the structured ones: when structured data states no price, the
+/// most trusted lower source with one takes their place; a single offer is
+/// completed by the others that agree on its price, and told of those
+/// that do not.
+fn merge_markup_offers(
+    offers: &mut Vec<ExtractedOffer>,
+    mut lower: Vec<ExtractedOffer>,
+    priceless: bool,
+    warnings: &mut Vec<String>,
+) {
+    if priceless && lower.iter().any(|o| o.price.is_some()) {
+        // Structured data without a price does not hide a price shown otherwise.
+        if !offers.is_empty() {
+            warnings.push("JSON-LD states no price; using the page's other data".into());
+        }
+        offers.clear();
+        lower.retain(|o| o.price.is_some());
+    }
+    if offers.is_empty() {
+        // The most trusted lower source wins; the others only complete it.
+        let best = lower.iter().filter_map(|o| o.source).min();
+        let (chosen, rest): (Vec<_>, Vec<_>) = lower.into_iter().partition(|o| o.source == best);
+        *offers = chosen;
+        lower = rest;
+    }
+    if let [o] = offers.as_mut_slice() {
+        for other in &lower {
+            match (o.price, other.price) {
+                (Some(a), Some(b)) if a == b => {
+                    if o.reference_price.is_none() && other.reference_price.is_some() {
+                        o.reference_price = other.reference_price;
+                        o.reference_kind = other.reference_kind;
+                        o.reference_source = other.source;
+                    }
+                    if o.percent_badge.is_none() {
+                        o.percent_badge = other.percent_badge;
+                    }
+                }
+                (Some(a), Some(b)) => o.warnings.push(format!(
+                    "sources disagree: {} says {}, {} says {}",
+                    o.source.map(|s| s.as_str()).unwrap_or("?"),
+                    a,
+                    other.source.map(|s| s.as_str()).unwrap_or("?"),
+                    b
+                )),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// For a page whose offers state no price: the offer the product block
+/// shows. Structured data naming one product without a price gives its
+/// identity; the block gives the price.
+fn product_block_offer(
+    html: &str,
+    block: &ProductBlock,
+    page_url: &Url,
+    offers: &[ExtractedOffer],
+    priceless: &[ExtractedOffer],
+) -> Option<ExtractedOffer> {
+    let mut o = buy_box_offer(html, block, page_url)?;
+    let identity = match (offers, priceless) {
+        ([one], _) | ([], [one]) => Some(one),
+        _ => None,
+    };
+    if let Some(id) = identity {
+        o.name = id.name.clone().or(o.name);
+        o.brand = id.brand.clone().or(o.brand);
+        o.sku = id.sku.clone();
+        o.gtin = id.gtin.clone();
+        o.variant = id.variant.clone();
+        o.url = id.url.clone().or(o.url);
+        o.source = Some(Source::ProductBlock);
+        o.reference_source = o.reference_source.map(|_| Source::ProductBlock);
+        o.warnings = vec![format!(
+            "{} states no price; the price is read from the product block",
+            id.source.map(|s| s.as_str()).unwrap_or("structured data")
+        )];
+    }
+    Some(o)
+}
+
+/// The promotional wording inside the product's block, with the percent
+/// badges among it (each with whether it stands alone).
+struct BlockPromo {
+    promo: Vec<PromoMatch>,
+    badges: Vec<(u32, bool)>,
+}
+
+/// Sorts the page's promotional wording: the product's inside its block,
+/// the shop's elsewhere (pushed to `site_promo`).
+fn sort_promo_wording(
+    html: &str,
+    promo_cache: Option<&mut promo_text::PromoCache>,
+    block: &ProductBlock,
+    site_promo: &mut Vec<PromoMatch>,
+) -> BlockPromo {
+    let phrases = promo_text::classify_html(html, promo_cache);
+    let mut found = BlockPromo {
+        promo: Vec::new(),
+        badges: Vec::new(),
+    };
+    for p in phrases {
+        let m = PromoMatch {
+            class: p.class,
+            text: p.text.clone(),
+            location: format!("page, byte {}", p.start),
+        };
+        if block.holds(p.start) {
+            if let Some(n) = p.percent {
+                found.badges.push((n, p.standalone));
+            }
+            found.promo.push(m);
+        } else if block.shop_wording(p.start) {
+            site_promo.push(m);
+        }
+    }
+    found
+}
+
+/// Gives every offer the product's promotional wording, and its percent
+/// badge when it has none.
+fn attach_promo(offers: &mut [ExtractedOffer], found: &BlockPromo) {
+    if offers.is_empty() {
+        return;
+    }
+    // A page of one product (or of variants at one price).
+    let single = offers.len() == 1
+        || offers
+            .windows(2)
+            .all(|w| w[0].name == w[1].name && w[0].price == w[1].price);
+    for o in offers.iter_mut() {
+        o.promo.extend(found.promo.iter().cloned());
+        if o.percent_badge.is_none() && o.price.is_some() {
+            o.percent_badge = badge_for(o, &found.badges, single);
+        }
+    }
 }
 
 /// Holds structured offers to what the product block displays: the

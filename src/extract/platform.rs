@@ -41,6 +41,23 @@ pub struct CataloguePage {
     pub ids: Vec<String>,
 }
 
+/// Why a catalogue page cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    /// Shopify's `products.json` answer is not JSON.
+    #[error("products.json is not JSON: {0}")]
+    ShopifyNotJson(serde_json::Error),
+    /// Shopify's `products.json` answer holds no `products` list.
+    #[error("products.json has no `products` list")]
+    ShopifyNoProducts,
+    /// The WooCommerce Store API answer is not JSON.
+    #[error("Store API answer is not JSON: {0}")]
+    WoocommerceNotJson(serde_json::Error),
+    /// The WooCommerce Store API answer is not a list.
+    #[error("Store API answer is not a list of products")]
+    WoocommerceNotAList,
+}
+
 fn money(raw: &Value, currency: Currency) -> Option<Money> {
     match raw {
         Value::String(s) if !s.trim().is_empty() => Money::from_decimal_str(s, currency).ok(),
@@ -59,13 +76,16 @@ fn text(v: &Value) -> Option<String> {
 
 /// Parses a Shopify `/products.json` page. Shopify gives no currency there:
 /// the shop's own is used.
-pub fn shopify(json: &[u8], base: &Url, currency: Currency) -> Result<CataloguePage, String> {
-    let v: Value =
-        serde_json::from_slice(json).map_err(|e| format!("products.json is not JSON: {e}"))?;
+pub fn shopify(
+    json: &[u8],
+    base: &Url,
+    currency: Currency,
+) -> Result<CataloguePage, CatalogueError> {
+    let v: Value = serde_json::from_slice(json).map_err(CatalogueError::ShopifyNotJson)?;
     let products = v
         .get("products")
         .and_then(Value::as_array)
-        .ok_or("products.json has no `products` list")?;
+        .ok_or(CatalogueError::ShopifyNoProducts)?;
     let mut page = CataloguePage {
         products: products.len(),
         ..Default::default()
@@ -128,12 +148,9 @@ fn out_push(offers: &mut Vec<ExtractedOffer>, o: ExtractedOffer) {
 }
 
 /// Parses a WooCommerce Store API products page (prices in minor units).
-pub fn woocommerce(json: &[u8]) -> Result<CataloguePage, String> {
-    let v: Value =
-        serde_json::from_slice(json).map_err(|e| format!("Store API answer is not JSON: {e}"))?;
-    let products = v
-        .as_array()
-        .ok_or("Store API answer is not a list of products")?;
+pub fn woocommerce(json: &[u8]) -> Result<CataloguePage, CatalogueError> {
+    let v: Value = serde_json::from_slice(json).map_err(CatalogueError::WoocommerceNotJson)?;
+    let products = v.as_array().ok_or(CatalogueError::WoocommerceNotAList)?;
     let mut page = CataloguePage {
         products: products.len(),
         ..Default::default()

@@ -1,4 +1,4 @@
-//! Promotion wording (`LEGAL_RULES.md` §4), French and English, case- and
+//! Promotion wording (see `docs/rules.md`), French and English, case- and
 //! accent-insensitive, classified and located.
 //!
 //! The text is folded once (lower case, accents removed) with a map back

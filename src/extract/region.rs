@@ -705,11 +705,26 @@ fn tag_flags<'t>(
     f
 }
 
-impl Outline {
-    /// Reads the outline of a page in one pass.
-    pub fn read(html: &str) -> Outline {
-        let b = html.as_bytes();
-        let on_sale = shopify_price_on_sale(b);
+/// The state of the one pass over a page: the elements so far and the
+/// open ones.
+struct Scan<'h> {
+    b: &'h [u8],
+    nodes: Vec<Node>,
+    /// Open elements, the document first.
+    stack: Vec<u32>,
+    /// How many open ancestors are article/section (not main): a header or
+    /// footer inside one is the section's, not the site's.
+    sectioning_depth: usize,
+    attr_buf: Vec<(&'h [u8], &'h [u8])>,
+    /// Where a tag may hide its element (see [`hiding_marks`]), and the
+    /// first not yet passed.
+    marks: Vec<usize>,
+    mark: usize,
+    on_sale: bool,
+}
+
+impl<'h> Scan<'h> {
+    fn new(b: &'h [u8]) -> Scan<'h> {
         let mut nodes: Vec<Node> = Vec::with_capacity(b.len() / 60);
         // The document itself: every top-level element's parent.
         nodes.push(Node {
@@ -726,33 +741,29 @@ impl Outline {
         });
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         stack.push(0);
-        let mut attr_buf: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
-        let marks = hiding_marks(b);
-        let mut mark = 0usize;
-        // Whether an open ancestor is main/article/section: a header or
-        // footer inside one is the section's, not the site's.
-        let mut sectioning_depth = 0usize;
-        let close = |nodes: &mut Vec<Node>, stack: &mut Vec<u32>, sd: &mut usize, at: usize| {
-            if let Some(top) = stack.pop() {
-                let n = &mut nodes[top as usize];
-                n.end = at as u32;
-                if n.kind == Kind::Sectioning
-                    && !b
-                        .get(n.start as usize + 1..n.start as usize + 5)
-                        .is_some_and(|x| x.eq_ignore_ascii_case(b"main"))
-                {
-                    *sd = sd.saturating_sub(1);
-                }
-            }
-        };
+        Scan {
+            b,
+            nodes,
+            stack,
+            sectioning_depth: 0,
+            attr_buf: Vec::with_capacity(16),
+            marks: hiding_marks(b),
+            mark: 0,
+            on_sale: shopify_price_on_sale(b),
+        }
+    }
+
+    /// Walks the page and returns its elements, every one closed.
+    fn run(mut self) -> Vec<Node> {
+        let b = self.b;
         let mut i = 0;
         while i < b.len() {
             let Some(lt) = memchr::memchr(b'<', &b[i..]).map(|p| p + i) else {
-                Self::on_text(&mut nodes, &stack, &b[i..]);
+                Outline::on_text(&mut self.nodes, &self.stack, &b[i..]);
                 break;
             };
             if lt > i {
-                Self::on_text(&mut nodes, &stack, &b[i..lt]);
+                Outline::on_text(&mut self.nodes, &self.stack, &b[i..lt]);
             }
             let rest = &b[lt..];
             let next = rest.get(1).copied().unwrap_or(b' ');
@@ -777,98 +788,146 @@ impl Outline {
             }
             let name = &b[ns..ne];
             let tag_end = tag_end(b, ne);
-            if closing {
-                // Pop to the matching open element, if it is open (looked
-                // for among the last 256 only: hostile nesting stays linear).
-                let found = stack[1..].iter().rev().take(256).position(|&n| {
-                    let s = nodes[n as usize].start as usize + 1;
-                    b.get(s..s + name.len())
-                        .is_some_and(|x| x.eq_ignore_ascii_case(name))
-                        && b.get(s + name.len()).is_none_or(|c| {
-                            !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b':')
-                        })
-                });
-                if let Some(k) = found {
-                    for _ in 0..k {
-                        close(&mut nodes, &mut stack, &mut sectioning_depth, lt);
-                    }
-                    close(&mut nodes, &mut stack, &mut sectioning_depth, tag_end);
-                }
-                i = tag_end;
-                continue;
-            }
-            let kind = kind_of(name);
-            // Implicit closes.
-            if let Some(&top) = stack.last() {
-                let top_kind = nodes[top as usize].kind;
-                let implied = match kind {
-                    _ if top_kind == Kind::P && closes_p(name) => true,
-                    Kind::Li => Self::open_before(&nodes, &stack, Kind::Li, Kind::ListRoot),
-                    Kind::Dtd => Self::open_before(&nodes, &stack, Kind::Dtd, Kind::ListRoot),
-                    Kind::Tr => Self::open_before(&nodes, &stack, Kind::Tr, Kind::ListRoot),
-                    Kind::Cell => Self::open_before(&nodes, &stack, Kind::Cell, Kind::Tr),
-                    Kind::Option => top_kind == Kind::Option,
-                    _ => false,
-                };
-                if implied {
-                    let target = match kind {
-                        _ if top_kind == Kind::P && closes_p(name) => Kind::P,
-                        k => k,
-                    };
-                    while stack.len() > 1 {
-                        let t = stack[stack.len() - 1];
-                        let tk = nodes[t as usize].kind;
-                        close(&mut nodes, &mut stack, &mut sectioning_depth, lt);
-                        if tk == target {
-                            break;
-                        }
-                    }
-                }
-            }
-            let tag = &b[lt..tag_end];
-            // Only a tag holding "hidden", "none" or a sale badge's class may hide.
-            while marks.get(mark).is_some_and(|&m| m < lt) {
-                mark += 1;
-            }
-            let may_hide = marks.get(mark).is_some_and(|&m| m < tag_end);
-            let mut flags = tag_flags(tag, kind, on_sale, may_hide, &mut attr_buf);
-            if matches!(kind, Kind::Header | Kind::Footer) && sectioning_depth == 0 {
-                flags |= flag::AWAY;
-            }
-            let parent = stack.last().copied().unwrap_or(NONE);
-            let self_closing = tag.len() >= 2 && tag[tag.len() - 2] == b'/';
-            let idx = nodes.len() as u32;
-            nodes.push(Node {
-                start: lt as u32,
-                open_end: tag_end as u32,
-                end: tag_end as u32,
-                parent,
-                kind,
-                flags,
-                sub: flags,
-                excluded: false,
-                ugc: false,
-                hidden: false,
-            });
-            if is_raw_text(name) {
-                // Skip to its end tag; its text is not the page's.
-                let end = find_end_tag(b, tag_end, name);
-                nodes[idx as usize].end = end as u32;
-                i = end;
-                continue;
-            }
-            if !(is_void(name) || self_closing) {
-                if kind == Kind::Sectioning && !name.eq_ignore_ascii_case(b"main") {
-                    sectioning_depth += 1;
-                }
-                stack.push(idx);
-            }
-            i = tag_end;
+            i = if closing {
+                self.end_tag(name, lt, tag_end);
+                tag_end
+            } else {
+                self.start_tag(name, lt, tag_end)
+            };
         }
-        while stack.len() > 1 {
-            close(&mut nodes, &mut stack, &mut sectioning_depth, b.len());
+        while self.stack.len() > 1 {
+            self.close(b.len());
         }
-        let mut outline = Outline { nodes };
+        self.nodes
+    }
+
+    /// Closes the innermost open element at `at`.
+    #[inline]
+    fn close(&mut self, at: usize) {
+        if let Some(top) = self.stack.pop() {
+            let n = &mut self.nodes[top as usize];
+            n.end = at as u32;
+            if n.kind == Kind::Sectioning
+                && !self
+                    .b
+                    .get(n.start as usize + 1..n.start as usize + 5)
+                    .is_some_and(|x| x.eq_ignore_ascii_case(b"main"))
+            {
+                self.sectioning_depth = self.sectioning_depth.saturating_sub(1);
+            }
+        }
+    }
+
+    /// An end tag at `lt`: pops to the matching open element, if it is open
+    /// (looked for among the last 256 only: hostile nesting stays linear).
+    #[inline]
+    fn end_tag(&mut self, name: &[u8], lt: usize, tag_end: usize) {
+        let b = self.b;
+        let nodes = &self.nodes;
+        let found = self.stack[1..].iter().rev().take(256).position(|&n| {
+            let s = nodes[n as usize].start as usize + 1;
+            b.get(s..s + name.len())
+                .is_some_and(|x| x.eq_ignore_ascii_case(name))
+                && b.get(s + name.len())
+                    .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b':'))
+        });
+        if let Some(k) = found {
+            for _ in 0..k {
+                self.close(lt);
+            }
+            self.close(tag_end);
+        }
+    }
+
+    /// A start tag at `lt`: closes what it closes implicitly, records the
+    /// element and opens it. Returns where the scan goes on.
+    #[inline]
+    fn start_tag(&mut self, name: &[u8], lt: usize, tag_end: usize) -> usize {
+        let b = self.b;
+        let kind = kind_of(name);
+        self.close_implied(name, kind, lt);
+        let tag = &b[lt..tag_end];
+        // Only a tag holding "hidden", "none" or a sale badge's class may hide.
+        while self.marks.get(self.mark).is_some_and(|&m| m < lt) {
+            self.mark += 1;
+        }
+        let may_hide = self.marks.get(self.mark).is_some_and(|&m| m < tag_end);
+        let mut flags = tag_flags(tag, kind, self.on_sale, may_hide, &mut self.attr_buf);
+        if matches!(kind, Kind::Header | Kind::Footer) && self.sectioning_depth == 0 {
+            flags |= flag::AWAY;
+        }
+        let parent = self.stack.last().copied().unwrap_or(NONE);
+        let self_closing = tag.len() >= 2 && tag[tag.len() - 2] == b'/';
+        let idx = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            start: lt as u32,
+            open_end: tag_end as u32,
+            end: tag_end as u32,
+            parent,
+            kind,
+            flags,
+            sub: flags,
+            excluded: false,
+            ugc: false,
+            hidden: false,
+        });
+        if is_raw_text(name) {
+            // Skip to its end tag; its text is not the page's.
+            let end = find_end_tag(b, tag_end, name);
+            self.nodes[idx as usize].end = end as u32;
+            return end;
+        }
+        if !(is_void(name) || self_closing) {
+            if kind == Kind::Sectioning && !name.eq_ignore_ascii_case(b"main") {
+                self.sectioning_depth += 1;
+            }
+            self.stack.push(idx);
+        }
+        tag_end
+    }
+
+    /// Closes the elements a start tag of `kind` closes implicitly (`<p>`
+    /// before a block, `<li>`, `<dt>`/`<dd>`, `<tr>`, cells, `<option>`).
+    #[inline]
+    fn close_implied(&mut self, name: &[u8], kind: Kind, lt: usize) {
+        let Some(&top) = self.stack.last() else {
+            return;
+        };
+        let (nodes, stack) = (&self.nodes, &self.stack);
+        let top_kind = nodes[top as usize].kind;
+        let implied = match kind {
+            _ if top_kind == Kind::P && closes_p(name) => true,
+            Kind::Li => Outline::open_before(nodes, stack, Kind::Li, Kind::ListRoot),
+            Kind::Dtd => Outline::open_before(nodes, stack, Kind::Dtd, Kind::ListRoot),
+            Kind::Tr => Outline::open_before(nodes, stack, Kind::Tr, Kind::ListRoot),
+            Kind::Cell => Outline::open_before(nodes, stack, Kind::Cell, Kind::Tr),
+            Kind::Option => top_kind == Kind::Option,
+            _ => false,
+        };
+        if !implied {
+            return;
+        }
+        let target = match kind {
+            _ if top_kind == Kind::P && closes_p(name) => Kind::P,
+            k => k,
+        };
+        while self.stack.len() > 1 {
+            let t = self.stack[self.stack.len() - 1];
+            let tk = self.nodes[t as usize].kind;
+            self.close(lt);
+            if tk == target {
+                break;
+            }
+        }
+    }
+}
+
+impl Outline {
+    /// Reads the outline of a page in one pass.
+    pub fn read(html: &str) -> Outline {
+        let mut outline = Outline {
+            nodes: Scan::new(html.as_bytes()).run(),
+        };
         outline.analyse(html);
         outline
     }
@@ -904,9 +963,20 @@ impl Outline {
 
     /// Subtree flags, headings, card lists, exclusions.
     fn analyse(&mut self, html: &str) {
-        let n = self.nodes.len();
-        // A button's text may sit in a child span: a buy word there marks the button.
-        for k in 0..n {
+        self.mark_buy_buttons_by_child_text(html);
+        self.mark_others_headings(html);
+        self.gather_subtree_flags();
+        self.keep_title_blocks();
+        self.put_away_blocks_under_others_headings();
+        self.put_away_card_lists(html);
+        self.dawn_price_states(html);
+        self.inherit();
+    }
+
+    /// A button's text may sit in a child span: a buy word there marks the
+    /// button.
+    fn mark_buy_buttons_by_child_text(&mut self, html: &str) {
+        for k in 0..self.nodes.len() {
             if self.nodes[k].kind != Kind::Button && self.nodes[k].flags & flag::BUY == 0 {
                 let p = self.nodes[k].parent;
                 if p != NONE && self.nodes[p as usize].kind == Kind::Button {
@@ -918,8 +988,12 @@ impl Outline {
                 }
             }
         }
-        // Headings that introduce other products.
-        for k in 0..n {
+    }
+
+    /// Marks the headings that introduce other products ("Vous aimerez
+    /// aussi"), and those that introduce reviews as shoppers' words.
+    fn mark_others_headings(&mut self, html: &str) {
+        for k in 0..self.nodes.len() {
             let node = self.nodes[k];
             if matches!(node.kind, Kind::Heading | Kind::Other | Kind::P)
                 && node.end - node.open_end < 300
@@ -959,6 +1033,12 @@ impl Outline {
                 }
             }
         }
+    }
+
+    /// Each element's subtree flags ([`Node::sub`]), with [`H1_BIT`] on the
+    /// elements holding an `<h1>`.
+    fn gather_subtree_flags(&mut self) {
+        let n = self.nodes.len();
         for k in 0..n {
             self.nodes[k].sub = self.nodes[k].flags;
         }
@@ -977,10 +1057,13 @@ impl Outline {
                 self.nodes[k].sub |= H1_BIT;
             }
         }
-        // A block holding a product title is the product's, whatever its
-        // class says ("product__column-sticky", a "slider" layout): only
-        // its tag or its being hidden can put it away.
-        for k in 0..n {
+    }
+
+    /// A block holding a product title is the product's, whatever its
+    /// class says ("product__column-sticky", a "slider" layout): only its
+    /// tag or its being hidden can put it away.
+    fn keep_title_blocks(&mut self) {
+        for k in 0..self.nodes.len() {
             let node = self.nodes[k];
             if node.sub & H1_BIT != 0
                 && node.flags & flag::AWAY != 0
@@ -989,9 +1072,12 @@ impl Outline {
                 self.nodes[k].flags &= !(flag::AWAY | flag::UGC);
             }
         }
-        // A heading that introduces other products puts away its block: the
-        // nearest ancestor that holds links or prices beside the heading.
-        for k in 0..n {
+    }
+
+    /// A heading that introduces other products puts away its block: the
+    /// nearest ancestor that holds links or prices beside the heading.
+    fn put_away_blocks_under_others_headings(&mut self) {
+        for k in 0..self.nodes.len() {
             if self.nodes[k].flags & flag::OTHERS_HEADING == 0 {
                 continue;
             }
@@ -1012,9 +1098,12 @@ impl Outline {
                 steps += 1;
             }
         }
-        // Repeated cards: two or more siblings of one kind (the same tag and
-        // first class) that each link to another page and show a price are
-        // a list of other products.
+    }
+
+    /// Repeated cards: two or more siblings of one kind (the same tag and
+    /// first class) that each link to another page and show a price are a
+    /// list of other products.
+    fn put_away_card_lists(&mut self, html: &str) {
         let card = |x: &Node| {
             x.sub & flag::LINK != 0
                 && x.sub & (flag::MONEY | flag::PRICE) != 0
@@ -1057,9 +1146,12 @@ impl Outline {
                 x.flags |= flag::AWAY;
             }
         }
-        self.dawn_price_states(html);
-        // Inherit.
-        for k in 0..n {
+    }
+
+    /// Each element inherits its parent's being excluded, shoppers' words
+    /// or hidden.
+    fn inherit(&mut self) {
+        for k in 0..self.nodes.len() {
             let node = self.nodes[k];
             let (pe, pu, ph) = if node.parent == NONE {
                 (false, false, false)

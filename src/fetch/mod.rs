@@ -368,9 +368,12 @@ impl HostPool {
                     reason: format!("{current} is not an http(s) URL with a host"),
                 };
             };
-            if let Err(reason) = net::check_literal_address(&current, policy.allow_private_network)
+            if let Err(refused) = net::check_literal_address(&current, policy.allow_private_network)
             {
-                return FetchOutcome::Refused { url: start, reason };
+                return FetchOutcome::Refused {
+                    url: start,
+                    reason: refused.to_string(),
+                };
             }
             let host = self.host(&key, policy);
             let robots = self.robots_for(&host, policy).await;
@@ -440,10 +443,10 @@ impl HostPool {
         policy: HostPolicy,
         validators: Option<&Validators>,
     ) -> (FetchOutcome, Option<String>) {
-        if let Err(reason) = net::check_literal_address(url, policy.allow_private_network) {
+        if let Err(refused) = net::check_literal_address(url, policy.allow_private_network) {
             let refused = FetchOutcome::Refused {
                 url: url.clone(),
-                reason,
+                reason: refused.to_string(),
             };
             return (refused, None);
         }

@@ -38,8 +38,22 @@ pub(super) fn is_non_public(ip: IpAddr) -> bool {
     }
 }
 
+/// A URL whose host is a literal private, loopback or link-local address,
+/// for a shop not allowed on the private network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{ip} is a private, loopback or link-local address; set allow_private_network = true on the shop if this is intended"
+)]
+pub(super) struct NonPublicAddress {
+    /// The address the URL names.
+    pub(super) ip: IpAddr,
+}
+
 /// Refuses a URL whose host is a literal non-public IP, unless allowed.
-pub(super) fn check_literal_address(url: &Url, allow_private: bool) -> Result<(), String> {
+pub(super) fn check_literal_address(
+    url: &Url,
+    allow_private: bool,
+) -> Result<(), NonPublicAddress> {
     if allow_private {
         return Ok(());
     }
@@ -49,9 +63,7 @@ pub(super) fn check_literal_address(url: &Url, allow_private: bool) -> Result<()
         _ => return Ok(()),
     };
     if is_non_public(ip) {
-        Err(format!(
-            "{ip} is a private, loopback or link-local address; set allow_private_network = true on the shop if this is intended"
-        ))
+        Err(NonPublicAddress { ip })
     } else {
         Ok(())
     }

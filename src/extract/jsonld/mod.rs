@@ -703,138 +703,11 @@ impl<'a> Ctx<'a> {
     fn build_offer(&self, o: &'a Obj, agg: Option<&'a Obj>, info: &Info) -> ExtractedOffer {
         let mut w: Vec<String> = Vec::new();
         let specs = self.specs(o);
-
-        let mut currency = None;
-        for m in std::iter::once(o).chain(agg).chain(specs.iter().copied()) {
-            if let Some(c) = self.currency_of(m, &mut w) {
-                currency = Some(c);
-                break;
-            }
-        }
-        let currency = currency.or(self.default_currency);
-
-        let raw_price = get(o, "price")
-            .or_else(|| get(o, "lowPrice"))
-            .and_then(price_text);
-        let mut price = None;
-        let mut no_currency = false;
-        match (&raw_price, currency) {
-            (Some(t), Some(c)) => price = amount(t, c, "price", &mut w),
-            (Some(_), None) => no_currency = true,
-            (None, _) => {}
-        }
-
-        let mut refs: Vec<(ReferenceKind, Money)> = Vec::new();
-        let mut spec_price_read = false;
-        for spec in &specs {
-            if is_unit_price(spec) {
-                continue;
-            }
-            let role = self.spec_role(spec);
-            if let Role::Unknown(name) = &role {
-                w.push(format!(
-                    "priceType {} not understood: ignored",
-                    quote(Some(name))
-                ));
-                continue;
-            }
-            let Some(t) = get(spec, "price").and_then(price_text) else {
-                continue;
-            };
-            let spec_currency = match get(spec, "priceCurrency") {
-                Some(_) => self.currency_of(spec, &mut w).or(currency),
-                None => currency,
-            };
-            let Some(c) = spec_currency else {
-                no_currency = true;
-                continue;
-            };
-            match role {
-                Role::Price => {
-                    if raw_price.is_none() && !spec_price_read {
-                        spec_price_read = true;
-                        price = amount(&t, c, "priceSpecification price", &mut w);
-                    }
-                }
-                Role::Reference(kind) => {
-                    if let Some(m) = amount(&t, c, kind_label(kind), &mut w) {
-                        refs.push((kind, m));
-                    }
-                }
-                Role::Ignored | Role::Unknown(_) => {}
-            }
-        }
-        if no_currency {
-            w.push("no priceCurrency and no default currency: the price is skipped".to_string());
-        }
-
-        if let (Some(p), Some(h)) = (price, get(o, "highPrice").and_then(price_text)) {
-            if let Ok((high, _)) = parse_price(&h, p.currency) {
-                if high.minor > p.minor {
-                    w.push(format!(
-                        "price range {p} – {high}: the lowest price is taken"
-                    ));
-                }
-            }
-        }
-
-        let (mut reference_price, mut reference_kind) = (None, None);
-        match price {
-            Some(p) => {
-                refs.sort_by_key(|(k, _)| kind_rank(*k));
-                for (kind, r) in refs {
-                    if r.currency != p.currency {
-                        w.push(format!(
-                            "{} {r} is not in the currency of the price {p}: dropped",
-                            kind_label(kind)
-                        ));
-                    } else if r.minor <= p.minor {
-                        w.push(format!(
-                            "{} {r} is not above the price {p}: not a reduction, dropped",
-                            kind_label(kind)
-                        ));
-                    } else {
-                        reference_price = Some(r);
-                        reference_kind = Some(kind);
-                        break;
-                    }
-                }
-            }
-            None => {
-                if !refs.is_empty() {
-                    w.push("a reference price without a price to compare: dropped".to_string());
-                }
-            }
-        }
-
-        let mut name = info.name.clone();
-        let mut variant = info.variant.clone();
-        if let Some(offer_name) = self.text(get(o, "name")) {
-            match &name {
-                None => name = Some(offer_name),
-                Some(n) => {
-                    if variant.is_none() {
-                        variant = name_label(&offer_name, Some(n));
-                    }
-                }
-            }
-        }
-
-        let url_raw = self.url_text(get(o, "url")).or_else(|| info.url.clone());
-        let url = match url_raw {
-            None => self.page_url.to_string(),
-            Some(u) => match self.page_url.join(&u) {
-                Ok(abs) if matches!(abs.scheme(), "http" | "https") => abs.to_string(),
-                _ => {
-                    w.push(format!(
-                        "url {} unusable: the page URL is used",
-                        quote(Some(&u))
-                    ));
-                    self.page_url.to_string()
-                }
-            },
-        };
-
+        let currency = self.offer_currency(o, agg, &specs, &mut w);
+        let (price, refs) = self.offer_prices(o, &specs, currency, &mut w);
+        let (reference_price, reference_kind) = first_reference_above(price, refs, &mut w);
+        let (name, variant) = self.offer_name_and_variant(o, info);
+        let url = self.offer_url(o, info, &mut w);
         let availability = get(o, "availability")
             .or_else(|| agg.and_then(|a| get(a, "availability")))
             .and_then(|v| self.text(Some(v)))
@@ -862,6 +735,168 @@ impl<'a> Ctx<'a> {
             warnings: w,
         }
     }
+
+    /// The offer's currency: the first stated by the offer, its aggregate
+    /// or its price specifications, else the shop's default.
+    fn offer_currency(
+        &self,
+        o: &'a Obj,
+        agg: Option<&'a Obj>,
+        specs: &[&'a Obj],
+        w: &mut Vec<String>,
+    ) -> Option<Currency> {
+        for m in std::iter::once(o).chain(agg).chain(specs.iter().copied()) {
+            if let Some(c) = self.currency_of(m, w) {
+                return Some(c);
+            }
+        }
+        self.default_currency
+    }
+
+    /// The offer's price (its own, else its first price specification) and
+    /// the reference prices its specifications state.
+    fn offer_prices(
+        &self,
+        o: &'a Obj,
+        specs: &[&'a Obj],
+        currency: Option<Currency>,
+        w: &mut Vec<String>,
+    ) -> (Option<Money>, Vec<(ReferenceKind, Money)>) {
+        let raw_price = get(o, "price")
+            .or_else(|| get(o, "lowPrice"))
+            .and_then(price_text);
+        let mut price = None;
+        let mut no_currency = false;
+        match (&raw_price, currency) {
+            (Some(t), Some(c)) => price = amount(t, c, "price", w),
+            (Some(_), None) => no_currency = true,
+            (None, _) => {}
+        }
+
+        let mut refs: Vec<(ReferenceKind, Money)> = Vec::new();
+        let mut spec_price_read = false;
+        for spec in specs {
+            if is_unit_price(spec) {
+                continue;
+            }
+            let role = self.spec_role(spec);
+            if let Role::Unknown(name) = &role {
+                w.push(format!(
+                    "priceType {} not understood: ignored",
+                    quote(Some(name))
+                ));
+                continue;
+            }
+            let Some(t) = get(spec, "price").and_then(price_text) else {
+                continue;
+            };
+            let spec_currency = match get(spec, "priceCurrency") {
+                Some(_) => self.currency_of(spec, w).or(currency),
+                None => currency,
+            };
+            let Some(c) = spec_currency else {
+                no_currency = true;
+                continue;
+            };
+            match role {
+                Role::Price => {
+                    if raw_price.is_none() && !spec_price_read {
+                        spec_price_read = true;
+                        price = amount(&t, c, "priceSpecification price", w);
+                    }
+                }
+                Role::Reference(kind) => {
+                    if let Some(m) = amount(&t, c, kind_label(kind), w) {
+                        refs.push((kind, m));
+                    }
+                }
+                Role::Ignored | Role::Unknown(_) => {}
+            }
+        }
+        if no_currency {
+            w.push("no priceCurrency and no default currency: the price is skipped".to_string());
+        }
+
+        if let (Some(p), Some(h)) = (price, get(o, "highPrice").and_then(price_text)) {
+            if let Ok((high, _)) = parse_price(&h, p.currency) {
+                if high.minor > p.minor {
+                    w.push(format!(
+                        "price range {p} – {high}: the lowest price is taken"
+                    ));
+                }
+            }
+        }
+        (price, refs)
+    }
+
+    /// The offer's name (the product's, else the offer's own) and its
+    /// variant (the product's, else what the offer's name adds to the
+    /// product's).
+    fn offer_name_and_variant(&self, o: &'a Obj, info: &Info) -> (Option<String>, Option<String>) {
+        let mut name = info.name.clone();
+        let mut variant = info.variant.clone();
+        if let Some(offer_name) = self.text(get(o, "name")) {
+            match &name {
+                None => name = Some(offer_name),
+                Some(n) => {
+                    if variant.is_none() {
+                        variant = name_label(&offer_name, Some(n));
+                    }
+                }
+            }
+        }
+        (name, variant)
+    }
+
+    /// The offer's absolute http(s) URL, else the page's.
+    fn offer_url(&self, o: &'a Obj, info: &Info, w: &mut Vec<String>) -> String {
+        let url_raw = self.url_text(get(o, "url")).or_else(|| info.url.clone());
+        match url_raw {
+            None => self.page_url.to_string(),
+            Some(u) => match self.page_url.join(&u) {
+                Ok(abs) if matches!(abs.scheme(), "http" | "https") => abs.to_string(),
+                _ => {
+                    w.push(format!(
+                        "url {} unusable: the page URL is used",
+                        quote(Some(&u))
+                    ));
+                    self.page_url.to_string()
+                }
+            },
+        }
+    }
+}
+
+/// The reference price to keep: the first, by kind, in the price's
+/// currency and above it; the others are dropped with a warning saying why.
+fn first_reference_above(
+    price: Option<Money>,
+    mut refs: Vec<(ReferenceKind, Money)>,
+    w: &mut Vec<String>,
+) -> (Option<Money>, Option<ReferenceKind>) {
+    let Some(p) = price else {
+        if !refs.is_empty() {
+            w.push("a reference price without a price to compare: dropped".to_string());
+        }
+        return (None, None);
+    };
+    refs.sort_by_key(|(k, _)| kind_rank(*k));
+    for (kind, r) in refs {
+        if r.currency != p.currency {
+            w.push(format!(
+                "{} {r} is not in the currency of the price {p}: dropped",
+                kind_label(kind)
+            ));
+        } else if r.minor <= p.minor {
+            w.push(format!(
+                "{} {r} is not above the price {p}: not a reduction, dropped",
+                kind_label(kind)
+            ));
+        } else {
+            return (Some(r), Some(kind));
+        }
+    }
+    (None, None)
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,41 @@ use serde_json::Value;
 use super::quote;
 use crate::domain::{Currency, Money, MoneyError};
 
+/// Why a price value cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum PriceValueError {
+    /// Written with an exponent that cannot be expanded.
+    #[error("not a usable number")]
+    UnusableExponent,
+    /// No digit at all.
+    #[error("no digits")]
+    NoDigits,
+    /// A minus sign before the digits.
+    #[error("negative")]
+    Negative,
+    /// A character that has no place in a number.
+    #[error("not a number")]
+    NotANumber,
+    /// The decimal separator appears more than once.
+    #[error("more than one decimal separator")]
+    SeveralDecimalSeparators,
+    /// A separator among the decimals.
+    #[error("misplaced separator")]
+    MisplacedSeparator,
+    /// Thousands groups not of three digits.
+    #[error("misplaced thousands separator")]
+    MisplacedThousandsSeparator,
+    /// Rounding up leaves 64 bits of minor units.
+    #[error("too large")]
+    TooLarge,
+    /// Zero or less.
+    #[error("zero is not a price")]
+    NotPositive,
+    /// The amount does not fit the currency.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
 /// The text of a price value: a string as written, a number as serde_json
 /// prints it, or the same inside `{"@value": …}` or an array.
 pub(super) fn price_text(v: &Value) -> Option<Cow<'_, str>> {
@@ -45,7 +80,7 @@ pub(super) fn amount(t: &str, c: Currency, what: &str, w: &mut Vec<String>) -> O
 pub(super) fn parse_price(
     text: &str,
     currency: Currency,
-) -> Result<(Money, Option<String>), String> {
+) -> Result<(Money, Option<String>), PriceValueError> {
     let decoded;
     let mut t = text.trim();
     if t.contains('&') {
@@ -59,30 +94,31 @@ pub(super) fn parse_price(
             let m = round_to_minor(&canonical, currency)?;
             (m, Some(format!("{} rounded to {m}", quote(Some(text)))))
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     if money.minor <= 0 {
-        return Err("zero is not a price".to_string());
+        return Err(PriceValueError::NotPositive);
     }
     Ok((money, note))
 }
 
 /// `1 299,90 €` → `1299.90`: digits with at most one `.`.
-pub(super) fn canonical_decimal(t: &str) -> Result<String, String> {
+pub(super) fn canonical_decimal(t: &str) -> Result<String, PriceValueError> {
     if t.bytes().any(|b| b == b'e' || b == b'E')
         && t.bytes()
             .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
     {
-        return expand_exponent(t).ok_or_else(|| "not a usable number".to_string());
+        return expand_exponent(t).ok_or(PriceValueError::UnusableExponent);
     }
-    let no_digits = || "no digits".to_string();
-    let first = t.find(|c: char| c.is_ascii_digit()).ok_or_else(no_digits)?;
+    let first = t
+        .find(|c: char| c.is_ascii_digit())
+        .ok_or(PriceValueError::NoDigits)?;
     let last = t
         .rfind(|c: char| c.is_ascii_digit())
-        .ok_or_else(no_digits)?;
+        .ok_or(PriceValueError::NoDigits)?;
     let prefix = &t[..first];
     if prefix.trim_end().ends_with(['-', '−']) {
-        return Err("negative".to_string());
+        return Err(PriceValueError::Negative);
     }
     let mut core = String::with_capacity(last + 3 - first);
     if prefix.ends_with(['.', ',']) {
@@ -97,12 +133,12 @@ pub(super) fn canonical_decimal(t: &str) -> Result<String, String> {
             }
             ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'' | '\u{2019}' => {
                 if last_space {
-                    return Err("not a number".to_string());
+                    return Err(PriceValueError::NotANumber);
                 }
                 core.push(' ');
                 last_space = true;
             }
-            _ => return Err("not a number".to_string()),
+            _ => return Err(PriceValueError::NotANumber),
         }
     }
     let dots = core.matches('.').count();
@@ -124,14 +160,14 @@ pub(super) fn canonical_decimal(t: &str) -> Result<String, String> {
     let (int, frac) = match decimal {
         Some(d) => {
             if core.matches(d).count() > 1 {
-                return Err("more than one decimal separator".to_string());
+                return Err(PriceValueError::SeveralDecimalSeparators);
             }
             core.split_once(d).unwrap_or((&core, ""))
         }
         None => (core.as_str(), ""),
     };
     if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("misplaced separator".to_string());
+        return Err(PriceValueError::MisplacedSeparator);
     }
     let groups: Vec<&str> = int
         .split(|c: char| c == ' ' || Some(c) == thousands)
@@ -139,7 +175,7 @@ pub(super) fn canonical_decimal(t: &str) -> Result<String, String> {
     if groups.len() > 1
         && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3))
     {
-        return Err("misplaced thousands separator".to_string());
+        return Err(PriceValueError::MisplacedThousandsSeparator);
     }
     let mut out: String = groups.concat();
     if out.is_empty() {
@@ -191,14 +227,16 @@ pub(super) fn is_float_noise(canonical: &str) -> bool {
 }
 
 /// Rounds a canonical decimal half up to the currency's minor unit.
-pub(super) fn round_to_minor(canonical: &str, currency: Currency) -> Result<Money, String> {
+pub(super) fn round_to_minor(
+    canonical: &str,
+    currency: Currency,
+) -> Result<Money, PriceValueError> {
     let (int, frac) = canonical.split_once('.').unwrap_or((canonical, ""));
     let exp = currency.exponent() as usize;
     let kept = frac.get(..exp.min(frac.len())).unwrap_or("");
-    let base =
-        Money::from_decimal_str(&format!("{int}.{kept}"), currency).map_err(|e| e.to_string())?;
+    let base = Money::from_decimal_str(&format!("{int}.{kept}"), currency)?;
     if frac.as_bytes().get(exp).is_some_and(|d| *d >= b'5') {
-        let minor = base.minor.checked_add(1).ok_or("too large")?;
+        let minor = base.minor.checked_add(1).ok_or(PriceValueError::TooLarge)?;
         Ok(Money::new(minor, currency))
     } else {
         Ok(base)
