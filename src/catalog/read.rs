@@ -15,7 +15,7 @@ use super::{
     Brand, Catalog, CatalogError, CatalogIssue, DEFAULT_RATE, Delivery, Language, Listing,
     Selectors, Shop, Subscriber, line_of,
 };
-use crate::domain::calendar::{Override, SeasonError, Zone};
+use crate::domain::calendar::{Override, OverrideError, SeasonError, ZoneError};
 use crate::domain::policy::{Announced, toml_date};
 use crate::domain::{Crontab, Currency, Email, Platform, Policy, Rule, Severity, fold_name};
 
@@ -497,18 +497,27 @@ fn shop_fields(
     Ok((url, sitemap, rate, schedule))
 }
 
+/// Why a `[[calendar_override]]` cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum BadOverride {
+    #[error(transparent)]
+    Zone(#[from] ZoneError),
+    #[error(transparent)]
+    Season(#[from] SeasonError),
+    #[error(transparent)]
+    Dates(#[from] OverrideError),
+}
+
 /// A `[[calendar_override]]`, checked.
-fn calendar_override(r: &RawOverride) -> Result<Override, String> {
-    let zone = r.zone.parse::<Zone>().map_err(|e| e.to_string())?;
-    let season = r.season.parse().map_err(|e: SeasonError| e.to_string())?;
+fn calendar_override(r: &RawOverride) -> Result<Override, BadOverride> {
     let ov = Override {
-        zone,
-        season,
+        zone: r.zone.parse()?,
+        season: r.season.parse()?,
         year: r.year,
         first_day: r.first_day,
         last_day: r.last_day,
     };
-    ov.validate().map_err(|e| e.to_string())?;
+    ov.validate()?;
     Ok(ov)
 }
 
