@@ -258,11 +258,13 @@ async fn serve(g: &GlobalArgs, a: &WorkerArgs, daemon: bool) -> Result<ExitCode,
     listen(a.daemon.listen, &metrics).await?;
     let calendar = catalog.calendar();
     let services = Services {
-        catalog: &catalog,
-        store: store.as_ref(),
-        pool: &pool,
+        scan: crate::pipeline::Scanner {
+            catalog: &catalog,
+            store: store.as_ref(),
+            pool: &pool,
+            calendar: &calendar,
+        },
         mailer: &mailer,
-        calendar: &calendar,
     };
     crate::daemon::worker::run(services, &options, &mut shutdown)
         .await

@@ -55,16 +55,13 @@ use futures::stream::FuturesUnordered;
 use tracing::Instrument;
 
 use super::{Clock, DaemonError, Shutdown};
-use crate::catalog::{Catalog, Shop};
-use crate::domain::calendar::Calendar;
+use crate::catalog::Shop;
 use crate::domain::{Chain, Crontab};
 use crate::fetch::HostPool;
 use crate::metrics::{Metrics, RunResult};
 use crate::notify::{self, DrainSummary, Mailer};
 use crate::pipeline::{self, ScanSummary};
-use crate::store::{
-    ClaimedRun, LeaseRenewal, Queued, RunEnd, RunToQueue, Store, StoreError, host_of,
-};
+use crate::store::{ClaimedRun, LeaseRenewal, Queued, RunEnd, RunToQueue, StoreError, host_of};
 
 /// The default lease on a run and its host.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
@@ -153,19 +150,13 @@ fn interval_ms(shop: &Shop) -> i64 {
     }
 }
 
-/// What a worker works with.
+/// What a worker works with: what its scans use, and the mailer.
 #[derive(Clone, Copy)]
 pub struct Services<'a> {
-    /// The watchlists.
-    pub catalog: &'a Catalog,
-    /// The database.
-    pub store: &'a dyn Store,
-    /// The HTTP client, polite per host.
-    pub pool: &'a HostPool,
+    /// The watchlists, database, HTTP pool and calendar of the scans.
+    pub scan: pipeline::Scanner<'a>,
     /// Where the outbox is delivered.
     pub mailer: &'a Mailer,
-    /// The sale periods findings are judged against.
-    pub calendar: &'a Calendar,
 }
 
 /// A scheduled shop as the worker sees it.
@@ -377,7 +368,7 @@ impl<'a> Worker<'a> {
             Some(o) => Clock::with_origin(options.tick, o),
             None => Clock::new(options.tick),
         };
-        let plans = super::schedules(s.catalog, options.tz)?
+        let plans = super::schedules(s.scan.catalog, options.tz)?
             .into_iter()
             .map(|(shop, crontab)| Plan {
                 span: tracing::error_span!("shop", shop = %shop.name),
@@ -388,6 +379,7 @@ impl<'a> Worker<'a> {
             })
             .collect();
         let intervals = s
+            .scan
             .catalog
             .shops
             .iter()
@@ -431,7 +423,7 @@ impl<'a> Worker<'a> {
         let limit = i64::try_from(self.plans.len() * 8)
             .unwrap_or(i64::MAX)
             .max(64);
-        let rows = self.s.store.runs(limit).await?;
+        let rows = self.s.scan.store.runs(limit).await?;
         let now = self.clock.now();
         let mut known = 0;
         for p in &self.plans {
@@ -447,7 +439,7 @@ impl<'a> Worker<'a> {
                 self.interrupted.insert(p.shop.name.clone());
             }
             if let Some(at) = last {
-                self.s.pool.metrics().shop_succeeded(&p.shop.name, at);
+                self.s.scan.pool.metrics().shop_succeeded(&p.shop.name, at);
                 known += 1;
             }
             let next = p
@@ -488,7 +480,7 @@ impl<'a> Worker<'a> {
                 slot,
                 due_at: jittered(Utc::now(), self.options.jitter),
             };
-            let queued = self.jobs.drive(self.s.store.enqueue_run(&run)).await;
+            let queued = self.jobs.drive(self.s.scan.store.enqueue_run(&run)).await;
             let skipped = matches!(queued, Ok(Queued::Skipped));
             let at = slot.with_timezone(&self.options.tz).to_rfc3339();
             let outcome = match queued {
@@ -505,7 +497,7 @@ impl<'a> Worker<'a> {
             };
             p.span.in_scope(|| log_slot(outcome, &p.crontab, &at));
             if skipped {
-                self.s.pool.metrics().slot_skipped(&p.shop.name);
+                self.s.scan.pool.metrics().slot_skipped(&p.shop.name);
             }
             out.push(SlotRecord {
                 shop: p.shop.name.clone(),
@@ -539,7 +531,7 @@ impl<'a> Worker<'a> {
         let name = self.options.name.as_str();
         let renewed = self
             .jobs
-            .drive(self.s.store.renew_runs(name, &renewals, lease_until))
+            .drive(self.s.scan.store.renew_runs(name, &renewals, lease_until))
             .await;
         match renewed {
             Ok(held) => {
@@ -594,7 +586,7 @@ impl<'a> Worker<'a> {
         }
         let now = Utc::now();
         let limit = i64::try_from(self.options.max_runs - self.running.len()).unwrap_or(i64::MAX);
-        let store = self.s.store;
+        let store = self.s.scan.store;
         let claim = store.claim_runs(
             &self.options.name,
             now,
@@ -645,7 +637,7 @@ impl<'a> Worker<'a> {
         }
         self.draining = true;
         self.timers.next_drain = Instant::now() + self.options.outbox_interval;
-        let (store, mailer) = (self.s.store, self.s.mailer);
+        let (store, mailer) = (self.s.scan.store, self.s.mailer);
         let lease = outbox_lease(self.options.lease);
         self.jobs.set.push(Box::pin(async move {
             let result = async {
@@ -715,7 +707,7 @@ impl<'a> Worker<'a> {
         match done {
             Done::Drain(result) => {
                 self.draining = false;
-                delivered(result, self.s.pool.metrics())
+                delivered(result, self.s.scan.pool.metrics())
             }
             Done::Run { id, result } => {
                 // A run ended: its emails go out now, and there is room to claim.
@@ -737,7 +729,7 @@ impl<'a> Worker<'a> {
     /// Records the end of a run that was not stopped.
     async fn end(&mut self, r: Running, result: Result<ScanSummary, StoreError>) -> Finished {
         let id = r.run.id;
-        let free_at = Utc::now() + rest(self.s.pool, &r);
+        let free_at = Utc::now() + rest(self.s.scan.pool, &r);
         let (end, summary) = match &result {
             Ok(s) => (RunEnd::Done, serde_json::to_value(s).unwrap_or_default()),
             Err(e) => (
@@ -746,7 +738,7 @@ impl<'a> Worker<'a> {
             ),
         };
         let summary_text = summary.to_string();
-        let store = self.s.store;
+        let store = self.s.scan.store;
         let ended = store.end_run(&self.options.name, id, end, &summary_text, free_at);
         match self.jobs.drive(ended).await {
             Ok(true) => {}
@@ -772,7 +764,7 @@ impl<'a> Worker<'a> {
             tracing::error!("cannot close the scan: {}", Chain(&e));
         }
         let shop = r.run.shop.as_str();
-        let metrics = self.s.pool.metrics();
+        let metrics = self.s.scan.pool.metrics();
         match result {
             Ok(s) if s.shops_failed.is_empty() => {
                 metrics.shop_run(shop, RunResult::Ok);
@@ -828,14 +820,16 @@ impl<'a> Worker<'a> {
         let mut released = Vec::new();
         for (_, r) in self.running.drain() {
             r.abort.abort();
-            let free_at = Utc::now() + rest(self.s.pool, &r);
+            let free_at = Utc::now() + rest(self.s.scan.pool, &r);
             let end = self
                 .s
+                .scan
                 .store
                 .end_run(&self.options.name, r.run.id, RunEnd::Released, "", free_at)
                 .await;
             let _in_run = r.span.enter();
             self.s
+                .scan
                 .pool
                 .metrics()
                 .shop_run(&r.run.shop, RunResult::Interrupted);
@@ -964,7 +958,7 @@ async fn start<'a>(
     run: ClaimedRun,
     span: tracing::Span,
 ) -> Result<(Running, Job<'a>), String> {
-    let Some(shop) = s.catalog.shop(&run.shop) else {
+    let Some(shop) = s.scan.catalog.shop(&run.shop) else {
         return Err(format!(
             "shop {:?} is not in this worker's watchlists",
             run.shop
@@ -972,6 +966,7 @@ async fn start<'a>(
     };
     let already: HashSet<i64> = if run.attempts > 1 {
         let ids = s
+            .scan
             .store
             .observed_in_scan(run.scan_id)
             .await
@@ -995,16 +990,10 @@ async fn start<'a>(
     let id = run.id;
     let scan_id = run.scan_id;
     let now = run.scan_clock;
-    s.pool.new_run();
+    s.scan.pool.new_run();
     let job: Job<'a> = Box::pin(
         async move {
-            let scanner = pipeline::Scanner {
-                catalog: s.catalog,
-                store: s.store,
-                pool: s.pool,
-                calendar: s.calendar,
-            };
-            let scan = pipeline::scan_claimed(&scanner, shop, scan_id, now, &already);
+            let scan = pipeline::scan_claimed(&s.scan, shop, scan_id, now, &already);
             let result = Abortable::new(scan, registration).await;
             Done::Run { id, result }
         }
@@ -1026,8 +1015,11 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::catalog::Catalog;
     use crate::config::{FileConfig, Overrides, Settings};
+    use crate::domain::calendar::Calendar;
     use crate::fetch::FetchConfig;
+    use crate::store::Store;
 
     /// A catalog, a SQLite store and the rest, around two shops on one host
     /// that accepts connections and never answers (a scan polled by
@@ -1081,11 +1073,13 @@ mod tests {
     impl Setup {
         fn worker(&self, name: &str) -> Worker<'_> {
             let services = Services {
-                catalog: &self.catalog,
-                store: self.store.as_ref(),
-                pool: &self.pool,
+                scan: pipeline::Scanner {
+                    catalog: &self.catalog,
+                    store: self.store.as_ref(),
+                    pool: &self.pool,
+                    calendar: &self.calendar,
+                },
                 mailer: &self.mailer,
-                calendar: &self.calendar,
             };
             let options = WorkerOptions {
                 name: name.into(),
