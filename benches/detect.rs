@@ -213,7 +213,12 @@ fn main() {
         if let Some(r) = last {
             println!(
                 "full re-evaluation of {} observations ({} products): median {cpu_s:.2} s CPU, {wall_s:.2} s wall; findings {:?}",
-                r.observations, r.products, r.findings_by_rule
+                r.observations,
+                r.products,
+                r.findings_by_rule
+                    .iter()
+                    .map(|(rule, n)| (rule.as_str(), n))
+                    .collect::<std::collections::BTreeMap<_, _>>()
             );
         }
     });
