@@ -182,38 +182,36 @@ fn when(w: &Words, t: DateTime<Utc>) -> String {
 
 fn rule_title(w: &Words, rule: Rule) -> &'static str {
     let fr = w.lang == "fr";
-    match (rule.as_str(), fr) {
-        ("R1", true) => "mot « soldes » hors période",
-        ("R1", false) => "the word \"soldes\" outside the sales periods",
-        ("R2", true) => "pré-soldes déguisées",
-        ("R2", false) => "disguised pre-sales",
-        ("R3", true) => "réduction hors soldes",
-        ("R3", false) => "reduction outside the sales periods",
-        ("R4", true) => "prix antérieur absent",
-        ("R4", false) => "prior price missing",
-        ("R5", true) => "prix de référence fictif",
-        ("R5", false) => "fictitious reference price",
-        ("R6", true) => "pourcentage mal calculé",
-        ("R6", false) => "percentage miscalculated",
-        ("R7", true) => "promotion permanente",
-        ("R7", false) => "permanent promotion",
-        ("R8", true) => "prix gonflé avant promotion",
-        ("R8", false) => "price raised before a promotion",
-        ("R9", true) => "baisse de prix silencieuse",
-        ("R9", false) => "silent price cut",
-        (_, true) => "constat",
-        (_, false) => "finding",
+    match (rule, fr) {
+        (Rule::R1, true) => "mot « soldes » hors période",
+        (Rule::R1, false) => "the word \"soldes\" outside the sales periods",
+        (Rule::R2, true) => "pré-soldes déguisées",
+        (Rule::R2, false) => "disguised pre-sales",
+        (Rule::R3, true) => "réduction hors soldes",
+        (Rule::R3, false) => "reduction outside the sales periods",
+        (Rule::R4, true) => "prix antérieur absent",
+        (Rule::R4, false) => "prior price missing",
+        (Rule::R5, true) => "prix de référence fictif",
+        (Rule::R5, false) => "fictitious reference price",
+        (Rule::R6, true) => "pourcentage mal calculé",
+        (Rule::R6, false) => "percentage miscalculated",
+        (Rule::R7, true) => "promotion permanente",
+        (Rule::R7, false) => "permanent promotion",
+        (Rule::R8, true) => "prix gonflé avant promotion",
+        (Rule::R8, false) => "price raised before a promotion",
+        (Rule::R9, true) => "baisse de prix silencieuse",
+        (Rule::R9, false) => "silent price cut",
     }
 }
 
 fn severity_label(w: &Words, severity: Severity) -> &'static str {
-    match (severity.as_str(), w.lang == "fr") {
-        ("violation", true) => "infraction à la règle citée",
-        ("violation", false) => "breach of the rule cited",
-        ("announced", true) => "promotion annoncée par la marque (pour information)",
-        ("announced", false) => "promotion announced by the brand (for information)",
-        (_, true) => "constat à signaler (licite ou non selon les cas)",
-        (_, false) => "finding to report (lawful or not depending on the case)",
+    match (severity, w.lang == "fr") {
+        (Severity::Violation, true) => "infraction à la règle citée",
+        (Severity::Violation, false) => "breach of the rule cited",
+        (Severity::Announced, true) => "promotion annoncée par la marque (pour information)",
+        (Severity::Announced, false) => "promotion announced by the brand (for information)",
+        (Severity::Report, true) => "constat à signaler (licite ou non selon les cas)",
+        (Severity::Report, false) => "finding to report (lawful or not depending on the case)",
     }
 }
 
