@@ -131,7 +131,7 @@ async fn scan_shop(
             recipients: vec![vigie::store::Recipient {
                 name: "Bench".into(),
                 email: "bench@bench.example".parse().expect("an address"),
-                language: "fr".into(),
+                language: vigie::domain::Language::Fr,
                 digest: None,
                 deliver_at: chrono::Utc::now(),
                 rules: Vec::new(),

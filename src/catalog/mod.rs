@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use url::Url;
 
-use crate::domain::{Crontab, Currency, Email, Recipient, Rule, Severity, fold_name};
+pub use crate::domain::Language;
+use crate::domain::{Crontab, Currency, Digest, Email, Recipient, Rule, Severity, fold_name};
 
 mod read;
 
@@ -171,32 +172,12 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// The name stored with outbox rows: `None` for immediate delivery.
-    pub fn digest_name(&self) -> Option<&'static str> {
+    /// The digest its outbox rows wait for: `None` for immediate delivery.
+    pub fn digest(&self) -> Option<Digest> {
         match self {
             Delivery::Immediate => None,
-            Delivery::Daily(_) => Some("daily"),
-            Delivery::Weekly(..) => Some("weekly"),
-        }
-    }
-}
-
-/// The language of a subscriber's emails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    /// French (the default).
-    #[default]
-    Fr,
-    /// English.
-    En,
-}
-
-impl Language {
-    /// The ISO 639-1 code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Language::Fr => "fr",
-            Language::En => "en",
+            Delivery::Daily(_) => Some(Digest::Daily),
+            Delivery::Weekly(..) => Some(Digest::Weekly),
         }
     }
 }
@@ -207,8 +188,8 @@ impl Subscriber {
         Recipient {
             name: self.name.clone(),
             email: self.email.clone(),
-            language: self.language.code().to_string(),
-            digest: self.delivery.digest_name().map(str::to_string),
+            language: self.language,
+            digest: self.delivery.digest(),
             deliver_at: self.deliver_at(now),
             rules: self.rules.clone(),
             severities: self.severities.clone(),
@@ -520,10 +501,7 @@ brands = ["maison lumiere"]
         assert!(r.accepts(Rule::R3, Severity::Violation));
         assert!(!r.accepts(Rule::R1, Severity::Violation));
         assert!(!r.accepts(Rule::R3, Severity::Report));
-        assert_eq!(
-            (r.language.as_str(), r.digest.as_deref()),
-            ("en", Some("weekly"))
-        );
+        assert_eq!((r.language, r.digest), (Language::En, Some(Digest::Weekly)));
         // Wednesday 07:30 in Paris (CET, UTC+1) after Monday 2026-03-09.
         assert_eq!(a.deliver_at(now).to_rfc3339(), "2026-03-11T06:30:00+00:00");
         let text = format!(

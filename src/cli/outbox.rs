@@ -75,7 +75,7 @@ pub async fn run(g: &GlobalArgs, a: &OutboxArgs) -> Result<ExitCode, CliError> {
                     r.status,
                     r.subscriber,
                     r.email,
-                    r.digest.as_deref().unwrap_or("immediate"),
+                    r.digest.map_or("immediate", |d| d.as_str()),
                     r.finding_id,
                     r.rule,
                     r.brand,

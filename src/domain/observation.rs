@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Email, History, Money, PromoClass, ReferenceKind, Rule, Severity, Source};
+use super::{
+    Digest, Email, History, Language, Money, PromoClass, ReferenceKind, Rule, Severity, Source,
+};
 
 /// What the detector looks at in one observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,10 +137,10 @@ pub struct Recipient {
     pub name: String,
     /// Address.
     pub email: Email,
-    /// Language code of the emails (`fr`, `en`).
-    pub language: String,
+    /// Language of the emails.
+    pub language: Language,
     /// `None` for one email per finding; `daily` or `weekly` for a digest.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     /// When a finding opened now is to be sent.
     pub deliver_at: DateTime<Utc>,
     /// Rules reported (empty: all).

@@ -259,7 +259,67 @@ pub enum Platform {
     Prestashop,
 }
 
-stored_name!(Rule, Severity, PromoClass, ReferenceKind, Source, Platform);
+/// The language of a subscriber's e-mails.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    EnumIter,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Language {
+    /// French (the default).
+    #[default]
+    Fr,
+    /// English.
+    En,
+}
+
+/// How often a subscriber's digest is sent (no digest: one e-mail per
+/// finding).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    EnumIter,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Digest {
+    /// One digest a day.
+    Daily,
+    /// One digest a week.
+    Weekly,
+}
+
+stored_name!(
+    Rule,
+    Severity,
+    PromoClass,
+    ReferenceKind,
+    Source,
+    Platform,
+    Language,
+    Digest
+);
 
 /// Stores a vocabulary value (or an [`super::Email`]) as its name in a TEXT
 /// column, on either backend: binding one binds its name, and reading a
@@ -313,6 +373,8 @@ text_column!(
     ReferenceKind => "a kind of former price",
     Source => "a source of an offer",
     Platform => "a platform",
+    Language => "a language (fr, en)",
+    Digest => "a digest (daily, weekly)",
     super::Email => "an email address"
 );
 
@@ -356,6 +418,8 @@ mod tests {
         round_trip::<ReferenceKind>();
         round_trip::<Source>();
         round_trip::<Platform>();
+        round_trip::<Language>();
+        round_trip::<Digest>();
     }
 
     #[test]

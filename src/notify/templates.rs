@@ -13,7 +13,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
 
-use crate::domain::{Rule, Severity};
+use crate::domain::{Digest, Language, Rule, Severity};
 use crate::store::{FindingRow, OutboxItem};
 
 /// A rendered email.
@@ -160,8 +160,11 @@ const EN: Words = Words {
     brands: "Watched brands at this shop",
 };
 
-fn words(language: &str) -> &'static Words {
-    if language == "en" { &EN } else { &FR }
+fn words(language: Language) -> &'static Words {
+    match language {
+        Language::Fr => &FR,
+        Language::En => &EN,
+    }
 }
 
 fn money(f: &FindingRow, minor: i64) -> String {
@@ -408,7 +411,7 @@ impl<'a> std::ops::Deref for DigestText<'a> {
 /// The email telling a subscriber about one finding, in the subscriber's
 /// language. Fails only if a template cannot be rendered.
 pub fn finding_email(item: &OutboxItem) -> Result<Email, askama::Error> {
-    let w = words(&item.language);
+    let w = words(item.language);
     let f = &item.finding;
     let mail = FindingMail {
         w,
@@ -437,8 +440,8 @@ pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Result<Email, a
             html: String::new(),
         });
     };
-    let w = words(&first.language);
-    let kind = if first.digest.as_deref() == Some("weekly") {
+    let w = words(first.language);
+    let kind = if first.digest == Some(Digest::Weekly) {
         w.digest_weekly
     } else {
         w.digest_daily
@@ -492,7 +495,7 @@ mod tests {
             email: "ana@shop.example".into(),
             attempts: 0,
             digest: None,
-            language: "fr".into(),
+            language: Language::Fr,
             finding: FindingRow {
                 id: 3,
                 rule: Rule::R3,
@@ -536,7 +539,7 @@ mod tests {
     #[test]
     fn english_and_digests() {
         let mut a = item("Lampe Opaline");
-        a.language = "en".into();
+        a.language = Language::En;
         let e = finding_email(&a).unwrap();
         assert_eq!(
             e.subject,
@@ -545,10 +548,10 @@ mod tests {
         assert!(e.text.contains("Price shown : 129,00\u{a0}€"), "{}", e.text);
         assert!(e.text.contains("TFEU art. 101"));
         let mut b = item("Vase <b>bleu</b>");
-        b.digest = Some("daily".into());
+        b.digest = Some(Digest::Daily);
         b.finding.shop = "Autre".into();
         let mut c = b.clone();
-        c.digest = Some("daily".into());
+        c.digest = Some(Digest::Daily);
         let now = DateTime::parse_from_rfc3339("2026-03-12T07:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -603,7 +606,7 @@ mod tests {
             e.html
         );
         assert!(!e.html.contains("<b>-50"));
-        it.language = "en".into();
+        it.language = Language::En;
         let e = finding_email(&it).unwrap();
         assert!(
             e.text
@@ -636,8 +639,8 @@ mod tests {
         shop.finding.details =
             serde_json::json!({ "matched_text": format!("matched {NASTY}") }).to_string();
         let (mut a, mut b) = (product.clone(), shop.clone());
-        a.digest = Some("daily".into());
-        b.digest = Some("daily".into());
+        a.digest = Some(Digest::Daily);
+        b.digest = Some(Digest::Daily);
         let now = DateTime::parse_from_rfc3339("2026-03-12T07:00:00Z")
             .unwrap()
             .with_timezone(&Utc);

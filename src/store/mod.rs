@@ -21,7 +21,7 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{
     Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
 };
-use crate::domain::{Money, Rule, Severity};
+use crate::domain::{Digest, Language, Money, Rule, Severity};
 
 /// Why the store failed: infrastructure, not an item's outcome.
 ///
@@ -231,10 +231,10 @@ pub struct OutboxItem {
     pub email: String,
     /// Attempts so far.
     pub attempts: i64,
-    /// `None` for an immediate email; `daily`/`weekly` for a digest row.
-    pub digest: Option<String>,
-    /// Language code of the email.
-    pub language: String,
+    /// `None` for an immediate email; the digest of a digest row.
+    pub digest: Option<Digest>,
+    /// Language of the email.
+    pub language: Language,
     /// The finding to tell about.
     pub finding: FindingRow,
 }
@@ -250,8 +250,8 @@ pub struct OutboxEntry {
     pub subscriber: String,
     /// Address.
     pub email: String,
-    /// `daily`/`weekly` digest, or none.
-    pub digest: Option<String>,
+    /// Its digest, or none for an immediate email.
+    pub digest: Option<Digest>,
     /// Attempts made.
     pub attempts: i64,
     /// When it is (or was) due.

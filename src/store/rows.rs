@@ -12,7 +12,7 @@ use super::{
     Baseline, FindingRow, OutboxItem, PageCache, ProductRecord, StoreError, StoredObservation,
     warnings_from_json,
 };
-use crate::domain::{Currency, Money, ReferenceKind, Rule, Source};
+use crate::domain::{Currency, Digest, Language, Money, ReferenceKind, Rule, Source};
 
 /// An amount read back from its minor units and currency code.
 pub(super) fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
@@ -211,8 +211,8 @@ pub(super) struct OutboxClaimRow {
     subscriber: String,
     email: String,
     attempts: i64,
-    digest: Option<String>,
-    language: String,
+    digest: Option<Digest>,
+    language: Language,
 }
 
 impl OutboxClaimRow {

@@ -22,8 +22,8 @@ fn recipient(name: &str, email: &str, digest: Option<&str>, at: DateTime<Utc>) -
     Recipient {
         name: name.into(),
         email: email.parse().expect("an address"),
-        language: "fr".into(),
-        digest: digest.map(str::to_string),
+        language: vigie::domain::Language::Fr,
+        digest: digest.map(|d| d.parse().expect("a digest")),
         deliver_at: at,
         rules: Vec::new(),
         severities: Vec::new(),

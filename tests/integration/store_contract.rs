@@ -302,7 +302,7 @@ fn recipient(name: &str, email: &str) -> vigie::store::Recipient {
     vigie::store::Recipient {
         name: name.into(),
         email: email.parse().expect("an address"),
-        language: "fr".into(),
+        language: vigie::domain::Language::Fr,
         digest: None,
         deliver_at: Utc::now(),
         rules: Vec::new(),
@@ -915,8 +915,8 @@ async fn outbox_claims_digests_filters_and_retries(url: String) {
     let digest_at = now + Duration::hours(20);
     let mut it = raising(scan, 0, "SKU-D", "R3");
     let mut carla = recipient("Carla", "carla@members.example");
-    carla.digest = Some("daily".into());
-    carla.language = "en".into();
+    carla.digest = Some(vigie::domain::Digest::Daily);
+    carla.language = vigie::domain::Language::En;
     carla.deliver_at = digest_at;
     let mut dan = recipient("Dan", "dan@members.example");
     dan.rules = vec![Rule::R1];
@@ -960,8 +960,11 @@ async fn outbox_claims_digests_filters_and_retries(url: String) {
         .expect("claim");
     assert_eq!(d.len(), 1);
     assert_eq!(
-        (d[0].digest.as_deref(), d[0].language.as_str()),
-        (Some("daily"), "en")
+        (d[0].digest, d[0].language),
+        (
+            Some(vigie::domain::Digest::Daily),
+            vigie::domain::Language::En
+        )
     );
     store
         .mark_failed(&[d[0].id], "550 no such user", None)
