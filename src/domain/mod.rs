@@ -17,7 +17,9 @@ pub use observation::{
     Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
 };
 pub use policy::Policy;
-pub use vocab::{Digest, Language, Platform, PromoClass, ReferenceKind, Rule, Severity, Source};
+pub use vocab::{
+    Digest, Language, Platform, PromoClass, ReferenceKind, Rule, Scope, Severity, Source,
+};
 
 /// An error followed by each of its causes, `: `-separated, for logs: an
 /// error whose message says what failed keeps the why in its source.

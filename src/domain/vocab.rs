@@ -310,6 +310,30 @@ pub enum Digest {
     Weekly,
 }
 
+/// What a finding is about.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    EnumIter,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Scope {
+    /// One product's offer.
+    Product,
+    /// The shop as a whole (site-wide wording).
+    Shop,
+}
+
 stored_name!(
     Rule,
     Severity,
@@ -318,7 +342,8 @@ stored_name!(
     Source,
     Platform,
     Language,
-    Digest
+    Digest,
+    Scope
 );
 
 /// Stores a vocabulary value (or an [`super::Email`]) as its name in a TEXT
@@ -375,6 +400,7 @@ text_column!(
     Platform => "a platform",
     Language => "a language (fr, en)",
     Digest => "a digest (daily, weekly)",
+    Scope => "a finding's scope (product, shop)",
     super::Email => "an email address"
 );
 
@@ -420,6 +446,7 @@ mod tests {
         round_trip::<Platform>();
         round_trip::<Language>();
         round_trip::<Digest>();
+        round_trip::<Scope>();
     }
 
     #[test]

@@ -515,7 +515,7 @@ mod tests {
                 last_seen_at: t,
                 closed_at: None,
                 evidence_id: Some(1),
-                scope: "product".into(),
+                scope: crate::domain::Scope::Product,
             },
         }
     }
@@ -573,7 +573,7 @@ mod tests {
         let mut it = item("ignored");
         it.finding.rule = Rule::R1;
         it.finding.severity = Severity::Violation;
-        it.finding.scope = "shop".into();
+        it.finding.scope = crate::domain::Scope::Shop;
         it.finding.product_name = None;
         it.finding.price_minor = 0;
         it.finding.reference_minor = None;
@@ -634,7 +634,7 @@ mod tests {
         product.finding.url = format!("https://shop.example/p?{NASTY}");
         let mut shop = product.clone();
         shop.finding.rule = Rule::R1;
-        shop.finding.scope = "shop".into();
+        shop.finding.scope = crate::domain::Scope::Shop;
         shop.finding.product_name = None;
         shop.finding.details =
             serde_json::json!({ "matched_text": format!("matched {NASTY}") }).to_string();

@@ -21,7 +21,7 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{
     Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
 };
-use crate::domain::{Digest, Language, Money, Rule, Severity};
+use crate::domain::{Digest, Language, Money, Rule, Scope, Severity};
 
 /// Why the store failed: infrastructure, not an item's outcome.
 ///
@@ -185,14 +185,9 @@ pub struct FindingRow {
     pub closed_at: Option<DateTime<Utc>>,
     /// Evidence record.
     pub evidence_id: Option<i64>,
-    /// What the finding is about: [`SCOPE_PRODUCT`] or [`SCOPE_SHOP`].
-    pub scope: String,
+    /// What the finding is about.
+    pub scope: Scope,
 }
-
-/// The scope of a finding about one product's offer.
-pub const SCOPE_PRODUCT: &str = "product";
-/// The scope of a finding about a shop as a whole (site-wide wording).
-pub const SCOPE_SHOP: &str = "shop";
 
 /// The product key of a shop's pseudo product: the subject of its
 /// shop-level findings. No offer can have it (offers' keys start with
@@ -202,7 +197,7 @@ pub const SHOP_PRODUCT_KEY: &str = "shop:site";
 impl FindingRow {
     /// Whether the finding is about the shop as a whole, not a product.
     pub fn is_shop_level(&self) -> bool {
-        self.scope == SCOPE_SHOP
+        self.scope == Scope::Shop
     }
 
     fn money(&self, minor: i64) -> Result<Money, StoreError> {
@@ -504,8 +499,8 @@ pub(crate) struct FindingChanges<'a> {
     pub(crate) close_rules: &'a [Rule],
     pub(crate) recipients: &'a [Recipient],
     pub(crate) evidence: Option<&'a EvidenceInput>,
-    /// [`SCOPE_PRODUCT`] or [`SCOPE_SHOP`].
-    pub(crate) scope: &'static str,
+    /// What the findings are about.
+    pub(crate) scope: Scope,
 }
 
 impl BatchItem {
@@ -518,7 +513,7 @@ impl BatchItem {
             close_rules: &self.close_rules,
             recipients: &self.recipients,
             evidence: self.evidence.as_ref(),
-            scope: SCOPE_PRODUCT,
+            scope: Scope::Product,
         }
     }
 }
@@ -538,7 +533,7 @@ impl ShopFindings {
             close_rules: &self.close_rules,
             recipients: &self.recipients,
             evidence: self.evidence.as_ref(),
-            scope: SCOPE_SHOP,
+            scope: Scope::Shop,
         }
     }
 }

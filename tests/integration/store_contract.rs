@@ -1275,7 +1275,7 @@ async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
         .expect("finding")
         .expect("stored");
     assert!(f.is_shop_level());
-    assert_eq!(f.scope, "shop");
+    assert_eq!(f.scope, vigie::domain::Scope::Shop);
     assert_eq!((f.rule.as_str(), f.shop.as_str()), ("R1", SHOP));
     assert_eq!(f.brand, format!("{BRAND}, Atelier Brume"));
     assert_eq!(
@@ -1293,7 +1293,7 @@ async fn shop_level_findings_open_continue_close_and_reopen(url: String) {
         .await
         .expect("finding")
         .expect("stored");
-    assert_eq!(product_finding.scope, "product");
+    assert_eq!(product_finding.scope, vigie::domain::Scope::Product);
     assert!(!product_finding.is_shop_level());
 
     // load_shop: the pseudo product, with its open finding and nothing else.
