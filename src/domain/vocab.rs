@@ -7,6 +7,28 @@
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
+/// Declares a vocabulary enum with what every one derives: copy and
+/// compare, its name as text both ways (strum) and in JSON (serde).
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* pub enum $name:ident { $($body:tt)* }) => {
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            Serialize,
+            Display,
+            EnumString,
+            IntoStaticStr,
+            EnumIter,
+        )]
+        $(#[$meta])*
+        pub enum $name { $($body)* }
+    };
+}
+
 /// Declares `as_str`, which every vocabulary enum has: the stored name.
 macro_rules! stored_name {
     ($($t:ty),*) => {$(
@@ -19,42 +41,30 @@ macro_rules! stored_name {
     )*};
 }
 
-/// A detection rule (see `docs/rules.md`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[strum(ascii_case_insensitive)]
-pub enum Rule {
-    /// "Soldes" wording outside the legal periods.
-    R1,
-    /// A private or pre-sale in the weeks before the soldes.
-    R2,
-    /// A reduction displayed outside the sales periods (report).
-    R3,
-    /// A reduction without the lowest price of the previous 30 days.
-    R4,
-    /// A former price never charged in the previous 30 days.
-    R5,
-    /// A reduction computed from a base other than the prior price.
-    R6,
-    /// A promotion that never ends.
-    R7,
-    /// A price raised shortly before a promotion.
-    R8,
-    /// A large price cut without any promotion shown (report).
-    R9,
+vocabulary! {
+    /// A detection rule (see `docs/rules.md`).
+    #[derive(PartialOrd, Ord)]
+    #[strum(ascii_case_insensitive)]
+    pub enum Rule {
+        /// "Soldes" wording outside the legal periods.
+        R1,
+        /// A private or pre-sale in the weeks before the soldes.
+        R2,
+        /// A reduction displayed outside the sales periods (report).
+        R3,
+        /// A reduction without the lowest price of the previous 30 days.
+        R4,
+        /// A former price never charged in the previous 30 days.
+        R5,
+        /// A reduction computed from a base other than the prior price.
+        R6,
+        /// A promotion that never ends.
+        R7,
+        /// A price raised shortly before a promotion.
+        R8,
+        /// A large price cut without any promotion shown (report).
+        R9,
+    }
 }
 
 impl<'de> Deserialize<'de> for Rule {
@@ -75,74 +85,48 @@ impl Rule {
     }
 }
 
-/// How serious a finding is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case", ascii_case_insensitive)]
-pub enum Severity {
-    /// What the page shows breaks a rule of law.
-    Violation,
-    /// Worth a look; not a breach by itself.
-    Report,
-    /// A promotion the brand announced.
-    Announced,
+vocabulary! {
+    /// How serious a finding is.
+    #[derive(PartialOrd, Ord, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[strum(serialize_all = "snake_case", ascii_case_insensitive)]
+    pub enum Severity {
+        /// What the page shows breaks a rule of law.
+        Violation,
+        /// Worth a look; not a breach by itself.
+        Report,
+        /// A promotion the brand announced.
+        Announced,
+    }
 }
 
-/// The class of a promotional phrase.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PromoClass {
-    /// "soldes", "soldé", "démarque": reserved to the legal periods (L310-3).
-    Soldes,
-    /// "pré-soldes", "soldes privés", "avant-soldes".
-    PreSoldes,
-    /// "vente privée", "private sale", "VIP", "accès anticipé".
-    PrivateSale,
-    /// "vente flash", "flash sale".
-    FlashSale,
-    /// "code promo", "coupon".
-    Coupon,
-    /// "déstockage", "fin de série", "outlet", "liquidation".
-    Clearance,
-    /// "Black Friday", "Cyber Monday", "French Days".
-    Event,
-    /// "-30 %", "jusqu'à -50 %", "30 % off".
-    PercentBadge,
-    /// "prix le plus bas des 30 derniers jours", "prix antérieur", "prix conseillé".
-    PriorPriceDisclosure,
-    /// Generic reduction wording: "remise", "promo", "prix barré", "au lieu de".
-    Reduction,
+vocabulary! {
+    /// The class of a promotional phrase.
+    #[derive(PartialOrd, Ord, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[strum(serialize_all = "snake_case")]
+    pub enum PromoClass {
+        /// "soldes", "soldé", "démarque": reserved to the legal periods (L310-3).
+        Soldes,
+        /// "pré-soldes", "soldes privés", "avant-soldes".
+        PreSoldes,
+        /// "vente privée", "private sale", "VIP", "accès anticipé".
+        PrivateSale,
+        /// "vente flash", "flash sale".
+        FlashSale,
+        /// "code promo", "coupon".
+        Coupon,
+        /// "déstockage", "fin de série", "outlet", "liquidation".
+        Clearance,
+        /// "Black Friday", "Cyber Monday", "French Days".
+        Event,
+        /// "-30 %", "jusqu'à -50 %", "30 % off".
+        PercentBadge,
+        /// "prix le plus bas des 30 derniers jours", "prix antérieur", "prix conseillé".
+        PriorPriceDisclosure,
+        /// Generic reduction wording: "remise", "promo", "prix barré", "au lieu de".
+        Reduction,
+    }
 }
 
 impl PromoClass {
@@ -153,185 +137,116 @@ impl PromoClass {
     }
 }
 
-/// What kind of higher price a page shows next to the price to pay.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ReferenceKind {
-    /// A crossed-out former price (`StrikethroughPrice`, `<del>`, `compare_at_price`).
-    Strikethrough,
-    /// The shop's list price (`ListPrice`, `regular_price`).
-    List,
-    /// A manufacturer's recommended price (`SRP`, `MSRP`, "prix conseillé", "UVP").
-    Recommended,
-    /// A previous price stated in words ("au lieu de", "Prix initial",
-    /// "Ancien prix", "statt", "was"), not struck through.
-    Previous,
+vocabulary! {
+    /// What kind of higher price a page shows next to the price to pay.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[strum(serialize_all = "snake_case")]
+    pub enum ReferenceKind {
+        /// A crossed-out former price (`StrikethroughPrice`, `<del>`, `compare_at_price`).
+        Strikethrough,
+        /// The shop's list price (`ListPrice`, `regular_price`).
+        List,
+        /// A manufacturer's recommended price (`SRP`, `MSRP`, "prix conseillé", "UVP").
+        Recommended,
+        /// A previous price stated in words ("au lieu de", "Prix initial",
+        /// "Ancien prix", "statt", "was"), not struck through.
+        Previous,
+    }
 }
 
-/// Where an offer was read from, most trusted first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Source {
-    /// A platform catalogue API (Shopify, WooCommerce) or platform page data (PrestaShop).
-    Platform,
-    /// schema.org JSON-LD.
-    #[serde(rename = "jsonld")]
-    #[strum(serialize = "jsonld")]
-    JsonLd,
-    /// schema.org microdata (`itemprop`).
-    Microdata,
-    /// OpenGraph / product meta tags.
-    #[serde(rename = "opengraph")]
-    #[strum(serialize = "opengraph")]
-    OpenGraph,
-    /// The shop's own CSS selectors from the watchlist.
-    Selector,
-    /// Embedded application state (`__NEXT_DATA__`, `window.__…STATE__`,
-    /// Shopify's product meta), for the entry that is the page's product only.
-    AppState,
-    /// The product block's own markup: the element around the displayed
-    /// price, inside the main product's region of the page.
-    ProductBlock,
-    /// A marketplace-style buy box (title, byline, price widgets) on a page
-    /// without structured data.
-    BuyBox,
-    /// The page's visible text alone (its heading and a price element), for
-    /// pages with no structured data and no selectors: the least trusted.
-    VisibleText,
-    /// Not read again: the page was unchanged since the last scan, and its
-    /// products are observed as they were then.
-    Unchanged,
+vocabulary! {
+    /// Where an offer was read from, most trusted first.
+    #[derive(PartialOrd, Ord, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[strum(serialize_all = "snake_case")]
+    pub enum Source {
+        /// A platform catalogue API (Shopify, WooCommerce) or platform page data (PrestaShop).
+        Platform,
+        /// schema.org JSON-LD.
+        #[serde(rename = "jsonld")]
+        #[strum(serialize = "jsonld")]
+        JsonLd,
+        /// schema.org microdata (`itemprop`).
+        Microdata,
+        /// OpenGraph / product meta tags.
+        #[serde(rename = "opengraph")]
+        #[strum(serialize = "opengraph")]
+        OpenGraph,
+        /// The shop's own CSS selectors from the watchlist.
+        Selector,
+        /// Embedded application state (`__NEXT_DATA__`, `window.__…STATE__`,
+        /// Shopify's product meta), for the entry that is the page's product only.
+        AppState,
+        /// The product block's own markup: the element around the displayed
+        /// price, inside the main product's region of the page.
+        ProductBlock,
+        /// A marketplace-style buy box (title, byline, price widgets) on a page
+        /// without structured data.
+        BuyBox,
+        /// The page's visible text alone (its heading and a price element), for
+        /// pages with no structured data and no selectors: the least trusted.
+        VisibleText,
+        /// Not read again: the page was unchanged since the last scan, and its
+        /// products are observed as they were then.
+        Unchanged,
+    }
 }
 
-/// The shop platforms Vigie reads natively.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Platform {
-    /// Shopify: `/products.json?limit=250&page=N`.
-    Shopify,
-    /// WooCommerce: `/wp-json/wc/store/v1/products?per_page=100&page=N`.
-    Woocommerce,
-    /// PrestaShop: product pages carry `data-product` JSON.
-    Prestashop,
+vocabulary! {
+    /// The shop platforms Vigie reads natively.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum Platform {
+        /// Shopify: `/products.json?limit=250&page=N`.
+        Shopify,
+        /// WooCommerce: `/wp-json/wc/store/v1/products?per_page=100&page=N`.
+        Woocommerce,
+        /// PrestaShop: product pages carry `data-product` JSON.
+        Prestashop,
+    }
 }
 
-/// The language of a subscriber's e-mails.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Language {
-    /// French (the default).
-    #[default]
-    Fr,
-    /// English.
-    En,
+vocabulary! {
+    /// The language of a subscriber's e-mails.
+    #[derive(Default, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum Language {
+        /// French (the default).
+        #[default]
+        Fr,
+        /// English.
+        En,
+    }
 }
 
-/// How often a subscriber's digest is sent (no digest: one e-mail per
-/// finding).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Digest {
-    /// One digest a day.
-    Daily,
-    /// One digest a week.
-    Weekly,
+vocabulary! {
+    /// How often a subscriber's digest is sent (no digest: one e-mail per
+    /// finding).
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum Digest {
+        /// One digest a day.
+        Daily,
+        /// One digest a week.
+        Weekly,
+    }
 }
 
-/// What a finding is about.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Scope {
-    /// One product's offer.
-    Product,
-    /// The shop as a whole (site-wide wording).
-    Shop,
+vocabulary! {
+    /// What a finding is about.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum Scope {
+        /// One product's offer.
+        Product,
+        /// The shop as a whole (site-wide wording).
+        Shop,
+    }
 }
 
 stored_name!(
