@@ -22,7 +22,7 @@ pub const DEFAULT_MAIL_FROM: &str = "Vigie <vigie@localhost>";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read the config file {}: {source}", path.display())]
+    #[error("cannot read the config file {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,

@@ -150,7 +150,7 @@ pub enum ScanError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// `--output` could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Output {
         /// The file.
         path: PathBuf,

@@ -45,7 +45,7 @@ impl fmt::Display for CatalogIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// The directory could not be read.
-    #[error("cannot read the watchlist directory {}: {source} (pass --watchlists DIR)", dir.display())]
+    #[error("cannot read the watchlist directory {} (pass --watchlists DIR)", dir.display())]
     Dir {
         /// The directory.
         dir: PathBuf,

@@ -25,7 +25,7 @@ pub enum LockError {
         holder: String,
     },
     /// The lock file could not be opened or written.
-    #[error("cannot use the lock file {}: {source}", path.display())]
+    #[error("cannot use the lock file {}", path.display())]
     Io {
         /// The lock file.
         path: PathBuf,

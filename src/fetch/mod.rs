@@ -229,7 +229,7 @@ pub struct HostPool {
 
 /// Why the pool could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot build the HTTP client: {0}")]
+#[error("cannot build the HTTP client")]
 pub struct PoolError(#[from] reqwest::Error);
 
 impl HostPool {

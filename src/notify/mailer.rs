@@ -25,12 +25,14 @@ pub enum SendError {
     #[error("SMTP: {0}")]
     Smtp(String),
     /// The `.eml` file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    /// (The message, kept in the outbox as the failure's reason, carries
+    /// the cause itself.)
+    #[error("cannot write {}: {cause}", path.display())]
     File {
         /// The file.
         path: PathBuf,
         /// The IO error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -148,21 +150,21 @@ impl Mailer {
             Transport::Dir(dir) => {
                 tokio::fs::create_dir_all(dir)
                     .await
-                    .map_err(|source| SendError::File {
+                    .map_err(|cause| SendError::File {
                         path: dir.clone(),
-                        source,
+                        cause,
                     })?;
                 let path = dir.join(format!("outbox-{:06}.eml", item.id));
                 let tmp = path.with_extension("eml.tmp");
                 tokio::fs::write(&tmp, message.formatted())
                     .await
-                    .map_err(|source| SendError::File {
+                    .map_err(|cause| SendError::File {
                         path: tmp.clone(),
-                        source,
+                        cause,
                     })?;
                 tokio::fs::rename(&tmp, &path)
                     .await
-                    .map_err(|source| SendError::File { path, source })?;
+                    .map_err(|cause| SendError::File { path, cause })?;
             }
         }
         Ok(())
