@@ -1,5 +1,6 @@
 //! `vigie outbox [--failed]`, `vigie outbox retry [ID…]`, `vigie outbox deliver`.
 
+use crate::domain::OutboxStatus;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -65,8 +66,10 @@ pub async fn run(g: &GlobalArgs, a: &OutboxArgs) -> Result<ExitCode, CliError> {
                 c.pending, c.sent, c.dead
             );
             for r in rows {
-                let when = match (&r.status[..], r.sent_at) {
-                    ("sent", Some(t)) => format!("sent {}", t.format("%Y-%m-%d %H:%M UTC")),
+                let when = match (r.status, r.sent_at) {
+                    (OutboxStatus::Sent, Some(t)) => {
+                        format!("sent {}", t.format("%Y-%m-%d %H:%M UTC"))
+                    }
                     _ => format!("due {}", r.next_attempt_at.format("%Y-%m-%d %H:%M UTC")),
                 };
                 println!(

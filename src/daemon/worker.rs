@@ -56,7 +56,7 @@ use tracing::Instrument;
 
 use super::{Clock, DaemonError, Shutdown};
 use crate::catalog::Shop;
-use crate::domain::{Chain, Crontab};
+use crate::domain::{Chain, Crontab, RunStatus};
 use crate::fetch::HostPool;
 use crate::metrics::{Metrics, RunResult};
 use crate::notify::{self, DrainSummary, Mailer};
@@ -430,11 +430,11 @@ impl<'a> Worker<'a> {
             // Newest first: the first finished run is the last one.
             let last = rows
                 .iter()
-                .find(|r| r.shop == p.shop.name && r.status == "done")
+                .find(|r| r.shop == p.shop.name && r.status == RunStatus::Done)
                 .and_then(|r| r.finished_at);
             let handed_back = rows
                 .iter()
-                .any(|r| r.shop == p.shop.name && r.status == "due" && r.attempts > 0);
+                .any(|r| r.shop == p.shop.name && r.status == RunStatus::Due && r.attempts > 0);
             if handed_back {
                 self.interrupted.insert(p.shop.name.clone());
             }

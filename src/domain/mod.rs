@@ -18,7 +18,8 @@ pub use observation::{
 };
 pub use policy::Policy;
 pub use vocab::{
-    Digest, Language, Platform, PromoClass, ReferenceKind, Rule, Scope, Severity, Source,
+    Digest, Language, OutboxStatus, Platform, PromoClass, ReferenceKind, Rule, RunStatus, Scope,
+    Severity, Source,
 };
 
 /// An error followed by each of its causes, `: `-separated, for logs: an

@@ -249,7 +249,43 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Where an outbox row stands.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum OutboxStatus {
+        /// Waiting to be sent (or retried).
+        Pending,
+        /// Sent.
+        Sent,
+        /// Given up after the last attempt.
+        Dead,
+    }
+}
+
+vocabulary! {
+    /// Where a scheduled shop run stands in `shop_runs`.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum RunStatus {
+        /// Waiting for a worker (new, or handed back).
+        Due,
+        /// A worker holds its lease.
+        Running,
+        /// Finished.
+        Done,
+        /// Given up.
+        Failed,
+        /// Not run: the shop's previous run was still due or running.
+        Skipped,
+    }
+}
+
 stored_name!(
+    OutboxStatus,
+    RunStatus,
     Rule,
     Severity,
     PromoClass,
@@ -316,6 +352,8 @@ text_column!(
     Language => "a language (fr, en)",
     Digest => "a digest (daily, weekly)",
     Scope => "a finding's scope (product, shop)",
+    OutboxStatus => "an outbox status (pending, sent, dead)",
+    RunStatus => "a run status (due, running, done, failed, skipped)",
     super::Email => "an email address"
 );
 
@@ -362,6 +400,8 @@ mod tests {
         round_trip::<Language>();
         round_trip::<Digest>();
         round_trip::<Scope>();
+        round_trip::<OutboxStatus>();
+        round_trip::<RunStatus>();
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use sqlite::SqliteStore;
 pub use crate::domain::{
     Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
 };
-use crate::domain::{Digest, Language, Money, Rule, Scope, Severity};
+use crate::domain::{Digest, Language, Money, OutboxStatus, Rule, RunStatus, Scope, Severity};
 
 /// Why the store failed: infrastructure, not an item's outcome.
 ///
@@ -239,8 +239,8 @@ pub struct OutboxItem {
 pub struct OutboxEntry {
     /// Outbox id.
     pub id: i64,
-    /// `pending`, `sent` or `dead`.
-    pub status: String,
+    /// Where it stands.
+    pub status: OutboxStatus,
     /// Subscriber name.
     pub subscriber: String,
     /// Address.
@@ -664,8 +664,8 @@ pub struct RunRow {
     pub host: String,
     /// The scheduled slot.
     pub slot: DateTime<Utc>,
-    /// due | running | done | failed | skipped.
-    pub status: String,
+    /// Where it stands.
+    pub status: RunStatus,
     /// The worker holding it, or that finished it.
     pub worker: Option<String>,
     /// Claims so far.
