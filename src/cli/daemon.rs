@@ -152,7 +152,9 @@ async fn status(database: &str) -> Result<ExitCode, CliError> {
     let store = crate::store::open(database).await?;
     let runs = store.runs(50).await?;
     if runs.is_empty() {
-        println!("no run recorded yet: start `vigie worker` (or `vigie daemon` on PostgreSQL)");
+        println!(
+            "no run recorded yet: start `vigie daemon` (one process) or `vigie worker` (a fleet on PostgreSQL)"
+        );
     }
     for r in runs {
         println!(
