@@ -785,6 +785,20 @@ mod tests {
         assert_eq!(o.reference_price.map(|m| m.minor), Some(8900));
     }
 
+    /// The product block's price is 89,00 € and its crossed-out former
+    /// price 119,00 €, read from the block.
+    fn assert_reads_89_against_119(e: &crate::extract::PageExtraction) {
+        assert_eq!(e.offers.len(), 1, "{:?}", e.offers);
+        let o = &e.offers[0];
+        assert_eq!(
+            (o.price.map(|m| m.minor), o.reference_price.map(|m| m.minor)),
+            (Some(8900), Some(11900)),
+            "{:?}",
+            o.warnings
+        );
+        assert_eq!(o.reference_source, Some(Source::ProductBlock));
+    }
+
     #[test]
     fn unlike_neighbours_with_links_and_amounts_are_not_taken_for_cards() {
         let e = read(
@@ -793,13 +807,7 @@ mod tests {
             <div class="shipping"><a href="/livraison">Livraison</a> offerte dès 60 €</div></div>
             <button name="add">Ajouter au panier</button></div>"#,
         );
-        let o = &e.offers[0];
-        assert_eq!(
-            o.reference_price.map(|m| m.minor),
-            Some(11900),
-            "{:?}",
-            o.warnings
-        );
+        assert_reads_89_against_119(&e);
     }
 
     #[test]
@@ -810,13 +818,7 @@ mod tests {
             <span class="old-price"><span class="price-container"><span data-price-type="oldPrice" class="price-wrapper"><span class="price">119,00 €</span></span></span></span>
             </div><button id="product-addtocart-button">Ajouter au panier</button></div>"#,
         );
-        let o = &e.offers[0];
-        assert_eq!(
-            o.reference_price.map(|m| m.minor),
-            Some(11900),
-            "{:?}",
-            o.warnings
-        );
+        assert_reads_89_against_119(&e);
     }
 
     #[test]
@@ -826,13 +828,7 @@ mod tests {
             <p><del><span>119</span><span>,00</span> €</del> <span class="price">89,00 €</span></p>
             <button name="add">Ajouter au panier</button></div>"#,
         );
-        let o = &e.offers[0];
-        assert_eq!(
-            o.reference_price.map(|m| m.minor),
-            Some(11900),
-            "{:?}",
-            o.warnings
-        );
+        assert_reads_89_against_119(&e);
     }
 
     #[test]
