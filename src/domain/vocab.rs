@@ -297,7 +297,7 @@ stored_name!(
     Scope
 );
 
-/// Stores a vocabulary value (or an [`super::Email`]) as its name in a TEXT
+/// Stores a vocabulary value as its name in a TEXT
 /// column, on either backend: binding one binds its name, and reading a
 /// column back parses the name, refusing one Vigie does not know.
 macro_rules! text_column {
@@ -317,13 +317,14 @@ macro_rules! text_column {
 
         impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $t
         where
-            String: sqlx::Encode<'q, DB>,
+            &'q str: sqlx::Encode<'q, DB>,
         {
             fn encode_by_ref(
                 &self,
                 buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
             ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <String as sqlx::Encode<'q, DB>>::encode(self.as_str().to_string(), buf)
+                let name: &'q str = self.as_str();
+                <&'q str as sqlx::Encode<'q, DB>>::encode(name, buf)
             }
         }
 
@@ -353,8 +354,7 @@ text_column!(
     Digest => "a digest (daily, weekly)",
     Scope => "a finding's scope (product, shop)",
     OutboxStatus => "an outbox status (pending, sent, dead)",
-    RunStatus => "a run status (due, running, done, failed, skipped)",
-    super::Email => "an email address"
+    RunStatus => "a run status (due, running, done, failed, skipped)"
 );
 
 /// The names an enum accepts, for error messages: `"R1", "R2"…`.
