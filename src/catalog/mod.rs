@@ -247,7 +247,8 @@ pub struct Catalog {
     /// Detection policy (`[policy]`, with every `[[announced]]` promotion).
     pub policy: crate::domain::Policy,
     /// What the watchlists set that is not read, each with its file and
-    /// line (the files load; `vigie check` shows these).
+    /// line (the files load; `vigie check` prints these, the other
+    /// commands log them).
     pub warnings: Vec<CatalogIssue>,
     /// Sales-period overrides (`[[calendar_override]]`), for new arrêtés.
     pub calendar_overrides: Vec<crate::domain::calendar::Override>,

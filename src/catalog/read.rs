@@ -326,7 +326,6 @@ impl Reader {
                     "shop `{name}`: `zone` is not read: an online shop follows the national sales dates wherever it is based; remove the line"
                 ),
             );
-            tracing::warn!("{warning}");
             self.catalog.warnings.push(warning);
         }
         Some(Shop {

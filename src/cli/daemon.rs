@@ -8,7 +8,6 @@ use chrono_tz::Tz;
 use clap::Args;
 
 use super::{CliError, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, GlobalArgs, settings};
-use crate::catalog::Catalog;
 use crate::daemon::lock::{self, DaemonLock};
 use crate::daemon::worker::{Services, WorkerOptions};
 use crate::daemon::{DaemonError, Shutdown};
@@ -244,7 +243,7 @@ async fn serve(g: &GlobalArgs, a: &WorkerArgs, daemon: bool) -> Result<ExitCode,
         return status(&s.database).await;
     }
     let options = worker_options(a)?;
-    let catalog = Catalog::load_dir(&s.watchlists).map_err(CliError::config)?;
+    let catalog = super::watchlists(&s.watchlists)?;
     let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
     // The lock is taken before anything is written.
     let _lock = if daemon && !crate::store::is_postgres(&s.database) {

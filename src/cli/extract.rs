@@ -9,7 +9,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::{CliError, EXIT_OK, GlobalArgs, settings};
-use crate::catalog::{Catalog, Shop};
+use crate::catalog::Shop;
 use crate::domain::Currency;
 use crate::extract::{self, ExtractedOffer, PromoMatch};
 use crate::fetch::{FetchConfig, FetchOutcome, HostPolicy, HostPool};
@@ -95,7 +95,7 @@ pub async fn run(g: &GlobalArgs, a: &ExtractArgs) -> Result<ExitCode, CliError> 
     let shop: Option<Shop> = match &a.shop {
         None => None,
         Some(name) => {
-            let catalog = Catalog::load_dir(&s.watchlists).map_err(CliError::config)?;
+            let catalog = super::watchlists(&s.watchlists)?;
             Some(catalog.shop(name).cloned().ok_or_else(|| {
                 CliError::config(anyhow::anyhow!(
                     "unknown shop {name:?} in {}",

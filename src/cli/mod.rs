@@ -178,6 +178,16 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
     }
 }
 
+/// Loads the watchlists of `dir` and logs what they set that is not read
+/// (`vigie check` prints those itself).
+pub fn watchlists(dir: &std::path::Path) -> Result<crate::catalog::Catalog, CliError> {
+    let catalog = crate::catalog::Catalog::load_dir(dir).map_err(CliError::config)?;
+    for w in &catalog.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(catalog)
+}
+
 /// Resolves the settings from file, environment and flags.
 pub fn settings(g: &GlobalArgs) -> Result<Settings, CliError> {
     Settings::resolve(&g.overrides()).map_err(CliError::config)

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 
 use super::{CliError, EXIT_OK, EXIT_PARTIAL, GlobalArgs, settings};
-use crate::catalog::Catalog;
 use crate::fetch::{FetchConfig, HostPool};
 use crate::notify::Mailer;
 use crate::pipeline::{self, ScanOptions};
@@ -45,7 +44,7 @@ pub fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
 /// Runs one scan and prints its summary.
 pub async fn run(g: &GlobalArgs, a: &ScanArgs) -> Result<ExitCode, CliError> {
     let s = settings(g)?;
-    let catalog = Catalog::load_dir(&s.watchlists).map_err(CliError::config)?;
+    let catalog = super::watchlists(&s.watchlists)?;
     let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
     let store = crate::store::open(&s.database).await?;
     let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
