@@ -14,7 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 pub use crate::domain::Language;
-use crate::domain::{Crontab, Currency, Digest, Email, Recipient, Rule, Severity, fold_name};
+use crate::domain::{Crontab, Currency, Email, Recipient, Rule, Severity, fold_name};
 
 mod read;
 
@@ -160,27 +160,7 @@ pub struct Subscriber {
     pub shops: Vec<String>,
 }
 
-/// When a subscriber's findings are sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// One email per finding, as soon as it is found.
-    Immediate,
-    /// One digest a day at this local time.
-    Daily(chrono::NaiveTime),
-    /// One digest a week on this day at this local time.
-    Weekly(chrono::Weekday, chrono::NaiveTime),
-}
-
-impl Delivery {
-    /// The digest its outbox rows wait for: `None` for immediate delivery.
-    pub fn digest(&self) -> Option<Digest> {
-        match self {
-            Delivery::Immediate => None,
-            Delivery::Daily(_) => Some(Digest::Daily),
-            Delivery::Weekly(..) => Some(Digest::Weekly),
-        }
-    }
-}
+pub use crate::domain::Delivery;
 
 impl Subscriber {
     /// This subscriber as the outbox sees it, for findings made at `now`.

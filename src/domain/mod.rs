@@ -7,6 +7,7 @@ pub mod history;
 pub mod money;
 pub mod observation;
 pub mod policy;
+pub mod subscription;
 pub mod vocab;
 
 pub use crontab::Crontab;
@@ -17,6 +18,7 @@ pub use observation::{
     Baseline, FindingDraft, NewObservation, ObservedOffer, Recipient, StoredObservation,
 };
 pub use policy::Policy;
+pub use subscription::{Delivery, Preference};
 pub use vocab::{
     Digest, Language, OutboxStatus, Platform, PromoClass, ReferenceKind, Rule, RunStatus, Scope,
     Severity, Source,

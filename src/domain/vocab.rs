@@ -261,6 +261,9 @@ vocabulary! {
         Sent,
         /// Given up after the last attempt.
         Dead,
+        /// Not to be sent: its address unsubscribed or paused, or its
+        /// finding was dismissed (the reason is its `last_error`).
+        Cancelled,
     }
 }
 
@@ -353,7 +356,7 @@ text_column!(
     Language => "a language (fr, en)",
     Digest => "a digest (daily, weekly)",
     Scope => "a finding's scope (product, shop)",
-    OutboxStatus => "an outbox status (pending, sent, dead)",
+    OutboxStatus => "an outbox status (pending, sent, dead, cancelled)",
     RunStatus => "a run status (due, running, done, failed, skipped)"
 );
 

@@ -686,6 +686,110 @@ pub fn host_of(url: &url::Url) -> String {
 /// that kills every worker that scans it must not take the fleet down.
 pub const MAX_RUN_ATTEMPTS: i64 = 3;
 
+/// Which findings a console list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingState {
+    /// Open and not dismissed.
+    Open,
+    /// Closed and not dismissed.
+    Closed,
+    /// Dismissed by the operator (open or closed).
+    Dismissed,
+}
+
+/// A page of the console's findings list: filters, then a keyset cursor.
+#[derive(Debug, Clone, Default)]
+pub struct FindingQuery {
+    /// Brand (canonical name).
+    pub brand: Option<String>,
+    /// Shop name.
+    pub shop: Option<String>,
+    /// The rule.
+    pub rule: Option<Rule>,
+    /// The severity.
+    pub severity: Option<Severity>,
+    /// Open, closed or dismissed; `None`: all.
+    pub state: Option<FindingState>,
+    /// Opened at or after.
+    pub opened_from: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub opened_to: Option<DateTime<Utc>>,
+    /// Only this product's findings.
+    pub product_id: Option<i64>,
+    /// Newest first: only the rows after this `(opened_at, id)`, i.e.
+    /// opened earlier, or at the same time with a smaller id.
+    pub before: Option<(DateTime<Utc>, i64)>,
+    /// Rows at most.
+    pub limit: i64,
+}
+
+/// One page of findings, newest first (`opened_at` then `id`, descending).
+#[derive(Debug, Clone, Default)]
+pub struct FindingPage {
+    /// The rows.
+    pub rows: Vec<FindingRow>,
+    /// How many rows match the filters (all pages).
+    pub total: i64,
+}
+
+/// What [`Store::dismiss_finding`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dismissal {
+    /// Dismissed now; its pending alerts were cancelled.
+    Dismissed {
+        /// Outbox rows cancelled.
+        cancelled_alerts: u64,
+    },
+    /// It was dismissed before: nothing changed.
+    AlreadyDismissed,
+    /// No such finding.
+    NotFound,
+}
+
+/// A product as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductRow {
+    /// Id.
+    pub id: i64,
+    /// The product.
+    #[sqlx(flatten)]
+    pub record: ProductRecord,
+    /// First observed.
+    pub first_seen: DateTime<Utc>,
+    /// Last observed.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// What one scan did in one shop (table `shop_scans`), for the console's
+/// shops page.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ShopScanRow {
+    /// The scan.
+    pub scan_id: i64,
+    /// The shop.
+    pub shop: String,
+    /// When the shop's scan started (real time).
+    pub started_at: DateTime<Utc>,
+    /// When it ended (real time).
+    pub finished_at: DateTime<Utc>,
+    /// Product pages read (2xx).
+    pub pages_fetched: i64,
+    /// Product pages unchanged (304 or older `<lastmod>`).
+    pub pages_unchanged: i64,
+    /// Problems met.
+    pub errors: i64,
+    /// Requests robots.txt refused.
+    pub robots_refused: i64,
+    /// Mean response time of the shop's pages, in milliseconds.
+    pub response_ms_avg: Option<f64>,
+    /// Findings opened.
+    pub findings: i64,
+    /// Why the shop could not be scanned at all.
+    pub failed: Option<String>,
+}
+
 /// The storage interface every backend implements.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -796,6 +900,113 @@ pub trait Store: Send + Sync {
     async fn observed_in_scan(&self, scan_id: i64) -> Result<Vec<i64>, StoreError>;
     /// The latest runs, newest first.
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError>;
+
+    // ----- The console. Defaults refuse, so a backend without them still
+    // builds; both backends implement them.
+
+    /// One page of findings (see [`FindingQuery`]).
+    async fn findings_page(&self, q: &FindingQuery) -> Result<FindingPage, StoreError> {
+        let _ = q;
+        Err(StoreError::Unsupported("findings_page".into()))
+    }
+    /// Dismisses a finding with the operator's reason: it stays visible as
+    /// dismissed, is not alerted again for this episode (its pending outbox
+    /// rows become `cancelled`, with the reason), and a later observation
+    /// of the same episode confirms it without reopening it.
+    async fn dismiss_finding(
+        &self,
+        id: i64,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Dismissal, StoreError> {
+        let _ = (id, reason, at);
+        Err(StoreError::Unsupported("dismiss_finding".into()))
+    }
+    /// Dismissed findings per rule, for `/metrics`.
+    async fn dismissals_by_rule(&self) -> Result<Vec<(Rule, i64)>, StoreError> {
+        Err(StoreError::Unsupported("dismissals_by_rule".into()))
+    }
+    /// One product.
+    async fn product(&self, id: i64) -> Result<Option<ProductRow>, StoreError> {
+        let _ = id;
+        Err(StoreError::Unsupported("product".into()))
+    }
+    /// The variants of a product page: the products of `shop` read at
+    /// `url`, by id.
+    async fn products_at(&self, shop: &str, url: &str) -> Result<Vec<ProductRow>, StoreError> {
+        let _ = (shop, url);
+        Err(StoreError::Unsupported("products_at".into()))
+    }
+    /// A product's observations, oldest first.
+    async fn observations_of(
+        &self,
+        product_id: i64,
+    ) -> Result<Vec<(DateTime<Utc>, StoredObservation)>, StoreError> {
+        let _ = product_id;
+        Err(StoreError::Unsupported("observations_of".into()))
+    }
+    /// Every stored subscriber choice, by address.
+    async fn preferences(&self) -> Result<Vec<crate::domain::Preference>, StoreError> {
+        Err(StoreError::Unsupported("preferences".into()))
+    }
+    /// The choices stored for one address (lower-cased before the lookup).
+    async fn preference(
+        &self,
+        email: &str,
+    ) -> Result<Option<crate::domain::Preference>, StoreError> {
+        let _ = email;
+        Err(StoreError::Unsupported("preference".into()))
+    }
+    /// Stores a subscriber's choices (insert or replace, by address).
+    async fn save_preference(&self, p: &crate::domain::Preference) -> Result<(), StoreError> {
+        let _ = p;
+        Err(StoreError::Unsupported("save_preference".into()))
+    }
+    /// Cancels the pending outbox rows to an address (`reason` becomes
+    /// their `last_error`); returns how many.
+    async fn cancel_outbox_to(&self, email: &str, reason: &str) -> Result<u64, StoreError> {
+        let _ = (email, reason);
+        Err(StoreError::Unsupported("cancel_outbox_to".into()))
+    }
+    /// The secret key named `name` (`link`, `session`): `candidate` is
+    /// stored if none is yet, and the stored key returned, so every
+    /// process sharing the database uses the same key.
+    async fn console_key(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let _ = (name, candidate);
+        Err(StoreError::Unsupported("console_key".into()))
+    }
+    /// Messages sent to an address since `since` (rows marked sent
+    /// together count once), for the daily cap.
+    async fn messages_sent_since(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let _ = (email, since);
+        Err(StoreError::Unsupported("messages_sent_since".into()))
+    }
+    /// Turns claimed immediate rows into `digest` rows due at `at` and ends
+    /// their lease (rows over a subscriber's daily cap wait for the next
+    /// digest).
+    async fn defer_outbox(
+        &self,
+        ids: &[i64],
+        digest: Digest,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _ = (ids, digest, at);
+        Err(StoreError::Unsupported("defer_outbox".into()))
+    }
+    /// Records what a scan did in one shop (replacing an earlier record of
+    /// the same scan and shop: a run taken over records once).
+    async fn record_shop_scan(&self, row: &ShopScanRow) -> Result<(), StoreError> {
+        let _ = row;
+        Err(StoreError::Unsupported("record_shop_scan".into()))
+    }
+    /// The latest [`ShopScanRow`] of every shop.
+    async fn latest_shop_scans(&self) -> Result<Vec<ShopScanRow>, StoreError> {
+        Err(StoreError::Unsupported("latest_shop_scans".into()))
+    }
 }
 
 /// Whether a database URL names PostgreSQL.
