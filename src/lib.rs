@@ -17,6 +17,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod daemon;
 pub mod demo;
 pub mod detect;

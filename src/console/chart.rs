@@ -1,0 +1,1 @@
+//! Price history charts, rendered on the server as SVG.

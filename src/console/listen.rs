@@ -1,0 +1,1 @@
+//! The console's HTTP listener: header-read timeout and connection limit.

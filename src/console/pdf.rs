@@ -1,0 +1,1 @@
+//! Printing a page to PDF with a headless Chromium, when one is installed.
