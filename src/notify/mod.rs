@@ -1,6 +1,7 @@
 //! Notification: the outbox written with each finding, a worker that
 //! delivers it with retries, and the email templates.
 
+pub mod links;
 pub mod mailer;
 pub mod templates;
 
