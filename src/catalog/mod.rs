@@ -176,6 +176,28 @@ impl Subscriber {
         }
     }
 
+    /// This subscriber with the choices the address made in the console:
+    /// each choice made wins over the watchlist's value. Brands chosen
+    /// that the collective no longer watches are left out (a brand the
+    /// watchlists drop is followed by no one).
+    pub fn with_preference(&self, p: &crate::domain::Preference, brands: &[Brand]) -> Subscriber {
+        let mut s = self.clone();
+        if let Some(chosen) = &p.brands {
+            s.brands = chosen
+                .iter()
+                .filter(|b| brands.iter().any(|w| &w.name == *b))
+                .cloned()
+                .collect();
+        }
+        if let Some(d) = p.delivery {
+            s.delivery = d;
+        }
+        if let Some(l) = p.language {
+            s.language = l;
+        }
+        s
+    }
+
     /// Whether findings at `shop` are for this subscriber (the rule and
     /// severity filters are applied per finding by the outbox's
     /// [`Recipient::accepts`]).
@@ -299,6 +321,34 @@ impl Catalog {
             .and_then(|&i| self.brands.get(i))
     }
 
+    /// The subscribers as they are now: the watchlists' with the choices
+    /// stored in the database applied ([`Subscriber::with_preference`]),
+    /// without the addresses that unsubscribed or paused. Choices stored
+    /// for an address no watchlist lists are ignored: a subscriber removed
+    /// from the watchlists is gone.
+    pub fn effective_subscribers(&self, prefs: &[crate::domain::Preference]) -> Vec<Subscriber> {
+        self.subscribers
+            .iter()
+            .filter_map(|s| {
+                match prefs
+                    .iter()
+                    .find(|p| p.email == s.email.as_str().to_ascii_lowercase())
+                {
+                    None => Some(s.clone()),
+                    Some(p) if p.receives() => Some(s.with_preference(p, &self.brands)),
+                    Some(_) => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The watchlists' subscriber with this address (any case).
+    pub fn subscriber(&self, email: &str) -> Option<&Subscriber> {
+        self.subscribers
+            .iter()
+            .find(|s| s.email.as_str().eq_ignore_ascii_case(email))
+    }
+
     /// The subscribers following `brand` (its canonical name).
     pub fn subscribers_of<'a>(&'a self, brand: &'a str) -> impl Iterator<Item = &'a Subscriber> {
         self.subscribers
@@ -360,6 +410,38 @@ name = "Ana"
 email = "ana@shop.example"
 brands = ["maison lumiere"]
 "#;
+
+    #[test]
+    fn choices_made_in_the_console_win_and_unsubscribed_addresses_are_gone() {
+        use crate::domain::{Delivery, Preference};
+        let text = format!(
+            "{GOOD}\n[[brand]]\nname = \"Atelier\"\n\n[[subscriber]]\nname = \"Bo\"\nemail = \"bo@shop.example\"\nbrands = [\"Atelier\"]\n"
+        );
+        let c = load(&[("a.toml", &text)]).unwrap();
+        let now = chrono::Utc::now();
+        let mut ana = Preference::new("ANA@shop.example", now);
+        ana.brands = Some(vec!["Atelier".into(), "Gone Brand".into()]);
+        ana.delivery = Some(Delivery::Daily(
+            chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        ));
+        let mut bo = Preference::new("bo@shop.example", now);
+        bo.unsubscribed_at = Some(now);
+        let stranger = Preference::new("eve@elsewhere.example", now);
+        let subs = c.effective_subscribers(&[ana, bo, stranger]);
+        assert_eq!(subs.len(), 1, "Bo unsubscribed; Eve is in no watchlist");
+        assert_eq!(subs[0].name, "Ana");
+        assert_eq!(
+            subs[0].brands,
+            vec!["Atelier".to_string()],
+            "an unwatched brand is dropped"
+        );
+        assert_eq!(
+            subs[0].delivery.digest(),
+            Some(crate::domain::Digest::Daily)
+        );
+        assert_eq!(c.effective_subscribers(&[]).len(), 2);
+        assert!(c.subscriber("Bo@Shop.example").is_some());
+    }
 
     #[test]
     fn a_valid_file_loads_with_defaults() {
