@@ -2,6 +2,7 @@
 //! operator, and "my alerts" for each retailer, served by `vigie serve`
 //! (and by the daemon and workers given `--listen`).
 
+pub mod auth;
 pub mod chart;
 pub mod listen;
 pub mod pdf;
