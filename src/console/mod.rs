@@ -5,4 +5,5 @@
 pub mod auth;
 pub mod chart;
 pub mod listen;
+pub mod text;
 pub mod pdf;
