@@ -103,6 +103,7 @@ struct Inner {
     shop_last_success: Family<ShopLabels, Gauge>,
     shop_runs: Family<ShopRunLabels, Counter>,
     slots_skipped: Family<ShopLabels, Counter>,
+    dismissed: Family<RuleLabels, Gauge>,
 }
 
 impl Default for Inner {
@@ -170,8 +171,15 @@ impl Default for Inner {
             "Scheduled slots skipped because the shop's previous scan was still running",
             slots_skipped.clone(),
         );
+        let dismissed = Family::default();
+        registry.register(
+            "vigie_findings_dismissed",
+            "Findings the operator dismissed in the console, by rule (read from the database when /metrics is served): the rules' false readings in the field",
+            dismissed.clone(),
+        );
         Inner {
             registry,
+            dismissed,
             pages_fetched,
             robots_refusals,
             retries,
@@ -223,6 +231,24 @@ impl Metrics {
                 rule: RuleLabel(rule),
             })
             .inc();
+    }
+
+    /// The findings dismissed so far, per rule (every rule is shown, 0
+    /// when none is dismissed).
+    pub fn dismissals(&self, per_rule: &[(Rule, i64)]) {
+        use strum::IntoEnumIterator;
+        for rule in Rule::iter() {
+            let n = per_rule
+                .iter()
+                .find(|(r, _)| *r == rule)
+                .map_or(0, |(_, n)| *n);
+            self.0
+                .dismissed
+                .get_or_create(&RuleLabels {
+                    rule: RuleLabel(rule),
+                })
+                .set(n);
+        }
     }
 
     /// The outbox holds this many pending emails.

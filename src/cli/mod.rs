@@ -10,6 +10,7 @@ mod findings;
 mod history;
 mod outbox;
 mod scan;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -137,6 +138,9 @@ pub enum Command {
     Verify,
     /// List the email outbox (`--failed`: given-up messages), retry or deliver it.
     Outbox(outbox::OutboxArgs),
+    /// Serve the console: findings, price history and evidence for the
+    /// operator, "my alerts" for the retailers.
+    Serve(serve::ServeArgs),
 }
 
 /// Arguments of `vigie migrate`.
@@ -238,5 +242,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Evidence(a) => evidence::evidence(g, a).await,
         Command::Verify => evidence::verify(g).await,
         Command::Outbox(a) => outbox::run(g, a).await,
+        Command::Serve(a) => serve::run(g, a).await,
     }
 }

@@ -467,6 +467,31 @@ pub fn rule_plain(rule: Rule, l: Language) -> &'static str {
     }
 }
 
+/// A rule's short title, as the e-mails name it.
+pub fn rule_title(rule: Rule, l: Language) -> &'static str {
+    let fr = l == Language::Fr;
+    match rule {
+        Rule::R1 if fr => "mot « soldes » hors période",
+        Rule::R1 => "the word \"soldes\" outside the sales periods",
+        Rule::R2 if fr => "pré-soldes déguisées",
+        Rule::R2 => "disguised pre-sales",
+        Rule::R3 if fr => "réduction hors soldes",
+        Rule::R3 => "reduction outside the sales periods",
+        Rule::R4 if fr => "prix antérieur absent",
+        Rule::R4 => "prior price missing",
+        Rule::R5 if fr => "prix de référence fictif",
+        Rule::R5 => "fictitious reference price",
+        Rule::R6 if fr => "pourcentage mal calculé",
+        Rule::R6 => "percentage miscalculated",
+        Rule::R7 if fr => "promotion permanente",
+        Rule::R7 => "permanent promotion",
+        Rule::R8 if fr => "prix gonflé avant promotion",
+        Rule::R8 => "price raised before a promotion",
+        Rule::R9 if fr => "baisse de prix silencieuse",
+        Rule::R9 => "silent price cut",
+    }
+}
+
 /// A severity's word.
 pub fn severity_word(s: Severity, l: Language) -> &'static str {
     match (s, l) {

@@ -63,20 +63,14 @@ pub async fn verify_chain(store: &dyn Store) -> Result<VerifyReport, StoreError>
     }
 }
 
-/// Writes a finding's evidence bundle into `dir`: the page as fetched, a
-/// JSON record (finding, evidence metadata, hashes) and a `SHA256SUMS` file.
-/// Returns the files written.
-pub fn write_bundle(
+/// A finding's evidence bundle: `page.html` (the page as fetched),
+/// `record.json` (finding, evidence metadata, hashes) and `SHA256SUMS`,
+/// as (file name, bytes).
+pub fn bundle(
     finding: &FindingRow,
     ev: &EvidenceRow,
-    dir: &Path,
-) -> Result<Vec<PathBuf>, std::io::Error> {
-    std::fs::create_dir_all(dir)?;
-    let body = ev
-        .body()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-    let page = dir.join("page.html");
-    std::fs::write(&page, &body)?;
+) -> Result<Vec<(&'static str, Vec<u8>)>, StoreError> {
+    let body = ev.body()?;
     let headers: serde_json::Value =
         serde_json::from_str(&ev.headers).unwrap_or(serde_json::Value::Null);
     let record: serde_json::Value =
@@ -116,17 +110,35 @@ pub fn write_bundle(
         },
         "vigie_version": crate::VERSION,
     });
-    let record_path = dir.join("record.json");
-    let text = serde_json::to_string_pretty(&json).map_err(std::io::Error::other)?;
-    std::fs::write(&record_path, &text)?;
-    let sums = dir.join("SHA256SUMS");
-    std::fs::write(
-        &sums,
-        format!(
-            "{}  page.html\n{}  record.json\n",
-            sha256_hex(&body),
-            sha256_hex(text.as_bytes())
-        ),
-    )?;
-    Ok(vec![page, record_path, sums])
+    let text = serde_json::to_string_pretty(&json)
+        .map_err(|e| StoreError::Corrupt(format!("evidence #{}: {e}", ev.id)))?;
+    let sums = format!(
+        "{}  page.html\n{}  record.json\n",
+        sha256_hex(&body),
+        sha256_hex(text.as_bytes())
+    );
+    Ok(vec![
+        ("page.html", body),
+        ("record.json", text.into_bytes()),
+        ("SHA256SUMS", sums.into_bytes()),
+    ])
+}
+
+/// Writes a finding's evidence bundle ([`bundle`]) into `dir`. Returns
+/// the files written.
+pub fn write_bundle(
+    finding: &FindingRow,
+    ev: &EvidenceRow,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, std::io::Error> {
+    let files = bundle(finding, ev)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)?;
+        written.push(path);
+    }
+    Ok(written)
 }
