@@ -1,6 +1,7 @@
 //! Vigie's integration tests: one binary, real servers on loopback.
 
 mod architecture;
+mod browser;
 mod corpus;
 mod daemon;
 mod end_to_end;

@@ -21,7 +21,7 @@ pub fn sqlite_url(dir: &Path, file: &str) -> String {
 }
 
 /// Whether the environment says this is a CI run (`CI=true` or `CI=1`).
-fn on_ci() -> bool {
+pub fn on_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| {
         let v = v.trim();
         v.eq_ignore_ascii_case("true") || v == "1"

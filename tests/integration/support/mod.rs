@@ -7,8 +7,10 @@
 //!   PostgreSQL databases of their own on the server that
 //!   `VIGIE_TEST_DATABASE_URL` names ([`with_postgres`]);
 //! - [`watchlists`]: watchlist files and their `[[shop]]` entries;
-//! - [`smtp`]: a real SMTP server on loopback.
+//! - [`smtp`]: a real SMTP server on loopback;
+//! - [`browser`]: a real headless Chromium driven through WebDriver.
 
+pub mod browser;
 pub mod database;
 pub mod process;
 pub mod smtp;
