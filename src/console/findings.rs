@@ -537,9 +537,10 @@ fn chart_of(
         window,
         reference_minor: reference,
         labels: ChartLabels {
+            title: t.history,
             price: t.price,
             reference: t.reference,
-            sales: t.sales_periods,
+            sales_period: t.sales_periods,
             window: t.window,
         },
     };

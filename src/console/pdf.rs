@@ -149,6 +149,32 @@ async fn print_with(chromium: &Path, url: &Url, timeout: Duration) -> Result<Vec
     if !on_loopback(url) {
         return Err(PdfError::NotLoopback(url.clone()));
     }
+    print_target(chromium, url, timeout).await
+}
+
+/// Prints a page the console rendered itself (its stylesheets inlined) to
+/// PDF: the page is written to a private temporary folder and printed from
+/// there, so the browser reaches no server at all.
+pub async fn print_html_to_pdf(html: &str) -> Result<Vec<u8>, PdfError> {
+    let chromium = chromium_path().ok_or(PdfError::NoChromium)?;
+    let scratch = ScratchDir::create().map_err(|source| PdfError::Io {
+        what: "creating a temporary folder".into(),
+        source,
+    })?;
+    let page = scratch.0.join("dossier.html");
+    std::fs::write(&page, html).map_err(|source| PdfError::Io {
+        what: format!("writing {}", page.display()),
+        source,
+    })?;
+    let url = Url::from_file_path(&page).map_err(|()| PdfError::Io {
+        what: format!("{} as a URL", page.display()),
+        source: std::io::Error::other("not an absolute path"),
+    })?;
+    print_target(&chromium, &url, PRINT_TIMEOUT).await
+}
+
+/// Runs Chromium on `url` (checked by the caller) and returns the PDF.
+async fn print_target(chromium: &Path, url: &Url, timeout: Duration) -> Result<Vec<u8>, PdfError> {
     let io = |what: &str| {
         let what = what.to_string();
         move |source| PdfError::Io { what, source }
