@@ -367,10 +367,16 @@ fn finish(input: &ChartInput, currency: Currency, body: &str, markers: &[Marker]
         escape(input.labels.title),
     );
     out.push_str(inner);
-    let r = if markers.len() > 200 { 2.5 } else { 3.5 };
+    // Dense markers touch each other: smaller, and without the white ring
+    // that would wash the line out.
+    let (r, ring) = if markers.len() > 200 {
+        (1.6, "none")
+    } else {
+        (3.5, "#ffffff")
+    };
     let _ = writeln!(
         out,
-        "<g class=\"observations\" fill=\"#{:02x}{:02x}{:02x}\" stroke=\"#ffffff\" stroke-width=\"1\">",
+        "<g class=\"observations\" fill=\"#{:02x}{:02x}{:02x}\" stroke=\"{ring}\" stroke-width=\"1\">",
         PRICE.0, PRICE.1, PRICE.2
     );
     let money = |minor| Money::new(minor, currency).display_fr();
