@@ -2,6 +2,7 @@
 
 mod architecture;
 mod browser;
+mod console;
 mod corpus;
 mod daemon;
 mod end_to_end;
