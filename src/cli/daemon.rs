@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use clap::Args;
 
 use super::{CliError, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, GlobalArgs, settings};
+use crate::console::listen::{self, ListenLimits};
 use crate::daemon::lock::{self, DaemonLock};
 use crate::daemon::worker::{Services, WorkerOptions};
 use crate::daemon::{DaemonError, Shutdown};
@@ -114,7 +115,9 @@ fn tz_and_tick(a: &DaemonArgs) -> Result<(Tz, Duration), CliError> {
 
 fn serve_metrics(listener: tokio::net::TcpListener, metrics: Metrics) {
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, crate::metrics::router(metrics)).await {
+        let router = crate::metrics::router(metrics);
+        let limits = ListenLimits::default();
+        if let Err(e) = listen::serve(listener, router, limits, std::future::pending()).await {
             tracing::error!("the metrics server stopped: {e}");
         }
     });
