@@ -10,6 +10,7 @@ mod findings;
 mod history;
 mod outbox;
 mod scan;
+mod subscribers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -137,6 +138,10 @@ pub enum Command {
     Verify,
     /// List the email outbox (`--failed`: given-up messages), retry or deliver it.
     Outbox(outbox::OutboxArgs),
+    /// List every subscriber as the scans see it: the watchlists' values
+    /// with the choices made in the console (marked `*`), paused and
+    /// unsubscribed addresses, and stored choices of addresses in no watchlist.
+    Subscribers(subscribers::SubscribersArgs),
 }
 
 /// Arguments of `vigie migrate`.
@@ -238,5 +243,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Evidence(a) => evidence::evidence(g, a).await,
         Command::Verify => evidence::verify(g).await,
         Command::Outbox(a) => outbox::run(g, a).await,
+        Command::Subscribers(a) => subscribers::run(g, a).await,
     }
 }
