@@ -329,6 +329,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Digest;
 
     fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
         let sources: Vec<(PathBuf, String)> = files
