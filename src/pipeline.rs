@@ -335,6 +335,7 @@ impl<'a> ShopRun<'a> {
         let started_at = Utc::now();
         let snapshot = store.load_shop(&shop.name).await?;
         let subscribers = catalog.effective_subscribers(&stored_preferences(store).await?);
+        let first_scan = snapshot.products.is_empty();
         let key_of_id: HashMap<i64, String> = snapshot
             .products
             .values()
@@ -361,6 +362,8 @@ impl<'a> ShopRun<'a> {
             observed,
             batch: Batch {
                 shop: shop.name.clone(),
+                // A shop with no product yet: its first scan.
+                baseline: first_scan,
                 ..Batch::default()
             },
             batch_pages: 0,
@@ -561,10 +564,12 @@ impl<'a> ShopRun<'a> {
 
     /// Commits the queued writes in one transaction.
     async fn flush(&mut self) -> Result<(), StoreError> {
+        let baseline = self.batch.baseline;
         let batch = std::mem::replace(
             &mut self.batch,
             Batch {
                 shop: self.shop.name.clone(),
+                baseline,
                 ..Batch::default()
             },
         );
@@ -742,6 +747,8 @@ impl<'a> ShopRun<'a> {
         let write = ShopFindings {
             subject: subject.clone(),
             at: now,
+            scan_id: self.scan_id,
+            baseline: self.batch.baseline,
             evidence: if d.raise.is_empty() {
                 None
             } else {
