@@ -246,6 +246,12 @@ pub async fn scan(
         f.flush().map_err(io_err)?;
     }
     if opts.deliver {
+        // The scan ends before its alerts go: an immediate alert waits
+        // while its scan runs (one message per shop and scan). The summary
+        // is written again below, with what was delivered.
+        store
+            .finish_scan(scan_id, &serde_json::to_value(&summary).unwrap_or_default())
+            .await?;
         let d = notify::drain(store, mailer, Utc::now()).await?;
         summary.emails_sent = d.sent;
         if d.retrying + d.dead > 0 {
