@@ -1306,6 +1306,11 @@ brands = ["Atelier Brume"]
         }
         run.flush().await.expect("flush");
         run.shop_level().await.expect("shop level");
+        // Its immediate alerts are held until the scan ends.
+        store
+            .finish_scan(scan_id, &serde_json::json!({}))
+            .await
+            .expect("finish");
         run.summary
     }
 
