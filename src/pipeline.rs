@@ -9,20 +9,20 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::catalog::{Catalog, Shop};
+use crate::catalog::{Catalog, Shop, Subscriber};
 use crate::detect::{self, Context, ObservedOffer};
 use crate::discover;
 use crate::domain::calendar::{Calendar, Zone};
 use crate::domain::{Rule, Source};
 use crate::extract::platform::{self, Platform};
 use crate::extract::{self, ExtractedOffer};
-use crate::fetch::{FetchOutcome, HostPolicy, HostPool, Page, Validators};
+use crate::fetch::{FetchOutcome, FetchTally, HostPolicy, HostPool, Page, Validators};
 use crate::notify::{self, Mailer};
 use std::collections::{HashMap, HashSet};
 
 use crate::store::{
     Batch, BatchItem, EvidenceInput, KnownProduct, NewObservation, PageCache, PageWrite,
-    ProductRecord, SHOP_PRODUCT_KEY, ShopFindings, ShopSnapshot, Store, StoreError,
+    ProductRecord, SHOP_PRODUCT_KEY, ShopFindings, ShopScanRow, ShopSnapshot, Store, StoreError,
     StoredObservation,
 };
 
@@ -246,6 +246,12 @@ pub async fn scan(
         f.flush().map_err(io_err)?;
     }
     if opts.deliver {
+        // The scan ends before its alerts go: an immediate alert waits
+        // while its scan runs (one message per shop and scan). The summary
+        // is written again below, with what was delivered.
+        store
+            .finish_scan(scan_id, &serde_json::to_value(&summary).unwrap_or_default())
+            .await?;
         let d = notify::drain(store, mailer, Utc::now()).await?;
         summary.emails_sent = d.sent;
         if d.retrying + d.dead > 0 {
@@ -293,6 +299,16 @@ struct ShopRun<'a> {
     lines: Vec<String>,
     /// Where observations and findings are counted.
     metrics: crate::metrics::Metrics,
+    /// The subscribers as they are at the start of this shop's scan: the
+    /// watchlists' with the choices stored in the console applied
+    /// ([`Catalog::effective_subscribers`]).
+    subscribers: Vec<Subscriber>,
+    /// The robots.txt refusals and response times of the shop's pages.
+    tally: FetchTally,
+    /// When the shop's scan started (real time).
+    started_at: DateTime<Utc>,
+    /// Why the shop could not be scanned, when it could not.
+    failed: Option<String>,
 }
 
 /// One observation to record, from a fresh page or repeated from a page
@@ -322,7 +338,10 @@ impl<'a> ShopRun<'a> {
         opts: &'a ScanOptions,
         already: &HashSet<i64>,
     ) -> Result<ShopRun<'a>, StoreError> {
+        let started_at = Utc::now();
         let snapshot = store.load_shop(&shop.name).await?;
+        let subscribers = catalog.effective_subscribers(&stored_preferences(store).await?);
+        let first_scan = snapshot.products.is_empty();
         let key_of_id: HashMap<i64, String> = snapshot
             .products
             .values()
@@ -349,6 +368,8 @@ impl<'a> ShopRun<'a> {
             observed,
             batch: Batch {
                 shop: shop.name.clone(),
+                // A shop with no product yet: its first scan.
+                baseline: first_scan,
                 ..Batch::default()
             },
             batch_pages: 0,
@@ -363,7 +384,55 @@ impl<'a> ShopRun<'a> {
             summary: ScanSummary::default(),
             lines: Vec::new(),
             metrics: crate::metrics::Metrics::default(),
+            subscribers,
+            tally: FetchTally::default(),
+            started_at,
+            failed: None,
         })
+    }
+
+    /// The subscribers to tell of a finding about `brand` at this shop.
+    fn followers<'s>(&'s self, brand: &'s str) -> impl Iterator<Item = &'s Subscriber> {
+        self.subscribers.iter().filter(move |sub| {
+            sub.brands.iter().any(|b| b == brand) && sub.watches_shop(&self.shop.name)
+        })
+    }
+
+    /// The shop could not be scanned, for this reason.
+    fn fail(&mut self, why: String) {
+        self.summary.shops_failed.push(self.shop.name.clone());
+        self.failed = Some(why);
+    }
+
+    /// What this shop's scan did, for the console's shops page.
+    fn scan_row(&self) -> ShopScanRow {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        ShopScanRow {
+            scan_id: self.scan_id,
+            shop: self.shop.name.clone(),
+            started_at: self.started_at,
+            finished_at: Utc::now(),
+            pages_fetched: count(self.summary.pages_fetched),
+            pages_unchanged: count(self.summary.pages_unchanged),
+            errors: count(self.summary.errors),
+            robots_refused: i64::try_from(self.tally.robots_refused()).unwrap_or(i64::MAX),
+            response_ms_avg: self.tally.mean_response_ms(),
+            findings: count(self.summary.findings),
+            failed: self.failed.clone(),
+        }
+    }
+
+    /// Records what this shop's scan did ([`Store::record_shop_scan`]). A
+    /// store without the table, or a failed write, does not fail the scan:
+    /// its observations and findings are written already.
+    async fn record(&self) {
+        match self.store.record_shop_scan(&self.scan_row()).await {
+            Ok(()) => {}
+            Err(StoreError::Unsupported(_)) => {
+                tracing::debug!("this database keeps no per-shop scan records")
+            }
+            Err(e) => tracing::warn!("the shop's scan record was not written: {e}"),
+        }
     }
 
     /// The scan counting its observations and findings into `metrics`
@@ -460,9 +529,7 @@ impl<'a> ShopRun<'a> {
         let recipients = if raise.is_empty() {
             Vec::new()
         } else {
-            self.catalog
-                .subscribers_of(&s.record.brand)
-                .filter(|sub| sub.watches_shop(&s.record.shop))
+            self.followers(&s.record.brand)
                 .map(|sub| sub.recipient(now))
                 .collect()
         };
@@ -503,10 +570,12 @@ impl<'a> ShopRun<'a> {
 
     /// Commits the queued writes in one transaction.
     async fn flush(&mut self) -> Result<(), StoreError> {
+        let baseline = self.batch.baseline;
         let batch = std::mem::replace(
             &mut self.batch,
             Batch {
                 shop: self.shop.name.clone(),
+                baseline,
                 ..Batch::default()
             },
         );
@@ -669,11 +738,7 @@ impl<'a> ShopRun<'a> {
         let mut recipients: Vec<crate::store::Recipient> = Vec::new();
         if !d.raise.is_empty() {
             for brand in &brands {
-                for sub in self
-                    .catalog
-                    .subscribers_of(brand)
-                    .filter(|sub| sub.watches_shop(&self.shop.name))
-                {
+                for sub in self.followers(brand) {
                     if !recipients.iter().any(|r| r.email == sub.email) {
                         recipients.push(sub.recipient(now));
                     }
@@ -688,6 +753,8 @@ impl<'a> ShopRun<'a> {
         let write = ShopFindings {
             subject: subject.clone(),
             at: now,
+            scan_id: self.scan_id,
+            baseline: self.batch.baseline,
             evidence: if d.raise.is_empty() {
                 None
             } else {
@@ -785,6 +852,21 @@ impl<'a> ShopRun<'a> {
     }
 }
 
+/// The choices stored in the console for every address. A database
+/// without them (a backend that keeps none) has none: no address could
+/// have paused or unsubscribed there.
+pub async fn stored_preferences(
+    store: &dyn Store,
+) -> Result<Vec<crate::domain::Preference>, StoreError> {
+    match store.preferences().await {
+        Err(StoreError::Unsupported(what)) => {
+            tracing::debug!("{what}: this database keeps no subscriber choices");
+            Ok(Vec::new())
+        }
+        other => other,
+    }
+}
+
 // At the error level, the span is on whenever an event is (`--quiet` too).
 #[tracing::instrument(name = "shop", level = "error", skip_all, fields(shop = %shop.name))]
 async fn scan_shop(
@@ -800,21 +882,40 @@ async fn scan_shop(
         pool,
         calendar,
     } = *scanner;
-    let policy = HostPolicy::of(shop);
     let mut run = ShopRun::start(catalog, store, calendar, shop, scan_id, opts, already)
         .await?
         .counting_into(pool.metrics());
+    // The shop's record is written however its scan ends, in this one place
+    // (`vigie scan`, the daemon, the fleet workers and the demo come here).
+    let crawled = crawl_shop(&mut run, pool, already).await;
+    if let Err(e) = &crawled {
+        run.fail(format!("database: {e}"));
+    }
+    run.record().await;
+    crawled?;
+    Ok(ShopResult {
+        summary: run.summary,
+        lines: run.lines,
+    })
+}
+
+/// Reads a shop's catalogue, or discovers its pages and reads them.
+async fn crawl_shop(
+    run: &mut ShopRun<'_>,
+    pool: &HostPool,
+    already: &HashSet<i64>,
+) -> Result<(), StoreError> {
+    let (shop, opts) = (run.shop, run.opts);
+    let policy = HostPolicy::of(shop);
     if let Some(platform) = shop.platform
-        && let Some(reached) = walk_catalogue(&mut run, pool, policy, platform).await?
+        && let Some(reached) = walk_catalogue(run, pool, policy, platform).await?
     {
         run.flush().await?;
         if !reached {
-            run.summary.shops_failed.push(shop.name.clone());
+            let why = run.summary.problems.first().cloned();
+            run.fail(why.unwrap_or_else(|| "the catalogue could not be read".into()));
         }
-        return Ok(ShopResult {
-            summary: run.summary,
-            lines: run.lines,
-        });
+        return Ok(());
     }
     let found = discover::discover(pool, shop, policy).await;
     for e in &found.errors {
@@ -827,11 +928,8 @@ async fn scan_shop(
             .cloned()
             .unwrap_or_else(|| "the sitemap lists no page".into());
         tracing::error!("shop not scanned: {why}");
-        run.summary.shops_failed.push(shop.name.clone());
-        return Ok(ShopResult {
-            summary: run.summary,
-            lines: run.lines,
-        });
+        run.fail(why);
+        return Ok(());
     }
     tracing::info!(pages = found.pages.len(), "crawling");
     if let Some(p) = &opts.progress {
@@ -869,7 +967,7 @@ async fn scan_shop(
             last_modified: c.last_modified.clone(),
         });
         match pool
-            .fetch_conditional(&page_ref.url, policy, validators.as_ref())
+            .fetch_counted(&page_ref.url, policy, validators.as_ref(), &run.tally)
             .await
         {
             FetchOutcome::Fetched(page) => {
@@ -906,15 +1004,17 @@ async fn scan_shop(
     // The shop's own wording, over every page read afresh.
     run.shop_level().await?;
     if !reached_any {
-        run.summary.shops_failed.push(shop.name.clone());
+        let why = match run.summary.problems.first() {
+            Some(p) => p.clone(),
+            None if run.tally.robots_refused() > 0 => "robots.txt refuses every page".into(),
+            None => "no page could be read".into(),
+        };
+        run.fail(why);
     }
     if let Some(p) = &opts.progress {
         p.shop_finished(&shop.name, &run.summary);
     }
-    Ok(ShopResult {
-        summary: run.summary,
-        lines: run.lines,
-    })
+    Ok(())
 }
 
 /// Reads a platform catalogue page by page. `Ok(None)` when the shop has
@@ -938,7 +1038,7 @@ async fn walk_catalogue(
         let Some(url) = platform::catalogue_url(platform, &run.shop.url, n) else {
             return Ok(None);
         };
-        let page = match pool.fetch(&url, policy).await {
+        let page = match pool.fetch_counted(&url, policy, None, &run.tally).await {
             FetchOutcome::Fetched(p) => p,
             FetchOutcome::Status {
                 status: 401 | 403 | 404,
@@ -1206,6 +1306,11 @@ brands = ["Atelier Brume"]
         }
         run.flush().await.expect("flush");
         run.shop_level().await.expect("shop level");
+        // Its immediate alerts are held until the scan ends.
+        store
+            .finish_scan(scan_id, &serde_json::json!({}))
+            .await
+            .expect("finish");
         run.summary
     }
 

@@ -11,6 +11,7 @@ mod history;
 mod outbox;
 mod scan;
 mod serve;
+mod subscribers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -141,6 +142,10 @@ pub enum Command {
     /// Serve the console: findings, price history and evidence for the
     /// operator, "my alerts" for the retailers.
     Serve(serve::ServeArgs),
+    /// List every subscriber as the scans see it: the watchlists' values
+    /// with the choices made in the console (marked `*`), paused and
+    /// unsubscribed addresses, and stored choices of addresses in no watchlist.
+    Subscribers(subscribers::SubscribersArgs),
 }
 
 /// Arguments of `vigie migrate`.
@@ -243,5 +248,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Verify => evidence::verify(g).await,
         Command::Outbox(a) => outbox::run(g, a).await,
         Command::Serve(a) => serve::run(g, a).await,
+        Command::Subscribers(a) => subscribers::run(g, a).await,
     }
 }

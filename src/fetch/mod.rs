@@ -10,6 +10,7 @@ mod net;
 pub mod robots;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -218,6 +219,41 @@ impl FetchOutcome {
     }
 }
 
+/// What one shop's page fetches met, counted by the fetch path as they
+/// happen ([`HostPool::fetch_counted`]): robots.txt refusals and the
+/// time the shop took to answer.
+#[derive(Debug, Default)]
+pub struct FetchTally {
+    robots_refused: AtomicU64,
+    answers: AtomicU64,
+    answer_micros: AtomicU64,
+}
+
+impl FetchTally {
+    /// Requests robots.txt refused (a rule, or robots.txt unreadable).
+    pub fn robots_refused(&self) -> u64 {
+        self.robots_refused.load(Ordering::Relaxed)
+    }
+
+    /// Mean time from request to the end of the body, over every request
+    /// the shop answered (any status, retries included), in milliseconds;
+    /// `None` when it answered none.
+    pub fn mean_response_ms(&self) -> Option<f64> {
+        let n = self.answers.load(Ordering::Relaxed);
+        (n > 0).then(|| self.answer_micros.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0)
+    }
+
+    fn refused(&self) {
+        self.robots_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn answered(&self, took: Duration) {
+        self.answers.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.answer_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
 /// The per-host politeness owner, shared by every task of a run.
 pub struct HostPool {
     config: FetchConfig,
@@ -328,7 +364,7 @@ impl HostPool {
         }
         let robots_url = host.key.robots_url();
         // robots.txt: no redirect to another site, and at most 500 KiB.
-        let (outcome, _) = self.request(host, &robots_url, policy, None).await;
+        let (outcome, _) = self.request(host, &robots_url, policy, None, None).await;
         let verdict = Arc::new(RobotsVerdict::from_outcome(&outcome));
         if matches!(outcome, FetchOutcome::Refused { .. }) {
             // Refused by this shop's policy, not by the host: another shop on
@@ -358,6 +394,29 @@ impl HostPool {
         policy: HostPolicy,
         validators: Option<&Validators>,
     ) -> FetchOutcome {
+        self.fetch_tallied(url, policy, validators, None).await
+    }
+
+    /// Like [`HostPool::fetch_conditional`], counting into `tally` the
+    /// robots.txt refusals and the response times of the shop.
+    pub async fn fetch_counted(
+        &self,
+        url: &Url,
+        policy: HostPolicy,
+        validators: Option<&Validators>,
+        tally: &FetchTally,
+    ) -> FetchOutcome {
+        self.fetch_tallied(url, policy, validators, Some(tally))
+            .await
+    }
+
+    async fn fetch_tallied(
+        &self,
+        url: &Url,
+        policy: HostPolicy,
+        validators: Option<&Validators>,
+        tally: Option<&FetchTally>,
+    ) -> FetchOutcome {
         let start = url.clone();
         let mut current = url.clone();
         let mut seen = vec![current.clone()];
@@ -379,6 +438,9 @@ impl HostPool {
             let robots = self.robots_for(&host, policy).await;
             if !robots.allows(&current) {
                 self.metrics.robots_refusal();
+                if let Some(t) = tally {
+                    t.refused();
+                }
                 let reason = match robots.as_ref() {
                     RobotsVerdict::DisallowAll { reason } => reason.clone(),
                     _ => "disallowed by robots.txt".to_string(),
@@ -386,7 +448,9 @@ impl HostPool {
                 tracing::info!(url = %current, "skipped: {reason}");
                 return FetchOutcome::Disallowed { url: start, reason };
             }
-            let (outcome, location) = self.request(&host, &current, policy, validators).await;
+            let (outcome, location) = self
+                .request(&host, &current, policy, validators, tally)
+                .await;
             let Some(location) = location else {
                 return match outcome {
                     FetchOutcome::Fetched(mut page) => {
@@ -442,6 +506,7 @@ impl HostPool {
         url: &Url,
         policy: HostPolicy,
         validators: Option<&Validators>,
+        tally: Option<&FetchTally>,
     ) -> (FetchOutcome, Option<String>) {
         if let Err(refused) = net::check_literal_address(url, policy.allow_private_network) {
             let refused = FetchOutcome::Refused {
@@ -459,8 +524,14 @@ impl HostPool {
         loop {
             let result = {
                 let _permit = host.acquire().await;
+                let asked = std::time::Instant::now();
                 let r = net::get(client, url, &self.config, validators, &self.metrics).await;
                 host.request_done();
+                if let Some(t) = tally
+                    && r.answered()
+                {
+                    t.answered(asked.elapsed());
+                }
                 r
             };
             match result {

@@ -127,6 +127,20 @@ pub(super) enum Attempt {
     },
 }
 
+impl Attempt {
+    /// Whether the server answered (any status), rather than the request
+    /// failing or being refused.
+    pub(super) fn answered(&self) -> bool {
+        let outcome = match self {
+            Attempt::Done(o, _) | Attempt::Retryable { outcome: o, .. } => o,
+        };
+        !matches!(
+            outcome,
+            FetchOutcome::Failed { .. } | FetchOutcome::Refused { .. }
+        )
+    }
+}
+
 fn error_reason(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out".to_string()

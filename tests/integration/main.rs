@@ -10,6 +10,7 @@ mod fetch;
 mod fleet;
 mod neighbours;
 mod outbox;
+mod preferences;
 mod site_wording;
 mod store_contract;
 mod support;

@@ -83,6 +83,7 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
     };
     let batch = Batch {
         shop: shop.into(),
+        baseline: false,
         items: vec![item],
         pages: Vec::new(),
     };
@@ -90,6 +91,11 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
     // A replayed batch opens nothing and queues nothing twice.
     let again = store.write_batch(&batch).await.unwrap();
     assert_eq!(again.queued, 0);
+    // Immediate alerts wait for their scan to end.
+    store
+        .finish_scan(scan_id, &serde_json::json!({}))
+        .await
+        .unwrap();
 }
 
 fn mailer(port: u16) -> Mailer {
