@@ -1358,6 +1358,8 @@ brands = ["Atelier Brume"]
         let mut to: Vec<&str> = due.iter().map(|o| o.email.as_str()).collect();
         to.sort();
         assert_eq!(to, vec!["ana@lanterne.example", "bruno@quais.example"]);
+        // The shop's first scan: its findings are the baseline.
+        assert!(due.iter().all(|o| o.baseline && o.scan_id.is_some()));
 
         // The readings keep where their former price came from and their warnings.
         let h = store.history("ML-0").await.expect("history");
@@ -1395,5 +1397,13 @@ brands = ["Atelier Brume"]
             .expect("findings");
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|f| f.is_shop_level()), "no product finding");
+        // A later scan's findings are news, not the baseline.
+        let due = store
+            .claim_outbox(day(20), day(20), 100)
+            .await
+            .expect("outbox");
+        let reopened: Vec<_> = due.iter().filter(|o| o.finding.id == rows[1].id).collect();
+        assert!(!reopened.is_empty());
+        assert!(reopened.iter().all(|o| !o.baseline));
     }
 }
