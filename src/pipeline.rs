@@ -323,6 +323,7 @@ impl<'a> ShopRun<'a> {
         already: &HashSet<i64>,
     ) -> Result<ShopRun<'a>, StoreError> {
         let snapshot = store.load_shop(&shop.name).await?;
+        let first_scan = snapshot.products.is_empty();
         let key_of_id: HashMap<i64, String> = snapshot
             .products
             .values()
@@ -349,6 +350,8 @@ impl<'a> ShopRun<'a> {
             observed,
             batch: Batch {
                 shop: shop.name.clone(),
+                // A shop with no product yet: its first scan.
+                baseline: first_scan,
                 ..Batch::default()
             },
             batch_pages: 0,
@@ -503,10 +506,12 @@ impl<'a> ShopRun<'a> {
 
     /// Commits the queued writes in one transaction.
     async fn flush(&mut self) -> Result<(), StoreError> {
+        let baseline = self.batch.baseline;
         let batch = std::mem::replace(
             &mut self.batch,
             Batch {
                 shop: self.shop.name.clone(),
+                baseline,
                 ..Batch::default()
             },
         );
@@ -688,6 +693,8 @@ impl<'a> ShopRun<'a> {
         let write = ShopFindings {
             subject: subject.clone(),
             at: now,
+            scan_id: self.scan_id,
+            baseline: self.batch.baseline,
             evidence: if d.raise.is_empty() {
                 None
             } else {

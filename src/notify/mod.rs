@@ -145,7 +145,7 @@ pub async fn deliver_step_leased(
         };
         match sent {
             Ok(()) => {
-                store.mark_sent(&ids, Utc::now()).await?;
+                store.mark_sent(&ids, Utc::now(), &m.message_id()).await?;
                 out.push(StepOutcome::Sent { id: first.id });
             }
             Err(e) => {

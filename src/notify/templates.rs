@@ -496,6 +496,8 @@ mod tests {
             attempts: 0,
             digest: None,
             language: Language::Fr,
+            scan_id: Some(2),
+            baseline: false,
             finding: FindingRow {
                 id: 3,
                 rule: Rule::R3,
@@ -516,6 +518,9 @@ mod tests {
                 closed_at: None,
                 evidence_id: Some(1),
                 scope: crate::domain::Scope::Product,
+                product_id: 5,
+                dismissed_at: None,
+                dismissed_reason: None,
             },
         }
     }

@@ -114,16 +114,18 @@ macro_rules! store_backend {
                 run_migrations, t, $store,
             };
             use $crate::store::backend::{SeenAgain, merge_by_key};
+            use $crate::domain::{Digest, Preference, Rule};
             use $crate::store::rows::{
-                ObservedRow, OpenFindingRow, OutboxClaimRow, PageRow, PointRow, ShopProduct,
-                ShopProductRow,
+                ObservedRow, OpenFindingRow, OutboxClaimRow, PageRow, PointRow, PreferenceRow,
+                ShopProduct, ShopProductRow,
             };
             use $crate::store::{
-                Batch, BatchItem, BatchResult, ClaimedRun, EvidenceInput, EvidenceRow,
-                FindingChanges, FindingFilter, FindingRow, KnownProduct, LeaseRenewal,
-                OutboxCounts, OutboxEntry, OutboxItem, ProductRecord, Queued, RunEnd, RunRow,
-                RunToQueue, Series, ShopFindings, ShopSnapshot, Store, StoreError,
-                StoredObservation, evidence_hash, sql, warnings_to_json,
+                Batch, BatchItem, BatchResult, ClaimedRun, Dismissal, EvidenceInput, EvidenceRow,
+                FindingChanges, FindingFilter, FindingPage, FindingQuery, FindingRow,
+                FindingState, KnownProduct, LeaseRenewal, OutboxCounts, OutboxEntry, OutboxItem,
+                ProductRecord, ProductRow, Queued, RunEnd, RunRow, RunToQueue,
+                SCAN_HOLD_MINUTES, Series, ShopFindings, ShopScanRow, ShopSnapshot, Store,
+                StoreError, StoredObservation, evidence_hash, sql, warnings_to_json,
             };
 
             type Tx<'c> = Transaction<'c, $db>;
@@ -368,6 +370,8 @@ macro_rules! store_backend {
                             .bind(Utc::now())
                             .bind(&r.digest)
                             .bind(&r.language)
+                            .bind(c.scan_id)
+                            .bind(c.baseline)
                             .execute(&mut **tx)
                             .await?
                             .rows_affected() as usize;
@@ -446,6 +450,44 @@ macro_rules! store_backend {
                     prev = hash;
                 }
                 Ok(())
+            }
+
+            /// Pushes the console's filters (all but the cursor) after a
+            /// `WHERE 1 = 1`.
+            fn push_console_filters<'a>(q: &mut QueryBuilder<'a, $db>, f: &'a FindingQuery) {
+                if let Some(brand) = &f.brand {
+                    q.push(" AND brand = ").push_bind(t(brand));
+                }
+                if let Some(shop) = &f.shop {
+                    q.push(" AND shop = ").push_bind(t(shop));
+                }
+                if let Some(rule) = f.rule {
+                    q.push(" AND rule = ").push_bind(rule);
+                }
+                if let Some(severity) = f.severity {
+                    q.push(" AND severity = ").push_bind(severity);
+                }
+                match f.state {
+                    None => {}
+                    Some(FindingState::Open) => {
+                        q.push(" AND closed_at IS NULL AND dismissed_at IS NULL");
+                    }
+                    Some(FindingState::Closed) => {
+                        q.push(" AND closed_at IS NOT NULL AND dismissed_at IS NULL");
+                    }
+                    Some(FindingState::Dismissed) => {
+                        q.push(" AND dismissed_at IS NOT NULL");
+                    }
+                }
+                if let Some(from) = f.opened_from {
+                    q.push(" AND opened_at >= ").push_bind(from);
+                }
+                if let Some(to) = f.opened_to {
+                    q.push(" AND opened_at < ").push_bind(to);
+                }
+                if let Some(product) = f.product_id {
+                    q.push(" AND product_id = ").push_bind(product);
+                }
             }
 
             /// The products of a shop with their open findings.
@@ -556,7 +598,7 @@ macro_rules! store_backend {
                     let mut seen = SeenAgain::default();
                     let mut evidence = Vec::new();
                     for (it, &product_id) in batch.items.iter().zip(&ids) {
-                        let c = it.changes();
+                        let c = it.changes(batch.baseline);
                         write_changes(&mut tx, c, product_id, &mut seen, &mut evidence, &mut done)
                             .await?;
                     }
@@ -606,6 +648,7 @@ macro_rules! store_backend {
                         .bind(lease_until)
                         .bind(now)
                         .bind(limit)
+                        .bind(now - chrono::Duration::minutes(SCAN_HOLD_MINUTES))
                         .fetch_all(&mut *tx)
                         .await?;
                     let finding_ids: Vec<i64> = claimed.iter().map(|c| c.finding_id).collect();
@@ -640,10 +683,12 @@ macro_rules! store_backend {
                     &self,
                     list: &[i64],
                     at: DateTime<Utc>,
+                    message_id: &str,
                 ) -> Result<(), StoreError> {
                     sqlx::query(&native(sql::MARK_SENT))
                         .bind(at)
                         .bind(ids(list))
+                        .bind(t(message_id))
                         .execute(&self.pool)
                         .await?;
                     Ok(())
@@ -855,6 +900,236 @@ macro_rules! store_backend {
 
                 async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {
                     fleet::runs(&self.pool, limit).await
+                }
+
+                async fn findings_page(&self, f: &FindingQuery) -> Result<FindingPage, StoreError> {
+                    let mut count = QueryBuilder::<$db>::new(sql::FINDINGS_COUNT);
+                    push_console_filters(&mut count, f);
+                    let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                    let mut q = QueryBuilder::<$db>::new(sql::FINDINGS_PAGE);
+                    push_console_filters(&mut q, f);
+                    if let Some((opened, id)) = f.before {
+                        q.push(" AND (opened_at < ")
+                            .push_bind(opened)
+                            .push(" OR (opened_at = ")
+                            .push_bind(opened)
+                            .push(" AND id < ")
+                            .push_bind(id)
+                            .push("))");
+                    }
+                    q.push(" ORDER BY opened_at DESC, id DESC LIMIT ")
+                        .push_bind(f.limit.max(0));
+                    let rows = q
+                        .build_query_as::<FindingRow>()
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(FindingPage { rows, total })
+                }
+
+                async fn dismiss_finding(
+                    &self,
+                    id: i64,
+                    reason: &str,
+                    at: DateTime<Utc>,
+                ) -> Result<Dismissal, StoreError> {
+                    let mut tx = self.pool.begin().await?;
+                    // The write first: on SQLite the transaction takes the
+                    // write lock at once, and on PostgreSQL the row's lock
+                    // decides between two concurrent dismissals.
+                    let changed = sqlx::query(&native(sql::DISMISS_FINDING))
+                        .bind(at)
+                        .bind(t(reason))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if changed == 0 {
+                        let found: Option<Option<DateTime<Utc>>> =
+                            sqlx::query_scalar(&native(sql::FINDING_DISMISSED))
+                                .bind(id)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        tx.rollback().await?;
+                        return Ok(match found {
+                            None => Dismissal::NotFound,
+                            Some(_) => Dismissal::AlreadyDismissed,
+                        });
+                    }
+                    let error = format!("dismissed: {reason}");
+                    let cancelled_alerts = sqlx::query(&native(sql::CANCEL_FINDING_OUTBOX))
+                        .bind(t(&error))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    Ok(Dismissal::Dismissed { cancelled_alerts })
+                }
+
+                async fn dismissals_by_rule(&self) -> Result<Vec<(Rule, i64)>, StoreError> {
+                    let mut rows: Vec<(Rule, i64)> = sqlx::query_as(sql::DISMISSALS_BY_RULE)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.sort();
+                    Ok(rows)
+                }
+
+                async fn product(&self, id: i64) -> Result<Option<ProductRow>, StoreError> {
+                    Ok(sqlx::query_as(&native(sql::PRODUCT))
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?)
+                }
+
+                async fn products_at(
+                    &self,
+                    shop: &str,
+                    url: &str,
+                ) -> Result<Vec<ProductRow>, StoreError> {
+                    Ok(sqlx::query_as(&native(sql::PRODUCTS_AT))
+                        .bind(t(shop))
+                        .bind(t(url))
+                        .fetch_all(&self.pool)
+                        .await?)
+                }
+
+                async fn observations_of(
+                    &self,
+                    product_id: i64,
+                ) -> Result<Vec<(DateTime<Utc>, StoredObservation)>, StoreError> {
+                    let rows: Vec<PointRow> = sqlx::query_as(&native(sql::OBSERVATIONS_OF))
+                        .bind(product_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.into_iter()
+                        .map(|r| Ok((r.observed_at, r.observation.try_into()?)))
+                        .collect()
+                }
+
+                async fn preferences(&self) -> Result<Vec<Preference>, StoreError> {
+                    let rows: Vec<PreferenceRow> = sqlx::query_as(sql::PREFERENCES)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let mut out = rows
+                        .into_iter()
+                        .map(Preference::try_from)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    // By address in byte order, whatever the collation.
+                    out.sort_by(|a, b| a.email.cmp(&b.email));
+                    Ok(out)
+                }
+
+                async fn preference(&self, email: &str) -> Result<Option<Preference>, StoreError> {
+                    let row: Option<PreferenceRow> = sqlx::query_as(&native(sql::PREFERENCE))
+                        .bind(t(&email.to_ascii_lowercase()).into_owned())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(Preference::try_from).transpose()
+                }
+
+                async fn save_preference(&self, p: &Preference) -> Result<(), StoreError> {
+                    let brands = p
+                        .brands
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("brands of {}: {e}", p.email)))?;
+                    sqlx::query(&native(sql::SAVE_PREFERENCE))
+                        .bind(t(&p.email.to_ascii_lowercase()).into_owned())
+                        .bind(brands)
+                        .bind(p.delivery.map(|d| d.to_string()))
+                        .bind(p.language)
+                        .bind(p.paused)
+                        .bind(p.unsubscribed_at)
+                        .bind(p.link_version)
+                        .bind(p.updated_at)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn cancel_outbox_to(
+                    &self,
+                    email: &str,
+                    reason: &str,
+                ) -> Result<u64, StoreError> {
+                    Ok(sqlx::query(&native(sql::CANCEL_OUTBOX_TO))
+                        .bind(t(reason))
+                        .bind(t(email))
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected())
+                }
+
+                async fn console_key(
+                    &self,
+                    name: &str,
+                    candidate: &[u8],
+                ) -> Result<Vec<u8>, StoreError> {
+                    sqlx::query(&native(sql::INSERT_CONSOLE_KEY))
+                        .bind(t(name))
+                        .bind(candidate)
+                        .bind(Utc::now())
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(sqlx::query_scalar(&native(sql::CONSOLE_KEY))
+                        .bind(t(name))
+                        .fetch_one(&self.pool)
+                        .await?)
+                }
+
+                async fn messages_sent_since(
+                    &self,
+                    email: &str,
+                    since: DateTime<Utc>,
+                ) -> Result<i64, StoreError> {
+                    Ok(sqlx::query_scalar(&native(sql::MESSAGES_SENT_SINCE))
+                        .bind(t(email))
+                        .bind(since)
+                        .fetch_one(&self.pool)
+                        .await?)
+                }
+
+                async fn defer_outbox(
+                    &self,
+                    list: &[i64],
+                    digest: Digest,
+                    at: DateTime<Utc>,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(&native(sql::DEFER_OUTBOX))
+                        .bind(digest)
+                        .bind(at)
+                        .bind(ids(list))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn record_shop_scan(&self, r: &ShopScanRow) -> Result<(), StoreError> {
+                    sqlx::query(&native(sql::RECORD_SHOP_SCAN))
+                        .bind(r.scan_id)
+                        .bind(t(&r.shop))
+                        .bind(r.started_at)
+                        .bind(r.finished_at)
+                        .bind(r.pages_fetched)
+                        .bind(r.pages_unchanged)
+                        .bind(r.errors)
+                        .bind(r.robots_refused)
+                        .bind(r.response_ms_avg)
+                        .bind(r.findings)
+                        .bind(ot(&r.failed))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn latest_shop_scans(&self) -> Result<Vec<ShopScanRow>, StoreError> {
+                    let mut rows: Vec<ShopScanRow> = sqlx::query_as(sql::LATEST_SHOP_SCANS)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    // By shop in byte order, whatever the collation.
+                    rows.sort_by(|a, b| a.shop.cmp(&b.shop));
+                    Ok(rows)
                 }
             }
         }

@@ -187,6 +187,12 @@ pub struct FindingRow {
     pub evidence_id: Option<i64>,
     /// What the finding is about.
     pub scope: Scope,
+    /// The product (or shop's pseudo product) it is about.
+    pub product_id: i64,
+    /// When the operator dismissed it.
+    pub dismissed_at: Option<DateTime<Utc>>,
+    /// Why the operator dismissed it.
+    pub dismissed_reason: Option<String>,
 }
 
 /// The product key of a shop's pseudo product: the subject of its
@@ -230,6 +236,11 @@ pub struct OutboxItem {
     pub digest: Option<Digest>,
     /// Language of the email.
     pub language: Language,
+    /// The scan that opened the finding (`None` for rows queued before it
+    /// was recorded).
+    pub scan_id: Option<i64>,
+    /// Whether the finding was opened by the first scan of its shop.
+    pub baseline: bool,
     /// The finding to tell about.
     pub finding: FindingRow,
 }
@@ -274,6 +285,8 @@ pub struct OutboxCounts {
     pub sent: i64,
     /// Given up.
     pub dead: i64,
+    /// Cancelled (finding dismissed, address unsubscribed).
+    pub cancelled: i64,
 }
 
 impl OutboxCounts {
@@ -290,6 +303,7 @@ impl OutboxCounts {
             match row.try_get::<String, _>("status")?.as_str() {
                 "pending" => c.pending = n,
                 "sent" => c.sent = n,
+                "cancelled" => c.cancelled = n,
                 _ => c.dead += n,
             }
         }
@@ -458,6 +472,11 @@ pub struct ShopFindings {
     pub subject: ProductRecord,
     /// The scan clock.
     pub at: DateTime<Utc>,
+    /// The scan, recorded with the outbox rows.
+    pub scan_id: i64,
+    /// Whether this is the shop's first scan (its findings are the
+    /// baseline, not news).
+    pub baseline: bool,
     /// Findings to open.
     pub raise: Vec<FindingDraft>,
     /// Rules already open that this scan confirms.
@@ -501,10 +520,14 @@ pub(crate) struct FindingChanges<'a> {
     pub(crate) evidence: Option<&'a EvidenceInput>,
     /// What the findings are about.
     pub(crate) scope: Scope,
+    /// The scan writing them.
+    pub(crate) scan_id: i64,
+    /// Whether the scan is the shop's first.
+    pub(crate) baseline: bool,
 }
 
 impl BatchItem {
-    pub(crate) fn changes(&self) -> FindingChanges<'_> {
+    pub(crate) fn changes(&self, baseline: bool) -> FindingChanges<'_> {
         FindingChanges {
             product: &self.product,
             at: self.observation.observed_at,
@@ -514,6 +537,8 @@ impl BatchItem {
             recipients: &self.recipients,
             evidence: self.evidence.as_ref(),
             scope: Scope::Product,
+            scan_id: self.observation.scan_id,
+            baseline,
         }
     }
 }
@@ -534,6 +559,8 @@ impl ShopFindings {
             recipients: &self.recipients,
             evidence: self.evidence.as_ref(),
             scope: Scope::Shop,
+            scan_id: self.scan_id,
+            baseline: self.baseline,
         }
     }
 }
@@ -558,6 +585,9 @@ pub struct Batch {
     pub items: Vec<BatchItem>,
     /// Page cache entries.
     pub pages: Vec<PageWrite>,
+    /// Whether this is the shop's first scan (its findings are the
+    /// baseline, not news).
+    pub baseline: bool,
 }
 
 impl Batch {
@@ -815,15 +845,23 @@ pub trait Store: Send + Sync {
     async fn write_shop_findings(&self, w: &ShopFindings) -> Result<BatchResult, StoreError>;
     /// Claims up to `limit` pending rows due at `now` that no live lease
     /// holds, oldest first, leasing them until `lease_until`. A worker that
-    /// dies leaves its rows to be claimed again when the lease ends.
+    /// dies leaves its rows to be claimed again when the lease ends. An
+    /// immediate row waits until its scan finishes (so one shop's scan is
+    /// one message), or until it is [`SCAN_HOLD_MINUTES`] old.
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError>;
-    /// Marks rows sent (together: a digest is one message) and ends their lease.
-    async fn mark_sent(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Marks rows sent (together: a digest is one message, `message_id`)
+    /// and ends their lease.
+    async fn mark_sent(
+        &self,
+        ids: &[i64],
+        at: DateTime<Utc>,
+        message_id: &str,
+    ) -> Result<(), StoreError>;
     /// Records a failed attempt on rows; `next` is when to retry, `None` for dead.
     async fn mark_failed(
         &self,
@@ -901,14 +939,10 @@ pub trait Store: Send + Sync {
     /// The latest runs, newest first.
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError>;
 
-    // ----- The console. Defaults refuse, so a backend without them still
-    // builds; both backends implement them.
+    // ----- The console.
 
     /// One page of findings (see [`FindingQuery`]).
-    async fn findings_page(&self, q: &FindingQuery) -> Result<FindingPage, StoreError> {
-        let _ = q;
-        Err(StoreError::Unsupported("findings_page".into()))
-    }
+    async fn findings_page(&self, q: &FindingQuery) -> Result<FindingPage, StoreError>;
     /// Dismisses a finding with the operator's reason: it stays visible as
     /// dismissed, is not alerted again for this episode (its pending outbox
     /// rows become `cancelled`, with the reason), and a later observation
@@ -918,73 +952,42 @@ pub trait Store: Send + Sync {
         id: i64,
         reason: &str,
         at: DateTime<Utc>,
-    ) -> Result<Dismissal, StoreError> {
-        let _ = (id, reason, at);
-        Err(StoreError::Unsupported("dismiss_finding".into()))
-    }
+    ) -> Result<Dismissal, StoreError>;
     /// Dismissed findings per rule, for `/metrics`.
-    async fn dismissals_by_rule(&self) -> Result<Vec<(Rule, i64)>, StoreError> {
-        Err(StoreError::Unsupported("dismissals_by_rule".into()))
-    }
+    async fn dismissals_by_rule(&self) -> Result<Vec<(Rule, i64)>, StoreError>;
     /// One product.
-    async fn product(&self, id: i64) -> Result<Option<ProductRow>, StoreError> {
-        let _ = id;
-        Err(StoreError::Unsupported("product".into()))
-    }
+    async fn product(&self, id: i64) -> Result<Option<ProductRow>, StoreError>;
     /// The variants of a product page: the products of `shop` read at
     /// `url`, by id.
-    async fn products_at(&self, shop: &str, url: &str) -> Result<Vec<ProductRow>, StoreError> {
-        let _ = (shop, url);
-        Err(StoreError::Unsupported("products_at".into()))
-    }
+    async fn products_at(&self, shop: &str, url: &str) -> Result<Vec<ProductRow>, StoreError>;
     /// A product's observations, oldest first.
     async fn observations_of(
         &self,
         product_id: i64,
-    ) -> Result<Vec<(DateTime<Utc>, StoredObservation)>, StoreError> {
-        let _ = product_id;
-        Err(StoreError::Unsupported("observations_of".into()))
-    }
+    ) -> Result<Vec<(DateTime<Utc>, StoredObservation)>, StoreError>;
     /// Every stored subscriber choice, by address.
-    async fn preferences(&self) -> Result<Vec<crate::domain::Preference>, StoreError> {
-        Err(StoreError::Unsupported("preferences".into()))
-    }
+    async fn preferences(&self) -> Result<Vec<crate::domain::Preference>, StoreError>;
     /// The choices stored for one address (lower-cased before the lookup).
     async fn preference(
         &self,
         email: &str,
-    ) -> Result<Option<crate::domain::Preference>, StoreError> {
-        let _ = email;
-        Err(StoreError::Unsupported("preference".into()))
-    }
+    ) -> Result<Option<crate::domain::Preference>, StoreError>;
     /// Stores a subscriber's choices (insert or replace, by address).
-    async fn save_preference(&self, p: &crate::domain::Preference) -> Result<(), StoreError> {
-        let _ = p;
-        Err(StoreError::Unsupported("save_preference".into()))
-    }
+    async fn save_preference(&self, p: &crate::domain::Preference) -> Result<(), StoreError>;
     /// Cancels the pending outbox rows to an address (`reason` becomes
     /// their `last_error`); returns how many.
-    async fn cancel_outbox_to(&self, email: &str, reason: &str) -> Result<u64, StoreError> {
-        let _ = (email, reason);
-        Err(StoreError::Unsupported("cancel_outbox_to".into()))
-    }
+    async fn cancel_outbox_to(&self, email: &str, reason: &str) -> Result<u64, StoreError>;
     /// The secret key named `name` (`link`, `session`): `candidate` is
     /// stored if none is yet, and the stored key returned, so every
     /// process sharing the database uses the same key.
-    async fn console_key(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let _ = (name, candidate);
-        Err(StoreError::Unsupported("console_key".into()))
-    }
+    async fn console_key(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
     /// Messages sent to an address since `since` (rows marked sent
     /// together count once), for the daily cap.
     async fn messages_sent_since(
         &self,
         email: &str,
         since: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let _ = (email, since);
-        Err(StoreError::Unsupported("messages_sent_since".into()))
-    }
+    ) -> Result<i64, StoreError>;
     /// Turns claimed immediate rows into `digest` rows due at `at` and ends
     /// their lease (rows over a subscriber's daily cap wait for the next
     /// digest).
@@ -993,21 +996,17 @@ pub trait Store: Send + Sync {
         ids: &[i64],
         digest: Digest,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let _ = (ids, digest, at);
-        Err(StoreError::Unsupported("defer_outbox".into()))
-    }
+    ) -> Result<(), StoreError>;
     /// Records what a scan did in one shop (replacing an earlier record of
     /// the same scan and shop: a run taken over records once).
-    async fn record_shop_scan(&self, row: &ShopScanRow) -> Result<(), StoreError> {
-        let _ = row;
-        Err(StoreError::Unsupported("record_shop_scan".into()))
-    }
+    async fn record_shop_scan(&self, row: &ShopScanRow) -> Result<(), StoreError>;
     /// The latest [`ShopScanRow`] of every shop.
-    async fn latest_shop_scans(&self) -> Result<Vec<ShopScanRow>, StoreError> {
-        Err(StoreError::Unsupported("latest_shop_scans".into()))
-    }
+    async fn latest_shop_scans(&self) -> Result<Vec<ShopScanRow>, StoreError>;
 }
+
+/// How long an immediate alert waits for its scan to finish: a scan that
+/// crashed must not hold its alerts forever.
+pub const SCAN_HOLD_MINUTES: i64 = 30;
 
 /// Whether a database URL names PostgreSQL.
 pub fn is_postgres(url: &str) -> bool {

@@ -12,7 +12,9 @@ use super::{
     Baseline, FindingRow, OutboxItem, PageCache, ProductRecord, StoreError, StoredObservation,
     warnings_from_json,
 };
-use crate::domain::{Currency, Digest, Language, Money, ReferenceKind, Rule, Source};
+use crate::domain::{
+    Currency, Delivery, Digest, Language, Money, Preference, ReferenceKind, Rule, Source,
+};
 
 /// An amount read back from its minor units and currency code.
 pub(super) fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
@@ -213,6 +215,8 @@ pub(super) struct OutboxClaimRow {
     attempts: i64,
     digest: Option<Digest>,
     language: Language,
+    scan_id: Option<i64>,
+    baseline: bool,
 }
 
 impl OutboxClaimRow {
@@ -225,7 +229,60 @@ impl OutboxClaimRow {
             attempts: self.attempts,
             digest: self.digest,
             language: self.language,
+            scan_id: self.scan_id,
+            baseline: self.baseline,
             finding,
         }
+    }
+}
+
+/// A subscriber's choices as stored (table `subscriptions`).
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct PreferenceRow {
+    email: String,
+    brands: Option<String>,
+    delivery: Option<String>,
+    language: Option<String>,
+    paused: bool,
+    unsubscribed_at: Option<DateTime<Utc>>,
+    link_version: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<PreferenceRow> for Preference {
+    type Error = StoreError;
+
+    fn try_from(row: PreferenceRow) -> Result<Preference, StoreError> {
+        let email = row.email;
+        let corrupt = |column: &str, value: &str, e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!(
+                "subscriptions.{column} of {email}: {value:?}: {e}"
+            ))
+        };
+        let brands = match row.brands.as_deref() {
+            None => None,
+            Some(b) => Some(serde_json::from_str(b).map_err(|e| corrupt("brands", b, &e))?),
+        };
+        let delivery = match row.delivery.as_deref() {
+            None => None,
+            Some(d) => Some(d.parse::<Delivery>().map_err(|e| corrupt("delivery", d, &e))?),
+        };
+        let language = match row.language.as_deref() {
+            None => None,
+            Some(l) => Some(
+                l.parse::<Language>()
+                    .map_err(|e| corrupt("language", l, &e))?,
+            ),
+        };
+        Ok(Preference {
+            email,
+            brands,
+            delivery,
+            language,
+            paused: row.paused,
+            unsubscribed_at: row.unsubscribed_at,
+            link_version: row.link_version,
+            updated_at: row.updated_at,
+        })
     }
 }

@@ -15,7 +15,7 @@ macro_rules! finding_columns {
     () => {
         "id, rule, severity, legal_basis, shop, brand, product_name, url, \
          price_minor, reference_minor, currency, percent, calendar, details, opened_at, last_seen_at, \
-         closed_at, evidence_id, scope"
+         closed_at, evidence_id, scope, product_id, dismissed_at, dismissed_reason"
     };
 }
 
@@ -85,8 +85,9 @@ pub(super) const INSERT_FINDING: &str = "INSERT INTO findings (rule, severity, l
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, $17) \
      ON CONFLICT (rule, product_id) WHERE closed_at IS NULL DO NOTHING RETURNING id";
 
-pub(super) const INSERT_OUTBOX: &str = "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (finding_id, email) DO NOTHING";
+pub(super) const INSERT_OUTBOX: &str = "INSERT INTO outbox (finding_id, subscriber, email, next_attempt_at, created_at, digest, language, \
+     scan_id, baseline) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (finding_id, email) DO NOTHING";
 
 pub(super) const LAST_EVIDENCE_HASH: &str = "SELECT hash FROM evidence ORDER BY id DESC LIMIT 1";
 
@@ -96,11 +97,17 @@ pub(super) const INSERT_EVIDENCE: &str = "INSERT INTO evidence (url, fetched_at,
 /// Points findings (`$2`, a list of ids) at an evidence record.
 pub(super) const SET_EVIDENCE: &str = "UPDATE findings SET evidence_id = $1 WHERE id = ANY($2)";
 
-/// Leases due rows (`{lock}`: how the backend keeps concurrent claims apart).
+/// Leases due rows (`{lock}`: how the backend keeps concurrent claims
+/// apart). An immediate row waits while its scan runs, so that one shop's
+/// scan is one message, unless it was created before `$4` (a scan that
+/// crashed holds no alert forever).
 pub(super) const CLAIM_OUTBOX: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (\
         SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-        AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3{lock}) \
-     RETURNING id, finding_id, subscriber, email, attempts, digest, language";
+        AND (claimed_until IS NULL OR claimed_until <= $2) \
+        AND (digest IS NOT NULL OR scan_id IS NULL OR created_at < $4 \
+             OR EXISTS (SELECT 1 FROM scans s WHERE s.id = outbox.scan_id AND s.finished_at IS NOT NULL)) \
+        ORDER BY id LIMIT $3{lock}) \
+     RETURNING id, finding_id, subscriber, email, attempts, digest, language, scan_id, baseline";
 
 /// The findings of claimed rows (`$1`, a list of ids).
 pub(super) const FINDINGS_BY_ID: &str = concat!(
@@ -109,9 +116,9 @@ pub(super) const FINDINGS_BY_ID: &str = concat!(
     " FROM findings WHERE id = ANY($1)"
 );
 
-/// `$2`: a list of ids.
+/// `$2`: a list of ids; `$3`: the message they were sent in.
 pub(super) const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL, \
-     claimed_until = NULL WHERE id = ANY($2)";
+     claimed_until = NULL, message_id = $3 WHERE id = ANY($2)";
 
 /// `$4`: a list of ids.
 pub(super) const MARK_FAILED: &str = "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
@@ -165,4 +172,122 @@ pub(super) const EVIDENCE_AFTER: &str = concat!(
     "SELECT ",
     evidence_columns!(),
     " FROM evidence WHERE id > $1 ORDER BY id LIMIT $2"
+);
+
+/// The console's findings list: filters follow, pushed by a `QueryBuilder`.
+pub(super) const FINDINGS_PAGE: &str =
+    concat!("SELECT ", finding_columns!(), " FROM findings WHERE 1 = 1");
+
+/// How many findings match the console's filters (pushed after it).
+pub(super) const FINDINGS_COUNT: &str = "SELECT COUNT(*) FROM findings WHERE 1 = 1";
+
+/// Whether a finding exists and when it was dismissed.
+pub(super) const FINDING_DISMISSED: &str = "SELECT dismissed_at FROM findings WHERE id = $1";
+
+pub(super) const DISMISS_FINDING: &str = "UPDATE findings SET dismissed_at = $1, dismissed_reason = $2 \
+     WHERE id = $3 AND dismissed_at IS NULL";
+
+/// Cancels a finding's pending alerts; `$1` is their `last_error`.
+pub(super) const CANCEL_FINDING_OUTBOX: &str = "UPDATE outbox SET status = 'cancelled', last_error = $1, claimed_until = NULL \
+     WHERE finding_id = $2 AND status = 'pending'";
+
+pub(super) const DISMISSALS_BY_RULE: &str = "SELECT rule, COUNT(*) FROM findings \
+     WHERE dismissed_at IS NOT NULL GROUP BY rule ORDER BY rule";
+
+/// The columns of [`super::ProductRow`].
+macro_rules! product_row_columns {
+    () => {
+        "id, shop, product_key, url, name, brand, sku, gtin, variant, first_seen, last_seen"
+    };
+}
+
+pub(super) const PRODUCT: &str = concat!(
+    "SELECT ",
+    product_row_columns!(),
+    " FROM products WHERE id = $1"
+);
+
+pub(super) const PRODUCTS_AT: &str = concat!(
+    "SELECT ",
+    product_row_columns!(),
+    " FROM products WHERE shop = $1 AND url = $2 ORDER BY id"
+);
+
+/// A product's observations, oldest first ([`super::rows::PointRow`]).
+pub(super) const OBSERVATIONS_OF: &str = "SELECT product_id AS id, observed_at, price_minor, currency, reference_minor, \
+        reference_kind, percent_badge, availability, promo, reference_source, warnings \
+     FROM observations WHERE product_id = $1 ORDER BY observed_at, id";
+
+/// The columns of [`super::rows::PreferenceRow`].
+macro_rules! preference_columns {
+    () => {
+        "email, brands, delivery, language, paused, unsubscribed_at, link_version, updated_at"
+    };
+}
+
+pub(super) const PREFERENCES: &str = concat!(
+    "SELECT ",
+    preference_columns!(),
+    " FROM subscriptions ORDER BY email"
+);
+
+pub(super) const PREFERENCE: &str = concat!(
+    "SELECT ",
+    preference_columns!(),
+    " FROM subscriptions WHERE email = $1"
+);
+
+pub(super) const SAVE_PREFERENCE: &str = "INSERT INTO subscriptions (email, brands, delivery, language, paused, unsubscribed_at, \
+        link_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (email) DO UPDATE SET brands = excluded.brands, delivery = excluded.delivery, \
+        language = excluded.language, paused = excluded.paused, \
+        unsubscribed_at = excluded.unsubscribed_at, link_version = excluded.link_version, \
+        updated_at = excluded.updated_at";
+
+/// Cancels the pending alerts to an address, whatever its case; `$1` is
+/// their `last_error`.
+pub(super) const CANCEL_OUTBOX_TO: &str = "UPDATE outbox SET status = 'cancelled', last_error = $1, claimed_until = NULL \
+     WHERE LOWER(email) = LOWER($2) AND status = 'pending'";
+
+/// The first key offered under a name is kept.
+pub(super) const INSERT_CONSOLE_KEY: &str = "INSERT INTO console_keys (name, key, created_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO NOTHING";
+
+pub(super) const CONSOLE_KEY: &str = "SELECT key FROM console_keys WHERE name = $1";
+
+/// Rows marked sent together (one `message_id`) count once.
+pub(super) const MESSAGES_SENT_SINCE: &str = "SELECT COUNT(DISTINCT COALESCE(message_id, CAST(id AS TEXT))) FROM outbox \
+     WHERE email = $1 AND status = 'sent' AND sent_at >= $2";
+
+/// `$3`: a list of ids.
+pub(super) const DEFER_OUTBOX: &str = "UPDATE outbox SET digest = $1, next_attempt_at = $2, claimed_until = NULL \
+     WHERE id = ANY($3)";
+
+/// The columns of [`super::ShopScanRow`].
+macro_rules! shop_scan_columns {
+    () => {
+        "scan_id, shop, started_at, finished_at, pages_fetched, pages_unchanged, errors, \
+         robots_refused, response_ms_avg, findings, failed"
+    };
+}
+
+/// A run taken over records its scan and shop once: the last record wins.
+pub(super) const RECORD_SHOP_SCAN: &str = concat!(
+    "INSERT INTO shop_scans (",
+    shop_scan_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (scan_id, shop) DO UPDATE SET started_at = excluded.started_at, \
+        finished_at = excluded.finished_at, pages_fetched = excluded.pages_fetched, \
+        pages_unchanged = excluded.pages_unchanged, errors = excluded.errors, \
+        robots_refused = excluded.robots_refused, response_ms_avg = excluded.response_ms_avg, \
+        findings = excluded.findings, failed = excluded.failed"
+);
+
+/// Each shop's record with the latest end (the greatest scan on a tie).
+pub(super) const LATEST_SHOP_SCANS: &str = concat!(
+    "SELECT ",
+    shop_scan_columns!(),
+    " FROM shop_scans s WHERE NOT EXISTS (SELECT 1 FROM shop_scans l WHERE l.shop = s.shop \
+        AND (l.finished_at > s.finished_at OR (l.finished_at = s.finished_at AND l.scan_id > s.scan_id))) \
+     ORDER BY shop"
 );
