@@ -83,6 +83,7 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
     };
     let batch = Batch {
         shop: shop.into(),
+        baseline: false,
         items: vec![item],
         pages: Vec::new(),
     };
@@ -90,6 +91,11 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
     // A replayed batch opens nothing and queues nothing twice.
     let again = store.write_batch(&batch).await.unwrap();
     assert_eq!(again.queued, 0);
+    // The scan ends: its immediate alerts may go.
+    store
+        .finish_scan(scan_id, &serde_json::json!({}))
+        .await
+        .unwrap();
 }
 
 fn mailer(port: u16) -> Mailer {
@@ -209,7 +215,11 @@ async fn a_worker_dying_after_its_claim_loses_nothing_and_the_resend_is_recognis
     // A worker claims the row, sends it, and dies before recording it.
     let claimed = store.claim_outbox(now, now + LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    let email = vigie::notify::templates::finding_email(&claimed[0]).unwrap();
+    let email = vigie::notify::templates::finding_email(
+        &claimed[0],
+        &vigie::notify::templates::MailLinks::none(),
+    )
+    .unwrap();
     let id = format!("outbox-{}.finding-{}", claimed[0].id, claimed[0].finding.id);
     m.send(&claimed[0], &email, &id).await.unwrap();
     drop(claimed);
