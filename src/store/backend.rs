@@ -113,19 +113,19 @@ macro_rules! store_backend {
                 CHUNK, CLAIM_LOCK, fleet, flush_seen, ids, lock_evidence_chain, native, ot,
                 run_migrations, t, $store,
             };
-            use $crate::store::backend::{SeenAgain, merge_by_key};
             use $crate::domain::{Digest, Preference, Rule};
+            use $crate::store::backend::{SeenAgain, merge_by_key};
             use $crate::store::rows::{
                 ObservedRow, OpenFindingRow, OutboxClaimRow, PageRow, PointRow, PreferenceRow,
                 ShopProduct, ShopProductRow,
             };
             use $crate::store::{
                 Batch, BatchItem, BatchResult, ClaimedRun, Dismissal, EvidenceInput, EvidenceRow,
-                FindingChanges, FindingFilter, FindingPage, FindingQuery, FindingRow,
-                FindingState, KnownProduct, LeaseRenewal, OutboxCounts, OutboxEntry, OutboxItem,
-                ProductRecord, ProductRow, Queued, RunEnd, RunRow, RunToQueue,
-                SCAN_HOLD_MINUTES, Series, ShopFindings, ShopScanRow, ShopSnapshot, Store,
-                StoreError, StoredObservation, evidence_hash, sql, warnings_to_json,
+                FindingChanges, FindingFilter, FindingPage, FindingQuery, FindingRow, FindingState,
+                KnownProduct, LeaseRenewal, OutboxCounts, OutboxEntry, OutboxItem, ProductRecord,
+                ProductRow, Queued, RunEnd, RunRow, RunToQueue, SCAN_HOLD_MINUTES, Series,
+                ShopFindings, ShopScanRow, ShopSnapshot, Store, StoreError, StoredObservation,
+                evidence_hash, sql, warnings_to_json,
             };
 
             type Tx<'c> = Transaction<'c, $db>;

@@ -255,9 +255,7 @@ impl TryFrom<PreferenceRow> for Preference {
     fn try_from(row: PreferenceRow) -> Result<Preference, StoreError> {
         let email = row.email;
         let corrupt = |column: &str, value: &str, e: &dyn std::fmt::Display| {
-            StoreError::Corrupt(format!(
-                "subscriptions.{column} of {email}: {value:?}: {e}"
-            ))
+            StoreError::Corrupt(format!("subscriptions.{column} of {email}: {value:?}: {e}"))
         };
         let brands = match row.brands.as_deref() {
             None => None,
@@ -265,7 +263,10 @@ impl TryFrom<PreferenceRow> for Preference {
         };
         let delivery = match row.delivery.as_deref() {
             None => None,
-            Some(d) => Some(d.parse::<Delivery>().map_err(|e| corrupt("delivery", d, &e))?),
+            Some(d) => Some(
+                d.parse::<Delivery>()
+                    .map_err(|e| corrupt("delivery", d, &e))?,
+            ),
         };
         let language = match row.language.as_deref() {
             None => None,

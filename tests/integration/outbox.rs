@@ -91,7 +91,7 @@ async fn finding(store: &dyn Store, shop: &str, n: usize, at: DateTime<Utc>, to:
     // A replayed batch opens nothing and queues nothing twice.
     let again = store.write_batch(&batch).await.unwrap();
     assert_eq!(again.queued, 0);
-    // The scan ends: its immediate alerts may go.
+    // Immediate alerts wait for their scan to end.
     store
         .finish_scan(scan_id, &serde_json::json!({}))
         .await

@@ -84,6 +84,13 @@ contract!(
     fleet_runs_fire_once_lease_hosts_and_are_taken_over,
     an_observation_keeps_where_its_former_price_came_from_and_its_warnings,
     shop_level_findings_open_continue_close_and_reopen,
+    a_dismissed_finding_leaves_the_open_list,
+    finding_pages_cover_every_row_once_newest_first,
+    preferences_round_trip,
+    console_keys_are_stable,
+    claims_hold_an_immediate_alert_until_its_scan_ends,
+    sent_messages_deferred_and_cancelled_alerts,
+    shop_scans_and_products_for_the_console,
 );
 
 /// `vigie migrate --from sqlite://… --to postgres://…` moves the demo's
@@ -349,6 +356,7 @@ fn page(url: &str, day: i64, keys: &[&str]) -> PageWrite {
 fn first_batch(scan_id: i64) -> Batch {
     Batch {
         shop: SHOP.into(),
+        baseline: false,
         items: vec![
             raising(scan_id, 0, "A1", "R3"),
             item(scan_id, 0, "B2", 2500, None),
@@ -392,6 +400,9 @@ fn shop_findings(day: i64, page: &str) -> ShopFindings {
             &[BRAND.to_string(), "Atelier Brume".to_string()],
         ),
         at: at(day),
+        // The first scan of the test's fresh database.
+        scan_id: 1,
+        baseline: false,
         raise: Vec::new(),
         continue_rules: Vec::new(),
         close_rules: Vec::new(),
@@ -625,6 +636,7 @@ async fn a_batch_reads_back_through_every_method(url: String) {
     let b2 = item(scan2, 1, "B2", 2400, None);
     let second = Batch {
         shop: SHOP.into(),
+        baseline: false,
         items: vec![b2.clone(), a2.clone()],
         pages: Vec::new(),
     };
@@ -725,6 +737,7 @@ async fn findings_continue_close_and_reopen(url: String) {
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
+            baseline: false,
             items: vec![a],
             pages: Vec::new(),
         })
@@ -739,6 +752,7 @@ async fn findings_continue_close_and_reopen(url: String) {
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
+            baseline: false,
             items: vec![a],
             pages: Vec::new(),
         })
@@ -777,6 +791,7 @@ async fn findings_continue_close_and_reopen(url: String) {
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
+            baseline: false,
             items: vec![a],
             pages: Vec::new(),
         })
@@ -821,6 +836,8 @@ async fn outbox_due_sent_failed_and_dead(url: String) {
     let done = store.write_batch(&first_batch(scan)).await.expect("write");
     let finding_id = done.opened[0].0;
     let now = Utc::now() + Duration::seconds(1);
+    // Immediate alerts wait for their scan to end.
+    store.finish_scan(scan, &json!({})).await.expect("finish");
 
     // Queued at write time, oldest first, with their finding.
     assert!(
@@ -852,7 +869,10 @@ async fn outbox_due_sent_failed_and_dead(url: String) {
     let (alice, bruno) = (due[0].id, due[1].id);
 
     // Sent: never due again.
-    store.mark_sent(&[alice], now).await.expect("sent");
+    store
+        .mark_sent(&[alice], now, "test-message")
+        .await
+        .expect("sent");
     let due = due_rows(store.as_ref(), now, 10).await.expect("due");
     assert_eq!(due.iter().map(|o| o.id).collect::<Vec<_>>(), vec![bruno]);
 
@@ -901,7 +921,10 @@ async fn outbox_due_sent_failed_and_dead(url: String) {
             .is_empty()
     );
     // Unknown ids change nothing and are not errors.
-    store.mark_sent(&[bruno + 1000], now).await.expect("sent");
+    store
+        .mark_sent(&[bruno + 1000], now, "test-message")
+        .await
+        .expect("sent");
     store
         .mark_failed(&[bruno + 1000], "x", None)
         .await
@@ -925,6 +948,7 @@ async fn outbox_claims_digests_filters_and_retries(url: String) {
     let done = store
         .write_batch(&Batch {
             shop: "Boutique".into(),
+            baseline: false,
             items: vec![it],
             pages: Vec::new(),
         })
@@ -932,6 +956,7 @@ async fn outbox_claims_digests_filters_and_retries(url: String) {
         .expect("write");
     // Dan follows R1 only: three rows, not four.
     assert_eq!(done.queued, 3);
+    store.finish_scan(scan, &json!({})).await.expect("finish");
     // One claim takes the two immediate rows; a second claim meanwhile gets none.
     let lease = now + Duration::minutes(10);
     let first = store.claim_outbox(now, lease, 10).await.expect("claim");
@@ -950,7 +975,7 @@ async fn outbox_claims_digests_filters_and_retries(url: String) {
         .expect("claim");
     assert_eq!(again.len(), 2);
     store
-        .mark_sent(&[again[0].id, again[1].id], lease)
+        .mark_sent(&[again[0].id, again[1].id], lease, "test-message")
         .await
         .expect("sent");
     // The digest row waits for its time, with its language.
@@ -1004,6 +1029,7 @@ async fn the_evidence_chain_verifies(url: String) {
     store
         .write_batch(&Batch {
             shop: SHOP.into(),
+            baseline: false,
             items: vec![raising(s1, 1, "D4", "R3")],
             pages: Vec::new(),
         })
@@ -1046,6 +1072,7 @@ async fn a_product_listed_twice_in_one_batch(url: String) {
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
+            baseline: false,
             items: vec![first.clone(), second.clone()],
             pages: vec![
                 page("https://shop.example/c/lampes", 0, &["sku:A1"]),
@@ -1079,6 +1106,7 @@ async fn a_nul_in_scraped_text_does_not_fail_the_batch(url: String) {
     let done = store
         .write_batch(&Batch {
             shop: SHOP.into(),
+            baseline: false,
             items: vec![it],
             pages: Vec::new(),
         })
@@ -1150,6 +1178,7 @@ async fn concurrent_writers_keep_one_evidence_chain(url: String) {
                 store
                     .write_batch(&Batch {
                         shop: SHOP.into(),
+                        baseline: false,
                         items,
                         pages: Vec::new(),
                     })
@@ -1184,6 +1213,7 @@ async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(
     assert_eq!(b.observation.reference_source, None);
     let batch = Batch {
         shop: SHOP.into(),
+        baseline: false,
         items: vec![a.clone(), b.clone()],
         pages: Vec::new(),
     };
@@ -1195,6 +1225,7 @@ async fn an_observation_keeps_where_its_former_price_came_from_and_its_warnings(
     store
         .write_batch(&Batch {
             shop: SHOP.into(),
+            baseline: false,
             items: vec![a1.clone()],
             pages: Vec::new(),
         })
@@ -1429,6 +1460,7 @@ async fn script(store: &dyn Store) -> Dump {
     c.observation.warnings = two_warnings();
     let b1 = Batch {
         shop: SHOP.into(),
+        baseline: false,
         items: vec![c, a, item(s1, 1, "B2", 2400, None)],
         pages: vec![page(
             "https://shop.example/c/lampes",
@@ -1450,6 +1482,7 @@ async fn script(store: &dyn Store) -> Dump {
         store
             .write_batch(&Batch {
                 shop: SHOP.into(),
+                baseline: false,
                 items: vec![a],
                 pages: Vec::new(),
             })
@@ -1458,7 +1491,10 @@ async fn script(store: &dyn Store) -> Dump {
     );
 
     let due = due_rows(store, at(400), 100).await.expect("due");
-    store.mark_sent(&[due[0].id], at(3)).await.expect("sent");
+    store
+        .mark_sent(&[due[0].id], at(3), "test-message")
+        .await
+        .expect("sent");
     store
         .mark_failed(&[due[1].id], "421", Some(at(3)))
         .await
@@ -1759,4 +1795,496 @@ async fn fleet_runs_fire_once_lease_hosts_and_are_taken_over(url: String) {
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (c[0].id, 2));
+}
+
+// ---------------------------------------------------------------- console
+
+/// A query over every finding, `limit` rows a page.
+fn every_finding(limit: i64) -> vigie::store::FindingQuery {
+    vigie::store::FindingQuery {
+        limit,
+        ..Default::default()
+    }
+}
+
+/// A dismissed finding leaves the open list and shows as dismissed, its
+/// pending alerts are cancelled, it is counted per rule, a second
+/// dismissal changes nothing, and the episode seen again stays dismissed.
+async fn a_dismissed_finding_leaves_the_open_list(url: String) {
+    use vigie::store::{Dismissal, FindingState};
+    let store = open(&url).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let done = store.write_batch(&first_batch(s0)).await.expect("write");
+    let id = done.opened[0].0;
+    let open_q = vigie::store::FindingQuery {
+        state: Some(FindingState::Open),
+        ..every_finding(50)
+    };
+    let dismissed_q = vigie::store::FindingQuery {
+        state: Some(FindingState::Dismissed),
+        ..every_finding(50)
+    };
+    assert_eq!(store.findings_page(&open_q).await.expect("page").total, 1);
+
+    let when = at(1);
+    assert_eq!(
+        store
+            .dismiss_finding(id, "prix vérifié en magasin", when)
+            .await
+            .expect("dismiss"),
+        Dismissal::Dismissed {
+            cancelled_alerts: 2
+        }
+    );
+    let open_page = store.findings_page(&open_q).await.expect("page");
+    assert_eq!((open_page.total, open_page.rows.len()), (0, 0));
+    let dismissed = store.findings_page(&dismissed_q).await.expect("page");
+    assert_eq!(dismissed.total, 1);
+    let f = &dismissed.rows[0];
+    assert_eq!(f.id, id);
+    assert_eq!(f.dismissed_at, Some(when));
+    assert_eq!(
+        f.dismissed_reason.as_deref(),
+        Some("prix vérifié en magasin")
+    );
+    assert_eq!(f.product_id, done.product_ids["sku:A1"]);
+    // Its alerts are cancelled, with the reason: none is due.
+    let counts = store.outbox_counts().await.expect("counts");
+    assert_eq!((counts.pending, counts.cancelled), (0, 2));
+    assert!(
+        due_rows(store.as_ref(), at(400), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let listed = store.outbox_list(false, 10).await.expect("list");
+    assert!(listed.iter().all(|o| {
+        o.status == vigie::domain::OutboxStatus::Cancelled
+            && o.last_error.as_deref() == Some("dismissed: prix vérifié en magasin")
+    }));
+    assert_eq!(
+        store.dismissals_by_rule().await.expect("by rule"),
+        vec![(Rule::R3, 1)]
+    );
+
+    // Once only; an unknown finding is said so.
+    assert_eq!(
+        store
+            .dismiss_finding(id, "encore", at(2))
+            .await
+            .expect("again"),
+        Dismissal::AlreadyDismissed
+    );
+    assert_eq!(
+        store
+            .dismiss_finding(id + 1000, "x", at(2))
+            .await
+            .expect("none"),
+        Dismissal::NotFound
+    );
+
+    // The same episode seen again: confirmed, not reopened, still dismissed.
+    let s1 = store.begin_scan(at(2)).await.expect("scan");
+    let mut again = raising(s1, 2, "A1", "R3");
+    again.continue_rules = vec![Rule::R3];
+    let re = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            baseline: false,
+            items: vec![again],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    assert!(re.opened.is_empty());
+    assert_eq!(re.queued, 0);
+    let all_rows = store.findings_page(&every_finding(50)).await.expect("page");
+    assert_eq!(all_rows.total, 1);
+    assert_eq!(all_rows.rows[0].dismissed_at, Some(when));
+    assert_eq!(all_rows.rows[0].last_seen_at, at(2));
+}
+
+/// Pages of 40 over 250 findings cover every row exactly once, newest
+/// first (ties by id, descending), each with the total; filters narrow
+/// the total.
+async fn finding_pages_cover_every_row_once_newest_first(url: String) {
+    use vigie::store::{FindingQuery, FindingState};
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let items: Vec<BatchItem> = (0..250)
+        .map(|i| {
+            let mut it = item(scan, i % 7, &format!("K{i:03}"), 6000, Some(10000));
+            it.raise = vec![draft(if i % 5 == 0 { "R5" } else { "R3" }, 6000, 10000)];
+            it
+        })
+        .collect();
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            baseline: true,
+            items,
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    assert_eq!(done.opened.len(), 250);
+
+    let mut seen: Vec<(DateTime<Utc>, i64)> = Vec::new();
+    let mut q = every_finding(40);
+    loop {
+        let page = store.findings_page(&q).await.expect("page");
+        assert_eq!(page.total, 250);
+        assert!(page.rows.len() <= 40);
+        let Some(last) = page.rows.last() else { break };
+        q.before = Some((last.opened_at, last.id));
+        seen.extend(page.rows.iter().map(|f| (f.opened_at, f.id)));
+    }
+    assert_eq!(seen.len(), 250);
+    let mut expected = seen.clone();
+    expected.sort_by(|a, b| b.cmp(a));
+    expected.dedup();
+    assert_eq!(seen, expected, "newest first, each row once");
+
+    let r5 = store
+        .findings_page(&FindingQuery {
+            rule: Some(Rule::R5),
+            ..every_finding(10)
+        })
+        .await
+        .expect("page");
+    assert_eq!((r5.total, r5.rows.len()), (50, 10));
+    assert!(r5.rows.iter().all(|f| f.rule == Rule::R5));
+    let day3 = store
+        .findings_page(&FindingQuery {
+            opened_from: Some(at(3)),
+            opened_to: Some(at(4)),
+            state: Some(FindingState::Open),
+            brand: Some(BRAND.into()),
+            shop: Some(SHOP.into()),
+            severity: Some(Severity::Violation),
+            ..every_finding(100)
+        })
+        .await
+        .expect("page");
+    assert_eq!(day3.total, (0..250).filter(|i| i % 7 == 3).count() as i64);
+    assert!(day3.rows.iter().all(|f| f.opened_at == at(3)));
+    let product = done.product_ids["sku:K007"];
+    let one = store
+        .findings_page(&FindingQuery {
+            product_id: Some(product),
+            ..every_finding(10)
+        })
+        .await
+        .expect("page");
+    assert_eq!(one.total, 1);
+    assert_eq!(one.rows[0].product_id, product);
+    let closed = store
+        .findings_page(&FindingQuery {
+            state: Some(FindingState::Closed),
+            ..every_finding(10)
+        })
+        .await
+        .expect("page");
+    assert_eq!((closed.total, closed.rows.len()), (0, 0));
+}
+
+/// A subscriber's choices read back as saved, by address whatever its
+/// case; saving again replaces them.
+async fn preferences_round_trip(url: String) {
+    use vigie::domain::{Delivery, Language, Preference};
+    let store = open(&url).await;
+    assert!(store.preferences().await.expect("all").is_empty());
+    assert_eq!(store.preference("ana@x.example").await.expect("one"), None);
+    let mut ana = Preference::new("Ana@X.example", at(0));
+    ana.brands = Some(vec![BRAND.into(), "Atelier Brume".into()]);
+    ana.delivery = Some(Delivery::Weekly(
+        chrono::Weekday::Mon,
+        chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
+    ));
+    ana.language = Some(Language::En);
+    ana.paused = true;
+    ana.link_version = 3;
+    store.save_preference(&ana).await.expect("save");
+    let bob = Preference::new("bob@x.example", at(1));
+    store.save_preference(&bob).await.expect("save");
+    assert_eq!(
+        store.preference("ANA@x.example").await.expect("one"),
+        Some(ana.clone())
+    );
+    assert_eq!(
+        store.preferences().await.expect("all"),
+        vec![ana.clone(), bob.clone()]
+    );
+
+    let mut changed = ana.clone();
+    changed.brands = None;
+    changed.delivery = Some(Delivery::Immediate);
+    changed.language = None;
+    changed.paused = false;
+    changed.unsubscribed_at = Some(at(2));
+    changed.updated_at = at(2);
+    store.save_preference(&changed).await.expect("save");
+    assert_eq!(
+        store.preference("ana@x.example").await.expect("one"),
+        Some(changed)
+    );
+    assert_eq!(store.preferences().await.expect("all").len(), 2);
+}
+
+/// The first key offered under a name is the one every later call gets.
+async fn console_keys_are_stable(url: String) {
+    let store = open(&url).await;
+    let first = store.console_key("link", &[1, 2, 3, 0]).await.expect("key");
+    assert_eq!(first, vec![1, 2, 3, 0]);
+    let again = store.console_key("link", &[9, 9, 9]).await.expect("key");
+    assert_eq!(again, first);
+    let session = store.console_key("session", &[7; 32]).await.expect("key");
+    assert_eq!(session, vec![7; 32]);
+}
+
+/// An immediate alert waits while its scan runs (a digest alert does not),
+/// and is released when the scan ends, or half an hour after it was
+/// queued; it carries its scan and whether the scan was the shop's first.
+async fn claims_hold_an_immediate_alert_until_its_scan_ends(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let now = Utc::now() + Duration::seconds(1);
+    let mut it = raising(scan, 0, "H1", "R3");
+    let mut carla = recipient("Carla", "carla@members.example");
+    carla.digest = Some(vigie::domain::Digest::Daily);
+    carla.deliver_at = Utc::now();
+    it.recipients = vec![recipient("Alice", "alice@members.example"), carla];
+    store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            baseline: true,
+            items: vec![it],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    let names = |rows: &[vigie::store::OutboxItem]| {
+        rows.iter()
+            .map(|o| o.subscriber.clone())
+            .collect::<Vec<_>>()
+    };
+    let running = due_rows(store.as_ref(), now, 10).await.expect("due");
+    assert_eq!(names(&running), vec!["Carla"]);
+
+    store.finish_scan(scan, &json!({})).await.expect("finish");
+    let ended = due_rows(store.as_ref(), now, 10).await.expect("due");
+    assert_eq!(names(&ended), vec!["Alice", "Carla"]);
+    assert!(ended.iter().all(|o| o.scan_id == Some(scan) && o.baseline));
+
+    // A scan that crashed holds its alerts half an hour at most.
+    let crashed = store.begin_scan(at(1)).await.expect("scan");
+    let mut it = raising(crashed, 1, "H2", "R3");
+    it.recipients = vec![recipient("Bruno", "bruno@members.example")];
+    store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            baseline: false,
+            items: vec![it],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    let held = due_rows(store.as_ref(), now, 10).await.expect("due");
+    assert_eq!(names(&held), vec!["Alice", "Carla"]);
+    let late = due_rows(store.as_ref(), now + Duration::minutes(31), 10)
+        .await
+        .expect("due");
+    assert_eq!(names(&late), vec!["Alice", "Carla", "Bruno"]);
+    assert_eq!(late[2].scan_id, Some(crashed));
+    assert!(!late[2].baseline);
+}
+
+/// Rows sent in one message count once toward the daily cap; deferred rows
+/// wait for their digest; an address's pending rows can be cancelled.
+async fn sent_messages_deferred_and_cancelled_alerts(url: String) {
+    let store = open(&url).await;
+    let scan = store.begin_scan(at(0)).await.expect("scan");
+    let items = ["M1", "M2", "M3", "M4"]
+        .iter()
+        .map(|sku| {
+            let mut it = raising(scan, 0, sku, "R3");
+            it.recipients = vec![recipient("Alice", "Alice@Members.example")];
+            it.evidence = None;
+            it
+        })
+        .collect();
+    store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            baseline: false,
+            items,
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    store.finish_scan(scan, &json!({})).await.expect("finish");
+    let now = Utc::now() + Duration::seconds(1);
+    let rows = due_rows(store.as_ref(), now, 10).await.expect("due");
+    let ids: Vec<i64> = rows.iter().map(|o| o.id).collect();
+    assert_eq!(ids.len(), 4);
+    assert!(rows.iter().all(|o| !o.baseline && o.digest.is_none()));
+    let email = rows[0].email.clone();
+
+    store
+        .mark_sent(&ids[..2], now, "outbox-1.finding-1")
+        .await
+        .expect("sent");
+    assert_eq!(
+        store
+            .messages_sent_since(&email, now - Duration::hours(24))
+            .await
+            .expect("count"),
+        1
+    );
+    store
+        .mark_sent(&ids[2..3], now, "outbox-3")
+        .await
+        .expect("sent");
+    assert_eq!(
+        store
+            .messages_sent_since(&email, now - Duration::hours(24))
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
+            .messages_sent_since(&email, now + Duration::seconds(1))
+            .await
+            .expect("count"),
+        0
+    );
+
+    // Over the cap: the last row waits for the next daily digest.
+    let digest_at = now + Duration::hours(20);
+    store
+        .defer_outbox(&ids[3..], vigie::domain::Digest::Daily, digest_at)
+        .await
+        .expect("defer");
+    assert!(
+        due_rows(store.as_ref(), now, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let deferred = due_rows(store.as_ref(), digest_at, 10).await.expect("due");
+    assert_eq!(deferred.len(), 1);
+    assert_eq!(deferred[0].id, ids[3]);
+    assert_eq!(deferred[0].digest, Some(vigie::domain::Digest::Daily));
+
+    // Unsubscribed: whatever the case of the address, nothing is left to send.
+    assert_eq!(
+        store
+            .cancel_outbox_to("alice@members.EXAMPLE", "unsubscribed")
+            .await
+            .expect("cancel"),
+        1
+    );
+    assert!(
+        due_rows(store.as_ref(), digest_at, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let counts = store.outbox_counts().await.expect("counts");
+    assert_eq!(
+        (counts.pending, counts.sent, counts.cancelled, counts.dead),
+        (0, 3, 1, 0)
+    );
+}
+
+/// A shop scan as the console's shops page shows it.
+fn shop_scan(scan_id: i64, shop: &str, day: i64) -> vigie::store::ShopScanRow {
+    vigie::store::ShopScanRow {
+        scan_id,
+        shop: shop.into(),
+        started_at: at(day),
+        finished_at: at(day) + Duration::minutes(12),
+        pages_fetched: 120,
+        pages_unchanged: 30,
+        errors: 2,
+        robots_refused: 1,
+        response_ms_avg: Some(245.5),
+        findings: 4,
+        failed: None,
+    }
+}
+
+/// Shop scans (the latest per shop, a record replaced by a later one of
+/// the same scan) and a product's page, variants and observations.
+async fn shop_scans_and_products_for_the_console(url: String) {
+    let store = open(&url).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let s1 = store.begin_scan(at(1)).await.expect("scan");
+    assert!(store.latest_shop_scans().await.expect("latest").is_empty());
+    store
+        .record_shop_scan(&shop_scan(s0, SHOP, 0))
+        .await
+        .expect("record");
+    let mut failed = shop_scan(s0, "Autre Boutique", 0);
+    failed.failed = Some("robots.txt refuses everything".into());
+    failed.response_ms_avg = None;
+    store.record_shop_scan(&failed).await.expect("record");
+    store
+        .record_shop_scan(&shop_scan(s1, SHOP, 1))
+        .await
+        .expect("record");
+    // A run taken over records its scan again: the last record wins.
+    let mut retaken = shop_scan(s1, SHOP, 1);
+    retaken.pages_fetched = 140;
+    store.record_shop_scan(&retaken).await.expect("record");
+    assert_eq!(
+        store.latest_shop_scans().await.expect("latest"),
+        vec![failed, retaken]
+    );
+
+    // Two variants of one page, observed twice.
+    let mut red = item(s0, 0, "V1", 5000, None);
+    red.product.variant = Some("rouge".into());
+    red.product.url = "https://shop.example/p/V".into();
+    let mut blue = item(s0, 0, "V2", 5200, None);
+    blue.product.variant = Some("bleu".into());
+    blue.product.url = "https://shop.example/p/V".into();
+    let mut red_again = item(s1, 1, "V1", 4500, Some(5000));
+    red_again.product = red.product.clone();
+    let done = store
+        .write_batch(&Batch {
+            shop: SHOP.into(),
+            baseline: false,
+            items: vec![red.clone(), blue.clone(), red_again.clone()],
+            pages: Vec::new(),
+        })
+        .await
+        .expect("write");
+    let red_id = done.product_ids["sku:V1"];
+    let p = store
+        .product(red_id)
+        .await
+        .expect("product")
+        .expect("stored");
+    assert_eq!(
+        (p.id, &p.record, p.first_seen, p.last_seen),
+        (red_id, &red.product, at(0), at(1))
+    );
+    assert_eq!(store.product(red_id + 1000).await.expect("product"), None);
+    let variants = store
+        .products_at(SHOP, "https://shop.example/p/V")
+        .await
+        .expect("variants");
+    assert_eq!(
+        variants.iter().map(|v| v.id).collect::<Vec<_>>(),
+        vec![red_id, done.product_ids["sku:V2"]]
+    );
+    assert_eq!(
+        store.observations_of(red_id).await.expect("observations"),
+        vec![
+            (at(0), expected_observation(&red)),
+            (at(1), expected_observation(&red_again)),
+        ]
+    );
 }
