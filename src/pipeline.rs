@@ -246,6 +246,11 @@ pub async fn scan(
         f.flush().map_err(io_err)?;
     }
     if opts.deliver {
+        // The scan's immediate alerts wait for it to end: end it first (its
+        // summary is recorded again below, with the e-mails sent).
+        store
+            .finish_scan(scan_id, &serde_json::to_value(&summary).unwrap_or_default())
+            .await?;
         let d = notify::drain(store, mailer, Utc::now()).await?;
         summary.emails_sent = d.sent;
         if d.retrying + d.dead > 0 {
@@ -1213,6 +1218,11 @@ brands = ["Atelier Brume"]
         }
         run.flush().await.expect("flush");
         run.shop_level().await.expect("shop level");
+        // Immediate alerts wait for their scan to end.
+        store
+            .finish_scan(scan_id, &serde_json::json!({}))
+            .await
+            .expect("finish");
         run.summary
     }
 
