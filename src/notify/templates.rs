@@ -496,7 +496,8 @@ struct ShopMail<'a> {
     w: &'static Words,
     subscriber: &'a str,
     shop: &'a str,
-    count: usize,
+    /// "3 constats".
+    count: String,
     groups: Vec<Group<'a>>,
     footer: Footer,
 }
@@ -517,7 +518,8 @@ struct BaselineMail<'a> {
     w: &'static Words,
     subscriber: &'a str,
     shop: &'a str,
-    count: usize,
+    /// "12 constats", "1 constat".
+    count: String,
     /// Rule, its title, how many findings.
     by_rule: Vec<(Rule, &'static str, usize)>,
     /// The most severe findings: brand and table.
@@ -737,7 +739,7 @@ pub fn shop_email(rows: &[&OutboxItem], links: &MailLinks<'_>) -> Result<Email, 
         w,
         subscriber: &first.subscriber,
         shop,
-        count: rows.len(),
+        count: count_of(w, rows.len()),
         groups: by_brand(w, rows, links),
         footer: links.footer(),
     };
@@ -780,7 +782,7 @@ pub fn baseline_email(rows: &[&OutboxItem], links: &MailLinks<'_>) -> Result<Ema
         w,
         subscriber: &first.subscriber,
         shop,
-        count: rows.len(),
+        count: count_of(w, rows.len()),
         by_rule: counts
             .into_iter()
             .map(|(rule, n)| (rule, rule_title(w, rule), n))
