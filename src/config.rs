@@ -17,6 +17,8 @@ pub const DEFAULT_MAIL_DIR: &str = "vigie-mail";
 pub const DEFAULT_CONTACT_URL: &str = "https://github.com/vigie-watch/vigie";
 /// Default sender address.
 pub const DEFAULT_MAIL_FROM: &str = "Vigie <vigie@localhost>";
+/// Default [`Settings::alerts_daily_cap`]: messages per subscriber and 24 hours.
+pub const DEFAULT_ALERTS_DAILY_CAP: u32 = 20;
 
 /// Why the settings could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,11 @@ pub struct FileConfig {
     pub watchlists: Option<PathBuf>,
     /// Contact URL put in the User-Agent, so shop owners can reach the operator.
     pub contact_url: Option<String>,
+    /// The console's public URL (`https://vigie.example.org`), put in
+    /// e-mails' links; none: e-mails carry no console link.
+    pub public_url: Option<String>,
+    /// Messages per subscriber and 24 hours (see [`Settings::alerts_daily_cap`]).
+    pub alerts_daily_cap: Option<u32>,
     /// Mail settings.
     #[serde(default)]
     pub mail: MailFileConfig,
@@ -96,6 +103,10 @@ pub struct Overrides {
     /// `VIGIE_SMTP_CA_FILE`: a PEM certificate authority to trust for the
     /// SMTP server's TLS, besides the system's (a private relay).
     pub smtp_ca_file: Option<PathBuf>,
+    /// `VIGIE_PUBLIC_URL`: the console's public URL.
+    pub public_url: Option<String>,
+    /// `VIGIE_ALERTS_DAILY_CAP`, as written (checked by [`Settings::merge`]).
+    pub alerts_daily_cap: Option<String>,
 }
 
 /// Where email goes.
@@ -133,6 +144,18 @@ pub struct Settings {
     pub smtp_credentials: Option<(String, String)>,
     /// Extra certificate authority for the SMTP server's TLS.
     pub smtp_ca_file: Option<PathBuf>,
+    /// The console's public URL (http or https), from `public_url` in
+    /// `vigie.toml` or `VIGIE_PUBLIC_URL`. When set, every e-mail links to
+    /// the finding's page, "my alerts" and a one-click unsubscribe URL
+    /// (also in its `List-Unsubscribe` header); when not, e-mails carry no
+    /// console link.
+    pub public_url: Option<Url>,
+    /// At most this many messages to one subscriber in 24 hours
+    /// (`alerts_daily_cap` in `vigie.toml`, `VIGIE_ALERTS_DAILY_CAP`;
+    /// default 20, at least 1). Alerts over the cap are not dropped: they
+    /// wait for the subscriber's next daily digest (08:00 Paris time unless
+    /// the subscriber chose another time). Digests themselves are never held.
+    pub alerts_daily_cap: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -148,6 +171,8 @@ impl std::fmt::Debug for Settings {
                 &self.smtp_credentials.as_ref().map(|(u, _)| (u, "***")),
             )
             .field("smtp_ca_file", &self.smtp_ca_file)
+            .field("public_url", &self.public_url.as_ref().map(Url::as_str))
+            .field("alerts_daily_cap", &self.alerts_daily_cap)
             .finish()
     }
 }
@@ -216,6 +241,23 @@ impl Settings {
                 "contact URL {contact_url:?} must not contain control characters or `)`"
             )));
         }
+        let public_url = match o.public_url.clone().or(file.public_url) {
+            Some(u) if !u.trim().is_empty() => Some(public_url(u.trim())?),
+            _ => None,
+        };
+        let alerts_daily_cap = match &o.alerts_daily_cap {
+            Some(v) => v.trim().parse::<u32>().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "VIGIE_ALERTS_DAILY_CAP = {v:?} is not a whole number of messages"
+                ))
+            })?,
+            None => file.alerts_daily_cap.unwrap_or(DEFAULT_ALERTS_DAILY_CAP),
+        };
+        if alerts_daily_cap == 0 {
+            return Err(ConfigError::Invalid(
+                "alerts_daily_cap must be at least 1 message a day".into(),
+            ));
+        }
         Ok(Settings {
             database,
             watchlists: o
@@ -232,6 +274,8 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             smtp_credentials: o.smtp_username.clone().zip(o.smtp_password.clone()),
             smtp_ca_file: o.smtp_ca_file.clone(),
+            public_url,
+            alerts_daily_cap,
         })
     }
 
@@ -239,6 +283,27 @@ impl Settings {
     pub fn user_agent(&self) -> String {
         format!("Vigie/{} (+{})", crate::VERSION, self.contact_url)
     }
+}
+
+/// Checks the console's public URL: absolute http(s), no query or fragment
+/// (links are made by appending paths to it).
+fn public_url(raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "public URL {raw:?} is not a URL ({e}); expected https://host[/path]"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::Invalid(format!(
+            "public URL {raw:?} must be an http:// or https:// URL with a host"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.password().is_some() {
+        return Err(ConfigError::Invalid(format!(
+            "public URL {raw:?} must have no query, fragment or password"
+        )));
+    }
+    Ok(url)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -375,5 +440,49 @@ mod tests {
             ..Default::default()
         };
         assert!(Settings::merge(FileConfig::default(), &o).is_err());
+        for bad in [
+            "ftp://x.example",
+            "vigie.example.org",
+            "https://x.example/?a=1",
+        ] {
+            let o = Overrides {
+                public_url: Some(bad.into()),
+                ..Default::default()
+            };
+            let e = Settings::merge(FileConfig::default(), &o).unwrap_err();
+            assert!(e.to_string().contains("public URL"), "{bad}: {e}");
+        }
+        for bad in ["0", "many", "-3"] {
+            let o = Overrides {
+                alerts_daily_cap: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(Settings::merge(FileConfig::default(), &o).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_url_and_daily_cap_from_file_and_environment() {
+        let file: FileConfig =
+            toml::from_str("public_url = \"https://vigie.example.org/\"\nalerts_daily_cap = 5\n")
+                .unwrap();
+        let s = Settings::merge(file, &Overrides::default()).unwrap();
+        assert_eq!(
+            s.public_url.as_ref().map(Url::as_str),
+            Some("https://vigie.example.org/")
+        );
+        assert_eq!(s.alerts_daily_cap, 5);
+        let file: FileConfig = toml::from_str("alerts_daily_cap = 5\n").unwrap();
+        let o = Overrides {
+            alerts_daily_cap: Some("7".into()),
+            public_url: Some("http://127.0.0.1:8080/vigie".into()),
+            ..Default::default()
+        };
+        let s = Settings::merge(file, &o).unwrap();
+        assert_eq!(s.alerts_daily_cap, 7);
+        assert!(s.public_url.is_some());
+        let s = Settings::merge(FileConfig::default(), &Overrides::default()).unwrap();
+        assert_eq!(s.alerts_daily_cap, DEFAULT_ALERTS_DAILY_CAP);
+        assert_eq!(s.public_url, None);
     }
 }

@@ -100,6 +100,9 @@ struct Inner {
     findings: Family<RuleLabels, Counter>,
     outbox_depth: Gauge,
     outbox_failures: Counter,
+    alerts_grouped: Counter,
+    alerts_throttled: Counter,
+    outbox_cancelled: Counter,
     shop_last_success: Family<ShopLabels, Gauge>,
     shop_runs: Family<ShopRunLabels, Counter>,
     slots_skipped: Family<ShopLabels, Counter>,
@@ -152,6 +155,24 @@ impl Default for Inner {
             "Email delivery attempts that failed (retried later or given up)",
             outbox_failures.clone(),
         );
+        let alerts_grouped = Counter::default();
+        registry.register(
+            "vigie_alerts_grouped",
+            "Findings sent in a message with others of the same shop and scan (or in a first-scan summary) instead of their own",
+            alerts_grouped.clone(),
+        );
+        let alerts_throttled = Counter::default();
+        registry.register(
+            "vigie_alerts_throttled",
+            "Outbox rows over a subscriber's daily cap, deferred to the next daily digest",
+            alerts_throttled.clone(),
+        );
+        let outbox_cancelled = Counter::default();
+        registry.register(
+            "vigie_outbox_cancelled",
+            "Outbox rows cancelled at delivery because their address unsubscribed or paused its alerts",
+            outbox_cancelled.clone(),
+        );
         let shop_last_success = Family::default();
         registry.register_with_unit(
             "vigie_shop_last_success_timestamp",
@@ -187,6 +208,9 @@ impl Default for Inner {
             findings,
             outbox_depth,
             outbox_failures,
+            alerts_grouped,
+            alerts_throttled,
+            outbox_cancelled,
             shop_last_success,
             shop_runs,
             slots_skipped,
@@ -263,6 +287,24 @@ impl Metrics {
         self.0.outbox_failures.inc_by(failed as u64);
     }
 
+    /// This many findings went into a grouped message or a first-scan
+    /// summary rather than their own.
+    pub fn alerts_grouped(&self, findings: usize) {
+        self.0.alerts_grouped.inc_by(findings as u64);
+    }
+
+    /// This many outbox rows were over their subscriber's daily cap and
+    /// deferred to the next digest.
+    pub fn alerts_throttled(&self, rows: usize) {
+        self.0.alerts_throttled.inc_by(rows as u64);
+    }
+
+    /// This many outbox rows were cancelled at delivery (the address
+    /// unsubscribed or paused).
+    pub fn outbox_cancelled(&self, rows: u64) {
+        self.0.outbox_cancelled.inc_by(rows);
+    }
+
     /// A shop's scheduled scan that started at `at` succeeded.
     pub fn shop_succeeded(&self, shop: &str, at: DateTime<Utc>) {
         self.0
@@ -335,6 +377,9 @@ mod tests {
         m.shop_run("Déco", RunResult::Interrupted);
         m.outbox_depth(3);
         m.outbox_failures(0);
+        m.alerts_grouped(3);
+        m.alerts_throttled(2);
+        m.outbox_cancelled(1);
         let text = m.render();
         let value = |series: &str| -> f64 {
             text.lines()
@@ -357,6 +402,9 @@ mod tests {
         );
         assert_eq!(value("vigie_outbox_depth"), 3.0);
         assert_eq!(value("vigie_outbox_failures_total"), 0.0);
+        assert_eq!(value("vigie_alerts_grouped_total"), 3.0);
+        assert_eq!(value("vigie_alerts_throttled_total"), 2.0);
+        assert_eq!(value("vigie_outbox_cancelled_total"), 1.0);
         // Unlabelled counters are shown before anything happened.
         assert_eq!(value("vigie_retries_total"), 0.0);
         assert!(text.contains("# TYPE vigie_retries counter\n"), "{text}");

@@ -259,6 +259,8 @@ async fn serve(g: &GlobalArgs, a: &WorkerArgs, daemon: bool) -> Result<ExitCode,
     // there, and `--listen` serves them.
     let metrics = Metrics::default();
     let pool = HostPool::new(FetchConfig::new(s.user_agent()))?.with_metrics(metrics.clone());
+    let links = crate::notify::console_links(store.as_ref(), s.public_url.clone()).await?;
+    let mailer = mailer.with_links(links).with_metrics(metrics.clone());
     listen(a.daemon.listen, &metrics).await?;
     let calendar = catalog.calendar();
     let services = Services {

@@ -103,6 +103,8 @@ impl GlobalArgs {
             smtp_username: std::env::var("VIGIE_SMTP_USERNAME").ok(),
             smtp_password: std::env::var("VIGIE_SMTP_PASSWORD").ok(),
             smtp_ca_file: std::env::var_os("VIGIE_SMTP_CA_FILE").map(PathBuf::from),
+            public_url: std::env::var("VIGIE_PUBLIC_URL").ok(),
+            alerts_daily_cap: std::env::var("VIGIE_ALERTS_DAILY_CAP").ok(),
         }
     }
 }

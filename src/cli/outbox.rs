@@ -100,7 +100,10 @@ async fn deliver(
     s: &crate::config::Settings,
     store: &dyn crate::store::Store,
 ) -> Result<ExitCode, CliError> {
-    let mailer = crate::notify::Mailer::from_settings(s).map_err(CliError::config)?;
+    let links = crate::notify::console_links(store, s.public_url.clone()).await?;
+    let mailer = crate::notify::Mailer::from_settings(s)
+        .map_err(CliError::config)?
+        .with_links(links);
     let d = crate::notify::drain(store, &mailer, Utc::now()).await?;
     println!(
         "delivered through {}: {} sent, {} to retry later, {} given up",
@@ -109,6 +112,12 @@ async fn deliver(
         d.retrying,
         d.dead
     );
+    if d.deferred + d.cancelled > 0 {
+        println!(
+            "{} held for the next digest (daily cap), {} cancelled (unsubscribed or paused)",
+            d.deferred, d.cancelled
+        );
+    }
     Ok(ExitCode::from(if d.retrying + d.dead > 0 {
         EXIT_FAILURE
     } else {

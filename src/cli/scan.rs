@@ -48,6 +48,10 @@ pub async fn run(g: &GlobalArgs, a: &ScanArgs) -> Result<ExitCode, CliError> {
     let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
     let store = crate::store::open(&s.database).await?;
     let pool = HostPool::new(FetchConfig::new(s.user_agent()))?;
+    let links = crate::notify::console_links(store.as_ref(), s.public_url.clone()).await?;
+    let mailer = mailer
+        .with_links(links)
+        .with_metrics(pool.metrics().clone());
     let calendar = catalog.calendar();
     let opts = ScanOptions {
         now: a.now.unwrap_or_else(Utc::now),

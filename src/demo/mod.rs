@@ -117,7 +117,8 @@ pub async fn run(
     demo_settings.mail = MailTransport::Dir(mail_dir.clone());
     let store = crate::store::open(&database).await?;
     let pool = HostPool::new(FetchConfig::new(settings.user_agent()))?;
-    let mailer = Mailer::from_settings(&demo_settings)?;
+    let links = crate::notify::console_links(store.as_ref(), settings.public_url.clone()).await?;
+    let mailer = Mailer::from_settings(&demo_settings)?.with_links(links);
     let calendar = catalog.calendar();
     let mut days = Vec::new();
     for (i, day) in DAYS.iter().enumerate() {

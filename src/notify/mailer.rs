@@ -2,11 +2,14 @@
 
 use std::path::PathBuf;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::links::Links;
 use super::templates::Email;
-use crate::config::{MailTransport, Settings};
+use crate::config::{DEFAULT_ALERTS_DAILY_CAP, MailTransport, Settings};
+use crate::metrics::Metrics;
 use crate::store::OutboxItem;
 
 /// Why a message could not be sent.
@@ -41,10 +44,14 @@ enum Transport {
     Dir(PathBuf),
 }
 
-/// Sends outbox messages.
+/// Sends outbox messages, with the console links they carry, under the
+/// daily cap, counting into its metrics.
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    links: Links,
+    daily_cap: u32,
+    metrics: Metrics,
 }
 
 impl Mailer {
@@ -94,7 +101,55 @@ impl Mailer {
                 Transport::Smtp(t)
             }
         };
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            // No console link until `with_links` (the key is in the database).
+            links: Links::new(None, Vec::new()),
+            daily_cap: s.alerts_daily_cap,
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// The same mailer, its e-mails carrying `links` (see
+    /// [`super::console_links`]).
+    pub fn with_links(self, links: Links) -> Mailer {
+        Mailer { links, ..self }
+    }
+
+    /// The same mailer, counting into `metrics` (the process's, served on
+    /// `/metrics`) instead of its own.
+    pub fn with_metrics(self, metrics: Metrics) -> Mailer {
+        Mailer { metrics, ..self }
+    }
+
+    /// The console links its e-mails carry.
+    pub fn links(&self) -> &Links {
+        &self.links
+    }
+
+    /// Messages per subscriber and 24 hours.
+    pub fn daily_cap(&self) -> u32 {
+        if self.daily_cap == 0 {
+            DEFAULT_ALERTS_DAILY_CAP
+        } else {
+            self.daily_cap
+        }
+    }
+
+    /// The metrics it counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// `List-Unsubscribe` (RFC 2369): the one-click URL when the e-mail has
+    /// one, and a `mailto:` to the sender always.
+    fn list_unsubscribe(&self, email: &Email) -> String {
+        let mailto = format!("<mailto:{}?subject=unsubscribe>", self.from.email);
+        match &email.unsubscribe {
+            Some(url) => format!("<{url}>, {mailto}"),
+            None => mailto,
+        }
     }
 
     /// A short description (no secrets).
@@ -121,11 +176,23 @@ impl Mailer {
                 })?;
         let to = Mailbox::new(Some(one_line(&item.subscriber)), address);
         let domain = self.from.email.domain().to_string();
-        Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(one_line(&email.subject))
             .message_id(Some(format!("<{message_id}@{domain}>")))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                one_line(&self.list_unsubscribe(email)),
+            ));
+        if email.unsubscribe.is_some() {
+            // RFC 8058: a POST to the URL unsubscribes, no page to click.
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        }
+        builder
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 email.html.clone(),

@@ -1,8 +1,9 @@
 //! Email texts, in French (the default) or English.
 //!
 //! The bodies are askama templates under `templates/email/` (checked when
-//! the crate compiles): `finding.*` for one finding, `digest.*` for a
-//! digest, each with an HTML and a text part; `layout.html` and
+//! the crate compiles): `finding.*` for one finding, `shop.*` for the
+//! findings of one shop and scan, `baseline.*` for the summary of a shop's
+//! first scan, `digest.*` for a digest, each with an HTML and a text part; `layout.html` and
 //! `table.html`/`table.txt` are their shared parts. The HTML templates
 //! escape every value they print, so scraped text (product names, matched
 //! wording, URLs, shop and brand names) cannot add markup; the text parts
@@ -13,8 +14,82 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
 
+use super::links::Links;
 use crate::domain::{Digest, Language, Rule, Severity};
 use crate::store::{FindingRow, OutboxItem};
+
+/// The console links an e-mail carries, made for its recipient: none when
+/// no public URL is configured.
+#[derive(Debug, Clone, Copy)]
+pub struct MailLinks<'a> {
+    links: Option<&'a Links>,
+    email: &'a str,
+    version: i64,
+    now: DateTime<Utc>,
+}
+
+impl<'a> MailLinks<'a> {
+    /// Links for `email`, whose current link version is `version`, valid
+    /// from `now`.
+    pub fn new(links: &'a Links, email: &'a str, version: i64, now: DateTime<Utc>) -> Self {
+        MailLinks {
+            links: Some(links),
+            email,
+            version,
+            now,
+        }
+    }
+
+    /// No console link at all.
+    pub fn none() -> MailLinks<'static> {
+        MailLinks {
+            links: None,
+            email: "",
+            version: 0,
+            now: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    /// The finding's page.
+    pub fn finding(&self, id: i64) -> Option<String> {
+        self.links?
+            .finding_url(id, self.email, self.version, self.now)
+    }
+
+    /// The recipient's "my alerts" page.
+    pub fn manage(&self) -> Option<String> {
+        self.links?.manage_url(self.email, self.version, self.now)
+    }
+
+    /// The recipient's one-click unsubscribe URL.
+    pub fn unsubscribe(&self) -> Option<String> {
+        self.links?
+            .unsubscribe_url(self.email, self.version, self.now)
+    }
+
+    /// The console's findings list filtered on `shop`.
+    pub fn shop_findings(&self, shop: &str) -> Option<String> {
+        let base = self.links?.base()?;
+        let shop: String = url::form_urlencoded::byte_serialize(shop.as_bytes()).collect();
+        Some(format!(
+            "{}/findings?shop={shop}",
+            base.as_str().trim_end_matches('/')
+        ))
+    }
+
+    fn footer(&self) -> Footer {
+        Footer {
+            manage: self.manage(),
+            unsubscribe: self.unsubscribe(),
+        }
+    }
+}
+
+/// The links at the foot of every e-mail (`layout.*`).
+struct Footer {
+    manage: Option<String>,
+    unsubscribe: Option<String>,
+}
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +100,9 @@ pub struct Email {
     pub text: String,
     /// HTML part.
     pub html: String,
+    /// The one-click unsubscribe URL, for the `List-Unsubscribe` header
+    /// (none without a public URL).
+    pub unsubscribe: Option<String>,
 }
 
 /// The competition-law notice every French email carries.
@@ -92,6 +170,19 @@ struct Words {
     site_wide_out_of_period: &'static str,
     wording: &'static str,
     brands: &'static str,
+    manage: &'static str,
+    unsubscribe_link: &'static str,
+    view: &'static str,
+    finding_one: &'static str,
+    findings: &'static str,
+    in_one_scan: &'static str,
+    first_reading: &'static str,
+    baseline_intro: &'static str,
+    baseline_not_news: &'static str,
+    by_rule: &'static str,
+    most_severe: &'static str,
+    all_findings: &'static str,
+    all_findings_operator: &'static str,
 }
 
 const FR: Words = Words {
@@ -125,6 +216,19 @@ const FR: Words = Words {
     site_wide_out_of_period: "affiche le mot « soldes » sur l'ensemble de son site, hors des périodes légales",
     wording: "Texte affiché",
     brands: "Marques suivies chez cette boutique",
+    manage: "Gérer mes alertes",
+    unsubscribe_link: "Me désabonner",
+    view: "Voir le constat",
+    finding_one: "constat",
+    findings: "constats",
+    in_one_scan: "lors d'un même passage",
+    first_reading: "Première lecture de",
+    baseline_intro: "Première lecture de la boutique",
+    baseline_not_news: "Ces constats décrivent la boutique telle que Vigie l'a trouvée à son premier passage : ils ne sont pas nouveaux, Vigie vous écrira désormais ce qui change.",
+    by_rule: "Par règle",
+    most_severe: "Les plus graves",
+    all_findings: "Tous les constats de cette boutique",
+    all_findings_operator: "Tous les constats de cette boutique (commande de l'opérateur)",
 };
 
 const EN: Words = Words {
@@ -158,6 +262,19 @@ const EN: Words = Words {
     site_wide_out_of_period: "displays the word \"soldes\" across its whole site, outside the legal sales periods",
     wording: "Text shown",
     brands: "Watched brands at this shop",
+    manage: "Manage my alerts",
+    unsubscribe_link: "Unsubscribe",
+    view: "View the finding",
+    finding_one: "finding",
+    findings: "findings",
+    in_one_scan: "in one scan",
+    first_reading: "First reading of",
+    baseline_intro: "First reading of the shop",
+    baseline_not_news: "These findings describe the shop as Vigie found it on its first visit: they are not news, and from now on Vigie will write about what changes.",
+    by_rule: "By rule",
+    most_severe: "The most severe",
+    all_findings: "All the findings at this shop",
+    all_findings_operator: "All the findings at this shop (operator's command)",
 };
 
 fn words(language: Language) -> &'static Words {
@@ -287,8 +404,8 @@ impl Row {
     }
 }
 
-/// The lines of one finding's table.
-fn finding_rows(w: &Words, f: &FindingRow) -> Vec<Row> {
+/// The lines of one finding's table; `link` is its page in the console.
+fn finding_rows(w: &Words, f: &FindingRow, link: Option<String>) -> Vec<Row> {
     let mut rows = Vec::new();
     if f.is_shop_level() {
         // The shop's own wording: no product, no price.
@@ -325,6 +442,9 @@ fn finding_rows(w: &Words, f: &FindingRow) -> Vec<Row> {
         severity_label(w, f.severity).to_string(),
     ));
     rows.push(Row::new(w.basis, f.legal_basis.clone()));
+    if let Some(link) = link {
+        rows.push(Row::new(w.view, link).shown_as(Cell::Link));
+    }
     let evidence = format!("vigie evidence {} --out {}-{}", f.id, w.evidence_dir, f.id);
     rows.push(Row::new(w.evidence, evidence).shown_as(Cell::Code));
     rows
@@ -342,6 +462,7 @@ struct FindingMail<'a> {
     /// The shop's wording, for a shop-level finding.
     matched: Option<String>,
     rows: Vec<Row>,
+    footer: Footer,
 }
 
 /// The HTML part of a finding's email (`templates/email/finding.html`).
@@ -366,7 +487,62 @@ struct DigestMail<'a> {
     w: &'static Words,
     subscriber: &'a str,
     groups: Vec<Group<'a>>,
+    footer: Footer,
 }
+
+/// What the e-mail about several findings of one shop and scan says;
+/// rendered by [`ShopHtml`] and [`ShopText`].
+struct ShopMail<'a> {
+    w: &'static Words,
+    subscriber: &'a str,
+    shop: &'a str,
+    /// "3 constats".
+    count: String,
+    groups: Vec<Group<'a>>,
+    footer: Footer,
+}
+
+/// The HTML part of a shop's grouped e-mail (`templates/email/shop.html`).
+#[derive(Template)]
+#[template(path = "email/shop.html")]
+struct ShopHtml<'a>(&'a ShopMail<'a>);
+
+/// The text part of a shop's grouped e-mail (`templates/email/shop.txt`).
+#[derive(Template)]
+#[template(path = "email/shop.txt")]
+struct ShopText<'a>(&'a ShopMail<'a>);
+
+/// What the summary of a shop's first scan says; rendered by
+/// [`BaselineHtml`] and [`BaselineText`].
+struct BaselineMail<'a> {
+    w: &'static Words,
+    subscriber: &'a str,
+    shop: &'a str,
+    /// "12 constats", "1 constat".
+    count: String,
+    /// Rule, its title, how many findings.
+    by_rule: Vec<(Rule, &'static str, usize)>,
+    /// The most severe findings: brand and table.
+    top: Vec<(&'a str, Vec<Row>)>,
+    /// The console's list of the shop's findings, when a public URL is set.
+    list_url: Option<String>,
+    /// The operator's command listing them otherwise.
+    list_command: String,
+    footer: Footer,
+}
+
+/// The HTML part of a first-scan summary (`templates/email/baseline.html`).
+#[derive(Template)]
+#[template(path = "email/baseline.html")]
+struct BaselineHtml<'a>(&'a BaselineMail<'a>);
+
+/// The text part of a first-scan summary (`templates/email/baseline.txt`).
+#[derive(Template)]
+#[template(path = "email/baseline.txt")]
+struct BaselineText<'a>(&'a BaselineMail<'a>);
+
+/// At most this many findings are shown in a first-scan summary.
+pub const BASELINE_SHOWN: usize = 10;
 
 /// The HTML part of a digest (`templates/email/digest.html`).
 #[derive(Template)]
@@ -408,9 +584,38 @@ impl<'a> std::ops::Deref for DigestText<'a> {
     }
 }
 
+impl<'a> std::ops::Deref for ShopHtml<'a> {
+    type Target = ShopMail<'a>;
+    fn deref(&self) -> &ShopMail<'a> {
+        self.0
+    }
+}
+
+impl<'a> std::ops::Deref for ShopText<'a> {
+    type Target = ShopMail<'a>;
+    fn deref(&self) -> &ShopMail<'a> {
+        self.0
+    }
+}
+
+impl<'a> std::ops::Deref for BaselineHtml<'a> {
+    type Target = BaselineMail<'a>;
+    fn deref(&self) -> &BaselineMail<'a> {
+        self.0
+    }
+}
+
+impl<'a> std::ops::Deref for BaselineText<'a> {
+    type Target = BaselineMail<'a>;
+    fn deref(&self) -> &BaselineMail<'a> {
+        self.0
+    }
+}
+
 /// The email telling a subscriber about one finding, in the subscriber's
-/// language. Fails only if a template cannot be rendered.
-pub fn finding_email(item: &OutboxItem) -> Result<Email, askama::Error> {
+/// language, with the console `links`. Fails only if a template cannot be
+/// rendered.
+pub fn finding_email(item: &OutboxItem, links: &MailLinks<'_>) -> Result<Email, askama::Error> {
     let w = words(item.language);
     let f = &item.finding;
     let mail = FindingMail {
@@ -420,25 +625,27 @@ pub fn finding_email(item: &OutboxItem) -> Result<Email, askama::Error> {
         brand: &f.brand,
         title: rule_title(w, f.rule),
         matched: f.is_shop_level().then(|| matched_text(f)),
-        rows: finding_rows(w, f),
+        rows: finding_rows(w, f, links.finding(f.id)),
+        footer: links.footer(),
     };
     Ok(Email {
         subject: subject_of(w, f),
         text: FindingText(&mail).render()?,
         html: FindingHtml(&mail).render()?,
+        unsubscribe: links.unsubscribe(),
     })
 }
 
 /// One digest for a subscriber: a short summary first (findings by brand
 /// and shop), then each finding, grouped by brand and shop. Fails only if
 /// a template cannot be rendered.
-pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Result<Email, askama::Error> {
+pub fn digest_email(
+    rows: &[&OutboxItem],
+    now: DateTime<Utc>,
+    links: &MailLinks<'_>,
+) -> Result<Email, askama::Error> {
     let Some(first) = rows.first() else {
-        return Ok(Email {
-            subject: String::new(),
-            text: String::new(),
-            html: String::new(),
-        });
+        return Ok(empty_email());
     };
     let w = words(first.language);
     let kind = if first.digest == Some(Digest::Weekly) {
@@ -470,15 +677,147 @@ pub fn digest_email(rows: &[&OutboxItem], now: DateTime<Utc>) -> Result<Email, a
             .map(|((brand, shop), fs)| Group {
                 brand,
                 shop,
-                tables: fs.iter().map(|f| finding_rows(w, f)).collect(),
+                tables: fs
+                    .iter()
+                    .map(|f| finding_rows(w, f, links.finding(f.id)))
+                    .collect(),
             })
             .collect(),
+        footer: links.footer(),
     };
     Ok(Email {
         subject,
         text: DigestText(&mail).render()?,
         html: DigestHtml(&mail).render()?,
+        unsubscribe: links.unsubscribe(),
     })
+}
+
+fn empty_email() -> Email {
+    Email {
+        subject: String::new(),
+        text: String::new(),
+        html: String::new(),
+        unsubscribe: None,
+    }
+}
+
+/// "3 constats" / "1 finding".
+fn count_of(w: &Words, n: usize) -> String {
+    format!("{n} {}", if n == 1 { w.finding_one } else { w.findings })
+}
+
+/// The findings of `rows` by brand (in brand order, then as given), with
+/// their tables.
+fn by_brand<'a>(w: &Words, rows: &[&'a OutboxItem], links: &MailLinks<'_>) -> Vec<Group<'a>> {
+    let mut groups: std::collections::BTreeMap<&str, Group<'a>> = std::collections::BTreeMap::new();
+    for r in rows {
+        let f = &r.finding;
+        groups
+            .entry(f.brand.as_str())
+            .or_insert_with(|| Group {
+                brand: &f.brand,
+                shop: &f.shop,
+                tables: Vec::new(),
+            })
+            .tables
+            .push(finding_rows(w, f, links.finding(f.id)));
+    }
+    groups.into_values().collect()
+}
+
+/// One e-mail for several findings of one shop found by one scan (rows of
+/// one subscriber): "3 constats chez Boutique X", then each finding's
+/// table, grouped by brand. Fails only if a template cannot be rendered.
+pub fn shop_email(rows: &[&OutboxItem], links: &MailLinks<'_>) -> Result<Email, askama::Error> {
+    let Some(first) = rows.first() else {
+        return Ok(empty_email());
+    };
+    let w = words(first.language);
+    let shop = first.finding.shop.as_str();
+    let mail = ShopMail {
+        w,
+        subscriber: &first.subscriber,
+        shop,
+        count: count_of(w, rows.len()),
+        groups: by_brand(w, rows, links),
+        footer: links.footer(),
+    };
+    Ok(Email {
+        subject: format!("[Vigie] {} {} {shop}", count_of(w, rows.len()), w.at),
+        text: ShopText(&mail).render()?,
+        html: ShopHtml(&mail).render()?,
+        unsubscribe: links.unsubscribe(),
+    })
+}
+
+/// How a finding ranks in a first-scan summary: breaches first, then
+/// reports, then announced promotions.
+fn gravity(s: Severity) -> u8 {
+    match s {
+        Severity::Violation => 0,
+        Severity::Report => 1,
+        Severity::Announced => 2,
+    }
+}
+
+/// The summary of a shop's first scan for one subscriber: how many
+/// findings, how many per rule, the [`BASELINE_SHOWN`] most severe, and
+/// where to see them all (the console's list when a public URL is set, the
+/// operator's command otherwise). Fails only if a template cannot be
+/// rendered.
+pub fn baseline_email(rows: &[&OutboxItem], links: &MailLinks<'_>) -> Result<Email, askama::Error> {
+    let Some(first) = rows.first() else {
+        return Ok(empty_email());
+    };
+    let w = words(first.language);
+    let shop = first.finding.shop.as_str();
+    let mut counts: std::collections::BTreeMap<Rule, usize> = std::collections::BTreeMap::new();
+    for r in rows {
+        *counts.entry(r.finding.rule).or_default() += 1;
+    }
+    let mut ranked: Vec<&FindingRow> = rows.iter().map(|r| &r.finding).collect();
+    ranked.sort_by_key(|f| (gravity(f.severity), f.rule, f.id));
+    let mail = BaselineMail {
+        w,
+        subscriber: &first.subscriber,
+        shop,
+        count: count_of(w, rows.len()),
+        by_rule: counts
+            .into_iter()
+            .map(|(rule, n)| (rule, rule_title(w, rule), n))
+            .collect(),
+        top: ranked
+            .into_iter()
+            .take(BASELINE_SHOWN)
+            .map(|f| (f.brand.as_str(), finding_rows(w, f, links.finding(f.id))))
+            .collect(),
+        list_url: links.shop_findings(shop),
+        list_command: format!("vigie findings --shop {}", shell_word(shop)),
+        footer: links.footer(),
+    };
+    Ok(Email {
+        subject: format!(
+            "[Vigie] {} {shop} : {}",
+            w.first_reading,
+            count_of(w, rows.len())
+        ),
+        text: BaselineText(&mail).render()?,
+        html: BaselineHtml(&mail).render()?,
+        unsubscribe: links.unsubscribe(),
+    })
+}
+
+/// `s` as one shell word: single-quoted unless it is plain.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || "-_.,/:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 #[cfg(test)]
@@ -527,7 +866,7 @@ mod tests {
 
     #[test]
     fn the_email_names_brand_shop_discount_and_prices() {
-        let e = finding_email(&item("Lampe Opaline")).unwrap();
+        let e = finding_email(&item("Lampe Opaline"), &MailLinks::none()).unwrap();
         assert_eq!(
             e.subject,
             "[Vigie] Maison Lumière chez Shop : -31 % réduction hors soldes (R3)"
@@ -545,7 +884,7 @@ mod tests {
     fn english_and_digests() {
         let mut a = item("Lampe Opaline");
         a.language = Language::En;
-        let e = finding_email(&a).unwrap();
+        let e = finding_email(&a, &MailLinks::none()).unwrap();
         assert_eq!(
             e.subject,
             "[Vigie] Maison Lumière at Shop : -31 % reduction outside the sales periods (R3)"
@@ -560,7 +899,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-03-12T07:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let d = digest_email(&[&b, &c], now).unwrap();
+        let d = digest_email(&[&b, &c], now, &MailLinks::none()).unwrap();
         assert_eq!(
             d.subject,
             "[Vigie] résumé du jour 12/03/2026 : 2 constat(s) — Maison Lumière"
@@ -586,7 +925,7 @@ mod tests {
         it.finding.details =
             serde_json::json!({ "scope": "shop", "matched_text": "SOLDES <b>-50 %</b> & plus" })
                 .to_string();
-        let e = finding_email(&it).unwrap();
+        let e = finding_email(&it, &MailLinks::none()).unwrap();
         assert_eq!(
             e.subject,
             "[Vigie] Shop (tout le site) : mot « soldes » hors période (R1)"
@@ -612,7 +951,7 @@ mod tests {
         );
         assert!(!e.html.contains("<b>-50"));
         it.language = Language::En;
-        let e = finding_email(&it).unwrap();
+        let e = finding_email(&it, &MailLinks::none()).unwrap();
         assert!(
             e.text
                 .contains("the shop Shop displays the word \"soldes\" across its whole site"),
@@ -623,7 +962,11 @@ mod tests {
 
     #[test]
     fn scraped_markup_is_escaped() {
-        let e = finding_email(&item("<script>alert(1)</script>\r\nBcc: x@evil.example")).unwrap();
+        let e = finding_email(
+            &item("<script>alert(1)</script>\r\nBcc: x@evil.example"),
+            &MailLinks::none(),
+        )
+        .unwrap();
         assert!(!e.html.contains("<script>"));
         assert!(e.html.contains("&lt;script&gt;"));
     }
@@ -651,15 +994,15 @@ mod tests {
             .with_timezone(&Utc);
         let emails = [
             (
-                finding_email(&product).unwrap(),
+                finding_email(&product, &MailLinks::none()).unwrap(),
                 &["name ", "shop ", "brand ", "p?"][..],
             ),
             (
-                finding_email(&shop).unwrap(),
+                finding_email(&shop, &MailLinks::none()).unwrap(),
                 &["matched ", "shop ", "brand ", "p?"][..],
             ),
             (
-                digest_email(&[&a, &b], now).unwrap(),
+                digest_email(&[&a, &b], now, &MailLinks::none()).unwrap(),
                 &["name ", "matched ", "shop ", "brand ", "p?"][..],
             ),
         ];
@@ -679,5 +1022,144 @@ mod tests {
                 e.html
             );
         }
+    }
+
+    fn links() -> super::Links {
+        super::Links::new(
+            Some("https://vigie.example.org/".parse().unwrap()),
+            vec![7; 32],
+        )
+    }
+
+    fn scan_rows(n: i64, name: &str) -> Vec<OutboxItem> {
+        (0..n)
+            .map(|i| {
+                let mut it = item(&format!("{name} {i}"));
+                it.id = 10 + i;
+                it.finding.id = 100 + i;
+                it.finding.shop = "Boutique <X>".into();
+                it
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_shops_findings_make_one_email_with_their_links_and_escaped_names() {
+        let items = scan_rows(3, "<script>alert(1)</script>");
+        let rows: Vec<&OutboxItem> = items.iter().collect();
+        let l = links();
+        let at = items[0].finding.opened_at;
+        let e = shop_email(&rows, &MailLinks::new(&l, "ana@shop.example", 0, at)).unwrap();
+        assert_eq!(e.subject, "[Vigie] 3 constats chez Boutique <X>");
+        for i in 0..3 {
+            assert!(
+                e.text.contains(&format!("<script>alert(1)</script> {i}")),
+                "{}",
+                e.text
+            );
+            assert!(
+                e.html
+                    .contains(&format!("&lt;script&gt;alert(1)&lt;/script&gt; {i}"))
+            );
+            assert!(e.text.contains(&format!("vigie evidence {} ", 100 + i)));
+            assert!(
+                e.text.contains(&format!(
+                    "Voir le constat : https://vigie.example.org/findings/{}?t=",
+                    100 + i
+                )),
+                "{}",
+                e.text
+            );
+        }
+        assert!(!e.html.contains("<script"), "{}", e.html);
+        assert!(e.html.contains("Boutique &lt;X&gt;"));
+        assert!(
+            e.text
+                .contains("Gérer mes alertes : https://vigie.example.org/my/"),
+            "{}",
+            e.text
+        );
+        assert!(
+            e.text
+                .contains("Me désabonner : https://vigie.example.org/unsubscribe/")
+        );
+        assert!(
+            e.html
+                .contains("<a href=\"https://vigie.example.org/unsubscribe/"),
+            "{}",
+            e.html
+        );
+        assert!(
+            e.unsubscribe
+                .as_deref()
+                .is_some_and(|u| u.contains("/unsubscribe/"))
+        );
+        // Without a public URL: no console link, the operator's sentence.
+        let mut en = items[0].clone();
+        en.language = Language::En;
+        let e = shop_email(&[&en, &items[1]], &MailLinks::none()).unwrap();
+        assert_eq!(e.subject, "[Vigie] 2 findings at Boutique <X>");
+        assert!(!e.text.contains("https://vigie.example.org"));
+        assert!(
+            e.text.contains("ask your collective's operator"),
+            "{}",
+            e.text
+        );
+        assert_eq!(e.unsubscribe, None);
+    }
+
+    #[test]
+    fn a_first_scan_is_one_summary_counted_by_rule_with_the_most_severe() {
+        let mut items = scan_rows(12, "<script>x</script>");
+        for (i, it) in items.iter_mut().enumerate() {
+            it.baseline = true;
+            if i == 11 {
+                it.finding.rule = Rule::R5;
+                it.finding.severity = Severity::Violation;
+                it.finding.product_name = Some("Le plus grave".into());
+            }
+        }
+        let rows: Vec<&OutboxItem> = items.iter().collect();
+        let e = baseline_email(&rows, &MailLinks::none()).unwrap();
+        assert_eq!(
+            e.subject,
+            "[Vigie] Première lecture de Boutique <X> : 12 constats"
+        );
+        assert!(
+            e.text.contains("- R3 — réduction hors soldes : 11"),
+            "{}",
+            e.text
+        );
+        assert!(e.text.contains("- R5 — prix de référence fictif : 1"));
+        assert!(
+            e.text.contains("vigie findings --shop 'Boutique <X>'"),
+            "{}",
+            e.text
+        );
+        assert_eq!(e.text.matches("vigie evidence").count(), BASELINE_SHOWN);
+        let grave = e.text.find("Le plus grave").unwrap();
+        assert!(
+            grave < e.text.find("<script>x</script>").unwrap(),
+            "the breach first"
+        );
+        assert!(!e.html.contains("<script"), "{}", e.html);
+        assert!(e.html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        let l = links();
+        let e = baseline_email(
+            &rows,
+            &MailLinks::new(&l, "ana@shop.example", 0, Utc::now()),
+        )
+        .unwrap();
+        assert!(
+            e.text
+                .contains("https://vigie.example.org/findings?shop=Boutique+%3CX%3E"),
+            "{}",
+            e.text
+        );
+        assert!(
+            e.html
+                .contains("href=\"https://vigie.example.org/findings?shop=Boutique+%3CX%3E\"")
+        );
+        assert!(!e.text.contains("vigie findings --shop"));
     }
 }

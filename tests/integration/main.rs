@@ -1,5 +1,6 @@
 //! Vigie's integration tests: one binary, real servers on loopback.
 
+mod alerts;
 mod architecture;
 mod browser;
 mod console;

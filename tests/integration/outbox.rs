@@ -215,7 +215,11 @@ async fn a_worker_dying_after_its_claim_loses_nothing_and_the_resend_is_recognis
     // A worker claims the row, sends it, and dies before recording it.
     let claimed = store.claim_outbox(now, now + LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    let email = vigie::notify::templates::finding_email(&claimed[0]).unwrap();
+    let email = vigie::notify::templates::finding_email(
+        &claimed[0],
+        &vigie::notify::templates::MailLinks::none(),
+    )
+    .unwrap();
     let id = format!("outbox-{}.finding-{}", claimed[0].id, claimed[0].finding.id);
     m.send(&claimed[0], &email, &id).await.unwrap();
     drop(claimed);

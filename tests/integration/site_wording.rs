@@ -124,7 +124,8 @@ async fn a_site_wide_soldes_banner_is_one_shop_level_finding() {
         "the page it was seen on: {f}"
     );
 
-    // One email to each subscriber of the shop's watched brand, quoting the banner.
+    // One email to each subscriber of the shop's watched brand, quoting the
+    // banner: the first scan's summary.
     let mails = smtp.mails();
     let to: BTreeSet<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
     assert_eq!(
@@ -136,9 +137,15 @@ async fn a_site_wide_soldes_banner_is_one_shop_level_finding() {
     );
     assert_eq!(mails.len(), 2);
     for m in &mails {
-        assert!(m.subject().contains("Boutique Bannière"), "{}", m.subject());
+        assert_eq!(
+            m.subject(),
+            "[Vigie] Première lecture de Boutique Bannière : 1 constat"
+        );
         let (_, text) = &m.bodies()[0];
-        assert!(text.contains("sur l'ensemble de son site"), "{text}");
+        assert!(
+            text.contains("- R1 — mot « soldes » hors période : 1"),
+            "{text}"
+        );
         assert!(text.contains("SOLDES"), "{text}");
     }
 
