@@ -242,7 +242,7 @@ impl Settings {
             )));
         }
         let public_url = match o.public_url.clone().or(file.public_url) {
-            Some(u) if !u.trim().is_empty() => Some(public_url(u.trim())?),
+            Some(u) if !u.trim().is_empty() => Some(parse_public_url(u.trim())?),
             _ => None,
         };
         let alerts_daily_cap = match &o.alerts_daily_cap {
@@ -287,7 +287,7 @@ impl Settings {
 
 /// Checks the console's public URL: absolute http(s), no query or fragment
 /// (links are made by appending paths to it).
-fn public_url(raw: &str) -> Result<Url, ConfigError> {
+pub fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(raw).map_err(|e| {
         ConfigError::Invalid(format!(
             "public URL {raw:?} is not a URL ({e}); expected https://host[/path]"

@@ -26,9 +26,13 @@ address that cannot be listened on).";
 #[derive(Debug, Clone, Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct DaemonArgs {
-    /// Serve /healthz and Prometheus /metrics on this address (e.g. 127.0.0.1:9184).
+    /// Serve the console, /healthz and Prometheus /metrics on this address (e.g. 127.0.0.1:9184).
     #[arg(long, env = "VIGIE_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// The console's public URL, for the links of the e-mails (also
+    /// `public_url` in vigie.toml, or VIGIE_PUBLIC_URL).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// The time zone crontab lines are read in (an IANA name).
     #[arg(
         long,
@@ -113,25 +117,40 @@ fn tz_and_tick(a: &DaemonArgs) -> Result<(Tz, Duration), CliError> {
     Ok((tz, tick))
 }
 
-fn serve_metrics(listener: tokio::net::TcpListener, metrics: Metrics) {
-    tokio::spawn(async move {
-        let router = crate::metrics::router(metrics);
-        let limits = ListenLimits::default();
-        if let Err(e) = listen::serve(listener, router, limits, std::future::pending()).await {
-            tracing::error!("the metrics server stopped: {e}");
-        }
-    });
+/// What `--listen` serves: the console's pages, `/healthz` and `/metrics`.
+struct Listen<'a> {
+    addr: Option<SocketAddr>,
+    public_url: Option<&'a str>,
+    settings: &'a crate::config::Settings,
+    metrics: &'a Metrics,
+    store: &'a std::sync::Arc<dyn crate::store::Store>,
+    catalog: &'a std::sync::Arc<crate::catalog::Catalog>,
 }
 
-async fn listen(addr: Option<SocketAddr>, metrics: &Metrics) -> Result<(), CliError> {
-    if let Some(addr) = addr {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            CliError::config(anyhow::anyhow!("--listen {addr}: cannot listen there: {e}"))
-        })?;
-        let local = listener.local_addr()?;
-        tracing::info!(addr = %local, "serving /healthz and /metrics");
-        serve_metrics(listener, metrics.clone());
-    }
+async fn listen(l: Listen<'_>) -> Result<(), CliError> {
+    let Some(addr) = l.addr else {
+        return Ok(());
+    };
+    let config = super::serve::console_config(l.public_url, l.settings)?;
+    let console = crate::console::Console::new(
+        l.store.clone(),
+        l.catalog.clone(),
+        config,
+        l.metrics.clone(),
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        CliError::config(anyhow::anyhow!("--listen {addr}: cannot listen there: {e}"))
+    })?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, "serving the console, /healthz and /metrics");
+    let router = console.router();
+    tokio::spawn(async move {
+        let limits = ListenLimits::default();
+        if let Err(e) = listen::serve(listener, router, limits, std::future::pending()).await {
+            tracing::error!("the console stopped: {e}");
+        }
+    });
     Ok(())
 }
 
@@ -246,7 +265,7 @@ async fn serve(g: &GlobalArgs, a: &WorkerArgs, daemon: bool) -> Result<ExitCode,
         return status(&s.database).await;
     }
     let options = worker_options(a)?;
-    let catalog = super::watchlists(&s.watchlists)?;
+    let catalog = std::sync::Arc::new(super::watchlists(&s.watchlists)?);
     let mailer = Mailer::from_settings(&s).map_err(CliError::config)?;
     // The lock is taken before anything is written.
     let _lock = if daemon && !crate::store::is_postgres(&s.database) {
@@ -254,14 +273,23 @@ async fn serve(g: &GlobalArgs, a: &WorkerArgs, daemon: bool) -> Result<ExitCode,
     } else {
         None
     };
-    let store = crate::store::open(&s.database).await?;
+    let store: std::sync::Arc<dyn crate::store::Store> =
+        std::sync::Arc::from(crate::store::open(&s.database).await?);
     // The process's metrics: the pool and everything sharing it count
     // there, and `--listen` serves them.
     let metrics = Metrics::default();
     let pool = HostPool::new(FetchConfig::new(s.user_agent()))?.with_metrics(metrics.clone());
     let links = crate::notify::console_links(store.as_ref(), s.public_url.clone()).await?;
     let mailer = mailer.with_links(links).with_metrics(metrics.clone());
-    listen(a.daemon.listen, &metrics).await?;
+    listen(Listen {
+        addr: a.daemon.listen,
+        public_url: a.daemon.public_url.as_deref(),
+        settings: &s,
+        metrics: &metrics,
+        store: &store,
+        catalog: &catalog,
+    })
+    .await?;
     let calendar = catalog.calendar();
     let services = Services {
         scan: crate::pipeline::Scanner {

@@ -10,7 +10,7 @@ mod findings;
 mod history;
 mod outbox;
 mod scan;
-mod serve;
+pub(crate) mod serve;
 mod subscribers;
 
 use std::path::PathBuf;

@@ -46,22 +46,6 @@ pub fn console_config(
     })
 }
 
-/// Starts the console on a bound listener, in the background, until
-/// `shutdown` resolves.
-pub fn spawn_console(
-    listener: tokio::net::TcpListener,
-    console: &Console,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    let router = console.router();
-    tokio::spawn(async move {
-        let limits = crate::console::listen::ListenLimits::default();
-        if let Err(e) = crate::console::listen::serve(listener, router, limits, shutdown).await {
-            tracing::error!("the console stopped: {e}");
-        }
-    });
-}
-
 /// Runs `vigie serve`.
 pub async fn run(g: &GlobalArgs, a: &ServeArgs) -> Result<ExitCode, CliError> {
     if a.hash_password {
@@ -93,7 +77,10 @@ pub async fn run(g: &GlobalArgs, a: &ServeArgs) -> Result<ExitCode, CliError> {
     let store: Arc<dyn crate::store::Store> = Arc::from(crate::store::open(&s.database).await?);
     let console = Console::new(store, catalog, config, Metrics::default()).await?;
     let listener = tokio::net::TcpListener::bind(a.listen).await.map_err(|e| {
-        CliError::config(anyhow::anyhow!("--listen {}: cannot listen there: {e}", a.listen))
+        CliError::config(anyhow::anyhow!(
+            "--listen {}: cannot listen there: {e}",
+            a.listen
+        ))
     })?;
     let local = listener.local_addr()?;
     println!("Vigie console on http://{local}/ (stop with Ctrl-C)");

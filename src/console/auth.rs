@@ -169,7 +169,11 @@ impl Sessions {
         };
         let json = serde_json::to_vec(&payload).unwrap_or_default();
         let sig = self.sign(b"session\0", &json);
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&json), URL_SAFE_NO_PAD.encode(sig))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&json),
+            URL_SAFE_NO_PAD.encode(sig)
+        )
     }
 
     /// Whether a session cookie's value is ours and not expired.
@@ -177,7 +181,8 @@ impl Sessions {
         let Some((body, sig)) = value.split_once('.') else {
             return false;
         };
-        let (Ok(json), Ok(sig)) = (URL_SAFE_NO_PAD.decode(body), URL_SAFE_NO_PAD.decode(sig)) else {
+        let (Ok(json), Ok(sig)) = (URL_SAFE_NO_PAD.decode(body), URL_SAFE_NO_PAD.decode(sig))
+        else {
             return false;
         };
         let mut m = new_mac(&self.key);
@@ -277,7 +282,11 @@ mod tests {
         let cookie = s.set_cookie(&v);
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
         assert!(!cookie.contains("Secure"));
-        assert!(Sessions::new(vec![1; 32], true).set_cookie(&v).ends_with("; Secure"));
+        assert!(
+            Sessions::new(vec![1; 32], true)
+                .set_cookie(&v)
+                .ends_with("; Secure")
+        );
     }
 
     #[test]

@@ -231,8 +231,14 @@ pub(crate) async fn list(
             title: t.findings.into(),
             ..f
         },
-        brands: choices(cat.brands.iter().map(|b| (b.name.clone(), b.name.clone())), &q.brand),
-        shops: choices(cat.shops.iter().map(|s| (s.name.clone(), s.name.clone())), &q.shop),
+        brands: choices(
+            cat.brands.iter().map(|b| (b.name.clone(), b.name.clone())),
+            &q.brand,
+        ),
+        shops: choices(
+            cat.shops.iter().map(|s| (s.name.clone(), s.name.clone())),
+            &q.shop,
+        ),
         rules: choices(
             Rule::iter().map(|r| (r.to_string(), format!("{r} — {}", rule_title(r, l)))),
             &q.rule,
@@ -262,7 +268,11 @@ pub(crate) async fn list(
 }
 
 fn lang(t: &Texts) -> Language {
-    if t.lang == "en" { Language::En } else { Language::Fr }
+    if t.lang == "en" {
+        Language::En
+    } else {
+        Language::Fr
+    }
 }
 
 fn rule_title(r: Rule, l: Language) -> &'static str {
@@ -380,7 +390,10 @@ fn facts(f: &FindingRow, t: &Texts, l: Language) -> Vec<(&'static str, String)> 
     if let Some((from, to)) = window(f) {
         out.push((t.window, format!("{} → {}", when(from, l), when(to, l))));
     }
-    if let Some(c) = details.get("coverage_percent").and_then(serde_json::Value::as_f64) {
+    if let Some(c) = details
+        .get("coverage_percent")
+        .and_then(serde_json::Value::as_f64)
+    {
         out.push((t.coverage, format!("{c:.0} %")));
     }
     if let Some(m) = details.get("matched_text").and_then(|v| v.as_str()) {
@@ -410,7 +423,9 @@ async fn evidence_verifies(c: &Console, ev: &EvidenceRow) -> bool {
         return ev.prev_hash.chars().all(|ch| ch == '0') || ev.prev_hash.is_empty();
     }
     match c.store().evidence_after(ev.id - 2, 1).await {
-        Ok(prev) => prev.first().is_none_or(|p| p.id != ev.id - 1 || p.hash == ev.prev_hash),
+        Ok(prev) => prev
+            .first()
+            .is_none_or(|p| p.id != ev.id - 1 || p.hash == ev.prev_hash),
         Err(_) => false,
     }
 }
@@ -424,7 +439,11 @@ pub(crate) async fn show(
 ) -> Result<Response, Problem> {
     let here = format!("/findings/{id}");
     let t0 = text::texts(super::browser_language(&headers));
-    let found = c.store().finding(id).await.map_err(|e| Problem::Store(t0, e))?;
+    let found = c
+        .store()
+        .finding(id)
+        .await
+        .map_err(|e| Problem::Store(t0, e))?;
     let who = viewer(&c, &headers, &tq.t, found.as_ref(), &here).await?;
     let (frame, token) = match who {
         Viewer::Operator(f) => (f, None),
@@ -438,17 +457,32 @@ pub(crate) async fn show(
     let chart = if f.is_shop_level() {
         None
     } else {
-        product_chart(&c, f.product_id, window(&f), f.reference_minor, &f.currency, t)
-            .await
-            .map_err(|e| Problem::Store(t, e))?
+        product_chart(
+            &c,
+            f.product_id,
+            window(&f),
+            f.reference_minor,
+            &f.currency,
+            t,
+        )
+        .await
+        .map_err(|e| Problem::Store(t, e))?
     };
     let evidence = match f.evidence_id {
         None => None,
-        Some(eid) => match c.store().evidence(eid).await.map_err(|e| Problem::Store(t, e))? {
+        Some(eid) => match c
+            .store()
+            .evidence(eid)
+            .await
+            .map_err(|e| Problem::Store(t, e))?
+        {
             None => None,
             Some(ev) => {
                 let ok = evidence_verifies(&c, &ev).await;
-                let suffix = token.as_ref().map(|tk| format!("?t={}", urlencode(tk))).unwrap_or_default();
+                let suffix = token
+                    .as_ref()
+                    .map(|tk| format!("?t={}", urlencode(tk)))
+                    .unwrap_or_default();
                 Some(EvidenceView {
                     body_sha256: ev.body_sha256.clone(),
                     hash: ev.hash.clone(),
@@ -475,15 +509,21 @@ pub(crate) async fn show(
         severity_class: severity_class(f.severity),
         state,
         dismissed: f.dismissed_at.map(|d| {
-            format!("{} : {}", when(d, l), f.dismissed_reason.clone().unwrap_or_default())
+            format!(
+                "{} : {}",
+                when(d, l),
+                f.dismissed_reason.clone().unwrap_or_default()
+            )
         }),
         facts: facts(&f, t, l),
         url: f.url.clone(),
-        url_link: (f.url.starts_with("https://") || f.url.starts_with("http://")).then(|| f.url.clone()),
+        url_link: (f.url.starts_with("https://") || f.url.starts_with("http://"))
+            .then(|| f.url.clone()),
         plain: text::rule_plain(f.rule, l),
         basis: f.legal_basis.clone(),
         chart,
-        product_href: (operator && !f.is_shop_level()).then(|| format!("/products/{}", f.product_id)),
+        product_href: (operator && !f.is_shop_level())
+            .then(|| format!("/products/{}", f.product_id)),
         evidence,
         can_dismiss: operator && f.dismissed_at.is_none(),
     };
@@ -524,7 +564,11 @@ fn chart_of(
         })
         .collect();
     let calendar = c.0.catalog.calendar();
-    let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = (start.format("%Y").to_string().parse::<i32>().unwrap_or(2000)
+    let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = (start
+        .format("%Y")
+        .to_string()
+        .parse::<i32>()
+        .unwrap_or(2000)
         ..=last.format("%Y").to_string().parse::<i32>().unwrap_or(2000))
         .flat_map(|y| calendar.periods(Zone::National, y))
         .filter(|p| p.end > start && p.start < last)
@@ -584,7 +628,11 @@ pub(crate) async fn dismiss(
             Err(Problem::Message(StatusCode::NOT_FOUND, t, t.not_found))
         }
         crate::store::Dismissal::Dismissed { cancelled_alerts } => {
-            tracing::info!(finding = id, cancelled_alerts, "finding dismissed by the operator");
+            tracing::info!(
+                finding = id,
+                cancelled_alerts,
+                "finding dismissed by the operator"
+            );
             Ok(Redirect::to(&here).into_response())
         }
         crate::store::Dismissal::AlreadyDismissed => Ok(Redirect::to(&here).into_response()),
@@ -602,7 +650,11 @@ pub(crate) async fn evidence(
 ) -> Result<Response, Problem> {
     let here = format!("/findings/{id}");
     let t0 = text::texts(super::browser_language(&headers));
-    let found = c.store().finding(id).await.map_err(|e| Problem::Store(t0, e))?;
+    let found = c
+        .store()
+        .finding(id)
+        .await
+        .map_err(|e| Problem::Store(t0, e))?;
     let who = viewer(&c, &headers, &tq.t, found.as_ref(), &here).await?;
     let t = match &who {
         Viewer::Operator(f) | Viewer::Retailer(f, _) => f.t,
@@ -626,7 +678,10 @@ pub(crate) async fn evidence(
         h.set_cksum();
         let path = format!("evidence-{}/{name}", f.id);
         if let Err(e) = tar.append_data(&mut h, path, bytes.as_slice()) {
-            return Err(Problem::Store(t, crate::store::StoreError::Corrupt(e.to_string())));
+            return Err(Problem::Store(
+                t,
+                crate::store::StoreError::Corrupt(e.to_string()),
+            ));
         }
     }
     let body = tar
@@ -693,9 +748,17 @@ pub(crate) async fn product(
         .await
         .map_err(|e| Problem::Store(t, e))?;
     let mut variants = Vec::new();
-    for v in siblings.iter().filter(|v| v.record.product_key != crate::store::SHOP_PRODUCT_KEY) {
-        let obs = store.observations_of(v.id).await.map_err(|e| Problem::Store(t, e))?;
-        let currency = obs.first().map_or("EUR".to_string(), |(_, o)| o.price.currency.to_string());
+    for v in siblings
+        .iter()
+        .filter(|v| v.record.product_key != crate::store::SHOP_PRODUCT_KEY)
+    {
+        let obs = store
+            .observations_of(v.id)
+            .await
+            .map_err(|e| Problem::Store(t, e))?;
+        let currency = obs
+            .first()
+            .map_or("EUR".to_string(), |(_, o)| o.price.currency.to_string());
         let chart = chart_of(&c, &obs, None, None, &currency, t).unwrap_or_default();
         let rows = obs
             .iter()
@@ -705,9 +768,15 @@ pub(crate) async fn product(
                 (
                     when(*at, l),
                     money(o.price.minor, o.price.currency.as_str(), l),
-                    o.reference.map(|r| money(r.minor, r.currency.as_str(), l)).unwrap_or_default(),
-                    o.percent_badge.map(|b| format!("−{b} %")).unwrap_or_default(),
-                    o.reference_source.map(|s| s.to_string()).unwrap_or_default(),
+                    o.reference
+                        .map(|r| money(r.minor, r.currency.as_str(), l))
+                        .unwrap_or_default(),
+                    o.percent_badge
+                        .map(|b| format!("−{b} %"))
+                        .unwrap_or_default(),
+                    o.reference_source
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
                 )
             })
             .collect();
@@ -728,7 +797,11 @@ pub(crate) async fn product(
         shop: p.record.shop.clone(),
         brand: p.record.brand.clone(),
         url: p.record.url.clone(),
-        url_link: if p.record.url.starts_with("http") { p.record.url.clone() } else { String::new() },
+        url_link: if p.record.url.starts_with("http") {
+            p.record.url.clone()
+        } else {
+            String::new()
+        },
         variants,
     };
     Ok(html(&page).into_response())

@@ -206,7 +206,9 @@ impl IntoResponse for Problem {
                 let to = format!("/signin?next={}", urlencode(&next));
                 Redirect::to(&to).into_response()
             }
-            Problem::Message(status, t, message) => (status, message_page(t, t.failure_title(status), message)).into_response(),
+            Problem::Message(status, t, message) => {
+                (status, message_page(t, t.failure_title(status), message)).into_response()
+            }
             Problem::Store(t, e) => {
                 tracing::error!("console: {}", crate::domain::Chain(&e));
                 (
@@ -362,7 +364,12 @@ struct SignInPage {
     next: String,
 }
 
-fn signin_view(c: &Console, headers: &HeaderMap, error: Option<&'static str>, next: &str) -> SignInPage {
+fn signin_view(
+    c: &Console,
+    headers: &HeaderMap,
+    error: Option<&'static str>,
+    next: &str,
+) -> SignInPage {
     let t = text::texts(browser_language(headers));
     SignInPage {
         f: Frame {
@@ -428,7 +435,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn signout(State(c): State<Console>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn signout(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if let Err(p) = operator_post(&c, &headers, &form.csrf, "/findings") {
         return p.into_response();
     }

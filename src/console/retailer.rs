@@ -37,10 +37,17 @@ pub(crate) async fn from_token(
         tracing::info!("retailer link refused: {e}");
         Problem::Message(StatusCode::FORBIDDEN, fallback, fallback.bad_link)
     };
-    let claims = c.0.links.verify(purpose, token, Utc::now()).map_err(refused)?;
+    let claims =
+        c.0.links
+            .verify(purpose, token, Utc::now())
+            .map_err(refused)?;
     let Some(watch) = c.0.catalog.subscriber(&claims.email) else {
         tracing::info!("retailer link refused: the address is in no watchlist any more");
-        return Err(Problem::Message(StatusCode::FORBIDDEN, fallback, fallback.bad_link));
+        return Err(Problem::Message(
+            StatusCode::FORBIDDEN,
+            fallback,
+            fallback.bad_link,
+        ));
     };
     let pref = c
         .store()
@@ -244,7 +251,11 @@ pub(crate) async fn save(
         .await
         .map_err(|e| Problem::Store(t, e))?;
     if !pref.receives() {
-        let why = if pref.unsubscribed_at.is_some() { "unsubscribed" } else { "paused" };
+        let why = if pref.unsubscribed_at.is_some() {
+            "unsubscribed"
+        } else {
+            "paused"
+        };
         let n = store
             .cancel_outbox_to(&email, why)
             .await

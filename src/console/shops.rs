@@ -37,61 +37,71 @@ struct ShopsPage {
 }
 
 fn lang(t: &Texts) -> Language {
-    if t.lang == "en" { Language::En } else { Language::Fr }
+    if t.lang == "en" {
+        Language::En
+    } else {
+        Language::Fr
+    }
 }
 
 /// `GET /shops`: each shop's last scan, next scheduled run, pages read,
 /// errors, robots.txt refusals and mean response time.
-pub(crate) async fn shops(State(c): State<Console>, headers: HeaderMap) -> Result<Response, Problem> {
+pub(crate) async fn shops(
+    State(c): State<Console>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
     let f = operator_frame(&c, &headers, "", "/shops")?;
     let t = f.t;
     let l = lang(t);
-    let scans = c.store().latest_shop_scans().await.map_err(|e| Problem::Store(t, e))?;
+    let scans = c
+        .store()
+        .latest_shop_scans()
+        .await
+        .map_err(|e| Problem::Store(t, e))?;
     let now = Utc::now();
-    let rows = c
-        .0
-        .catalog
-        .shops
-        .iter()
-        .map(|shop| {
-            let next_run = shop
-                .schedule
-                .as_ref()
-                .and_then(|s| s.in_zone(chrono_tz::Europe::Paris).next_after(now))
-                .map_or_else(|| t.manual.to_string(), |n| when(n, l));
-            let href = format!("/findings?shop={}", urlencode(&shop.name));
-            match scans.iter().find(|s| s.shop == shop.name) {
-                None => ShopLine {
-                    name: shop.name.clone(),
-                    href,
-                    last_scan: t.never.into(),
-                    failed: None,
-                    next_run,
-                    pages: "—".into(),
-                    unchanged: "—".into(),
-                    errors: "—".into(),
-                    robots: "—".into(),
-                    response: "—".into(),
-                    findings: "—".into(),
-                },
-                Some(s) => ShopLine {
-                    name: shop.name.clone(),
-                    href,
-                    last_scan: when(s.finished_at, l),
-                    failed: s.failed.clone(),
-                    next_run,
-                    pages: s.pages_fetched.to_string(),
-                    unchanged: s.pages_unchanged.to_string(),
-                    errors: s.errors.to_string(),
-                    robots: s.robots_refused.to_string(),
-                    response: s
-                        .response_ms_avg
-                        .map_or_else(|| "—".into(), |ms| format!("{ms:.0} ms")),
-                    findings: s.findings.to_string(),
-                },
-            }
-        })
-        .collect();
+    let rows =
+        c.0.catalog
+            .shops
+            .iter()
+            .map(|shop| {
+                let next_run = shop
+                    .schedule
+                    .as_ref()
+                    .and_then(|s| s.in_zone(chrono_tz::Europe::Paris).next_after(now))
+                    .map_or_else(|| t.manual.to_string(), |n| when(n, l));
+                let href = format!("/findings?shop={}", urlencode(&shop.name));
+                match scans.iter().find(|s| s.shop == shop.name) {
+                    None => ShopLine {
+                        name: shop.name.clone(),
+                        href,
+                        last_scan: t.never.into(),
+                        failed: None,
+                        next_run,
+                        pages: "—".into(),
+                        unchanged: "—".into(),
+                        errors: "—".into(),
+                        robots: "—".into(),
+                        response: "—".into(),
+                        findings: "—".into(),
+                    },
+                    Some(s) => ShopLine {
+                        name: shop.name.clone(),
+                        href,
+                        last_scan: when(s.finished_at, l),
+                        failed: s.failed.clone(),
+                        next_run,
+                        pages: s.pages_fetched.to_string(),
+                        unchanged: s.pages_unchanged.to_string(),
+                        errors: s.errors.to_string(),
+                        robots: s.robots_refused.to_string(),
+                        response: s
+                            .response_ms_avg
+                            .map_or_else(|| "—".into(), |ms| format!("{ms:.0} ms")),
+                        findings: s.findings.to_string(),
+                    },
+                }
+            })
+            .collect();
     let page = ShopsPage {
         f: Frame {
             title: t.shops.into(),
@@ -118,7 +128,10 @@ struct BrandsPage {
 }
 
 /// `GET /brands`: each watched brand, its open findings and its dossier.
-pub(crate) async fn brands(State(c): State<Console>, headers: HeaderMap) -> Result<Response, Problem> {
+pub(crate) async fn brands(
+    State(c): State<Console>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
     let f = operator_frame(&c, &headers, "", "/brands")?;
     let t = f.t;
     let mut rows = Vec::new();
@@ -129,7 +142,12 @@ pub(crate) async fn brands(State(c): State<Console>, headers: HeaderMap) -> Resu
             limit: 1,
             ..FindingQuery::default()
         };
-        let open = c.store().findings_page(&q).await.map_err(|e| Problem::Store(t, e))?.total;
+        let open = c
+            .store()
+            .findings_page(&q)
+            .await
+            .map_err(|e| Problem::Store(t, e))?
+            .total;
         rows.push(BrandLine {
             name: b.name.clone(),
             open,
@@ -219,7 +237,11 @@ async fn dossier_view(
         limit: DOSSIER_MAX,
         ..FindingQuery::default()
     };
-    let page = c.store().findings_page(&q).await.map_err(|e| Problem::Store(t, e))?;
+    let page = c
+        .store()
+        .findings_page(&q)
+        .await
+        .map_err(|e| Problem::Store(t, e))?;
     let mut entries = Vec::with_capacity(page.rows.len());
     for f in &page.rows {
         entries.push(entry(c, f, t).await);
@@ -249,7 +271,12 @@ pub(crate) async fn dossier(
     headers: HeaderMap,
     Path(brand): Path<String>,
 ) -> Result<Response, Problem> {
-    let f = operator_frame(&c, &headers, "", &format!("/brands/{}/dossier", urlencode(&brand)))?;
+    let f = operator_frame(
+        &c,
+        &headers,
+        "",
+        &format!("/brands/{}/dossier", urlencode(&brand)),
+    )?;
     let page = dossier_view(&c, f.t, &brand, false).await?;
     Ok(html(&page).into_response())
 }
@@ -261,14 +288,21 @@ pub(crate) async fn dossier_pdf(
     headers: HeaderMap,
     Path(brand): Path<String>,
 ) -> Result<Response, Problem> {
-    let f = operator_frame(&c, &headers, "", &format!("/brands/{}/dossier", urlencode(&brand)))?;
+    let f = operator_frame(
+        &c,
+        &headers,
+        "",
+        &format!("/brands/{}/dossier", urlencode(&brand)),
+    )?;
     let t = f.t;
     let page = dossier_view(&c, t, &brand, true).await?;
     let html_text = html(&page).0;
-    let pdf = super::pdf::print_html_to_pdf(&html_text).await.map_err(|e| {
-        tracing::warn!("dossier PDF: {e}");
-        Problem::Message(StatusCode::SERVICE_UNAVAILABLE, t, t.print_hint)
-    })?;
+    let pdf = super::pdf::print_html_to_pdf(&html_text)
+        .await
+        .map_err(|e| {
+            tracing::warn!("dossier PDF: {e}");
+            Problem::Message(StatusCode::SERVICE_UNAVAILABLE, t, t.print_hint)
+        })?;
     let name: String = brand
         .chars()
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })

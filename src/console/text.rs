@@ -302,7 +302,9 @@ pub static FR: Texts = Texts {
     bad_form: "Formulaire refusé : rechargez la page et recommencez.",
     forbidden: "Accès refusé.",
     failure: "Une erreur est survenue ; l'opérateur peut la lire dans les journaux.",
-    weekdays: ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    weekdays: [
+        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    ],
 };
 
 /// English.
@@ -404,7 +406,15 @@ pub static EN: Texts = Texts {
     bad_form: "Form refused: reload the page and try again.",
     forbidden: "Access refused.",
     failure: "Something failed; the operator can read it in the logs.",
-    weekdays: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    weekdays: [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ],
 };
 
 /// The words of a language.
@@ -426,7 +436,11 @@ pub fn from_accept_language(header: Option<&str>) -> Language {
         let mut it = part.split(';');
         let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
         let q = it
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
             .unwrap_or(1.0);
         let lang = if tag.starts_with("fr") {
             Language::Fr
@@ -446,23 +460,55 @@ pub fn from_accept_language(header: Option<&str>) -> Language {
 pub fn rule_plain(rule: Rule, l: Language) -> &'static str {
     let fr = l == Language::Fr;
     match rule {
-        Rule::R1 if fr => "Le mot « soldes » est réservé aux deux périodes légales de soldes ; la boutique l'affiche en dehors.",
-        Rule::R1 => "The word \"soldes\" is reserved to the two legal sales periods; the shop shows it outside them.",
-        Rule::R2 if fr => "Une vente présentée comme « pré-soldes » ou « vente privée » avec réduction, juste avant les soldes : des soldes déguisées.",
-        Rule::R2 => "A sale presented as \"pre-sales\" or a \"private sale\" with a reduction, just before the soldes: disguised sales.",
-        Rule::R3 if fr => "Une réduction affichée hors des périodes de soldes. C'est permis ; la collective demande à le savoir.",
-        Rule::R3 => "A reduction shown outside the sales periods. It is lawful; the collective asks to know.",
-        Rule::R4 if fr => "Un pourcentage de réduction sans le prix antérieur à côté, que la loi exige.",
+        Rule::R1 if fr => {
+            "Le mot « soldes » est réservé aux deux périodes légales de soldes ; la boutique l'affiche en dehors."
+        }
+        Rule::R1 => {
+            "The word \"soldes\" is reserved to the two legal sales periods; the shop shows it outside them."
+        }
+        Rule::R2 if fr => {
+            "Une vente présentée comme « pré-soldes » ou « vente privée » avec réduction, juste avant les soldes : des soldes déguisées."
+        }
+        Rule::R2 => {
+            "A sale presented as \"pre-sales\" or a \"private sale\" with a reduction, just before the soldes: disguised sales."
+        }
+        Rule::R3 if fr => {
+            "Une réduction affichée hors des périodes de soldes. C'est permis ; la collective demande à le savoir."
+        }
+        Rule::R3 => {
+            "A reduction shown outside the sales periods. It is lawful; the collective asks to know."
+        }
+        Rule::R4 if fr => {
+            "Un pourcentage de réduction sans le prix antérieur à côté, que la loi exige."
+        }
         Rule::R4 => "A percentage off with no prior price beside it, which the law requires.",
-        Rule::R5 if fr => "Le prix barré est plus haut que le prix le plus bas pratiqué dans les 30 jours avant la réduction : la réduction annoncée est exagérée.",
-        Rule::R5 => "The crossed-out price is above the lowest price charged in the 30 days before the reduction: the reduction announced is overstated.",
-        Rule::R6 if fr => "Le pourcentage affiché n'est pas calculé depuis le prix le plus bas des 30 jours précédents.",
-        Rule::R6 => "The percentage shown is not computed from the lowest price of the previous 30 days.",
-        Rule::R7 if fr => "Une « promotion » affichée sans interruption depuis des semaines, à un prix barré jamais pratiqué : une promotion permanente.",
-        Rule::R7 => "A \"promotion\" shown for weeks without a break, against a crossed-out price never charged: a permanent promotion.",
-        Rule::R8 if fr => "Le prix a été monté peu avant, puis la « réduction » ramène au prix d'avant.",
-        Rule::R8 => "The price was raised shortly before, and the \"reduction\" brings it back to where it was.",
-        Rule::R9 if fr => "Le prix a baissé nettement sous le prix habituel, sans réduction annoncée.",
+        Rule::R5 if fr => {
+            "Le prix barré est plus haut que le prix le plus bas pratiqué dans les 30 jours avant la réduction : la réduction annoncée est exagérée."
+        }
+        Rule::R5 => {
+            "The crossed-out price is above the lowest price charged in the 30 days before the reduction: the reduction announced is overstated."
+        }
+        Rule::R6 if fr => {
+            "Le pourcentage affiché n'est pas calculé depuis le prix le plus bas des 30 jours précédents."
+        }
+        Rule::R6 => {
+            "The percentage shown is not computed from the lowest price of the previous 30 days."
+        }
+        Rule::R7 if fr => {
+            "Une « promotion » affichée sans interruption depuis des semaines, à un prix barré jamais pratiqué : une promotion permanente."
+        }
+        Rule::R7 => {
+            "A \"promotion\" shown for weeks without a break, against a crossed-out price never charged: a permanent promotion."
+        }
+        Rule::R8 if fr => {
+            "Le prix a été monté peu avant, puis la « réduction » ramène au prix d'avant."
+        }
+        Rule::R8 => {
+            "The price was raised shortly before, and the \"reduction\" brings it back to where it was."
+        }
+        Rule::R9 if fr => {
+            "Le prix a baissé nettement sous le prix habituel, sans réduction annoncée."
+        }
         Rule::R9 => "The price fell well below its usual level, with no reduction announced.",
     }
 }
@@ -512,7 +558,10 @@ mod tests {
     fn the_browser_language_is_read_with_its_weights() {
         assert_eq!(from_accept_language(None), Language::Fr);
         assert_eq!(from_accept_language(Some("en-GB,en;q=0.9")), Language::En);
-        assert_eq!(from_accept_language(Some("de,en;q=0.5,fr;q=0.8")), Language::Fr);
+        assert_eq!(
+            from_accept_language(Some("de,en;q=0.5,fr;q=0.8")),
+            Language::Fr
+        );
         assert_eq!(from_accept_language(Some("de")), Language::Fr);
     }
 }

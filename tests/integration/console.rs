@@ -73,10 +73,17 @@ async fn product(
     let json = data.to_string().replace("</", "<\\/");
     let fr = |m: i64| format!("{},{:02} €", m / 100, m % 100);
     let shown = match reference {
-        Some(r) => format!("<p class=\"prix\"><del>{}</del> <ins>{}</ins></p>", fr(r), fr(price)),
+        Some(r) => format!(
+            "<p class=\"prix\"><del>{}</del> <ins>{}</ins></p>",
+            fr(r),
+            fr(price)
+        ),
         None => format!("<p class=\"prix\">{}</p>", fr(price)),
     };
-    let escaped = name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escaped = name
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
     axum::response::Html(format!(
         "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{escaped}</title></head><body>\
          <main><script type=\"application/ld+json\">{json}</script><article><h1>{escaped}</h1>\
@@ -99,7 +106,10 @@ impl TestShop {
         );
         let robots = format!("User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n");
         let app = Router::new()
-            .route("/robots.txt", axum::routing::get(move || async move { robots }))
+            .route(
+                "/robots.txt",
+                axum::routing::get(move || async move { robots }),
+            )
             .route(
                 "/sitemap.xml",
                 axum::routing::get(move || async move {
@@ -149,7 +159,10 @@ impl Setup {
         let shop = TestShop::start().await;
         let smtp = SmtpServer::start();
         let tmp = tempfile::tempdir().unwrap();
-        let text = format!("{}{SUBSCRIBERS}", Shop::new("Boutique Test", &shop.base, 20.0));
+        let text = format!(
+            "{}{SUBSCRIBERS}",
+            Shop::new("Boutique Test", &shop.base, 20.0)
+        );
         watchlist(tmp.path(), "collectif.toml", &text);
         let db = sqlite_url(tmp.path(), "vigie.db");
         let port = SmtpServer::free_port();
@@ -176,7 +189,12 @@ impl Setup {
         let client = reqwest::Client::new();
         let mut up = false;
         for _ in 0..100 {
-            if client.get(format!("{console}/healthz")).send().await.is_ok() {
+            if client
+                .get(format!("{console}/healthz"))
+                .send()
+                .await
+                .is_ok()
+            {
                 up = true;
                 break;
             }
@@ -222,7 +240,14 @@ impl Setup {
     async fn outbox(&self) -> Vec<Value> {
         let out = vigie(
             self.tmp.path(),
-            &["--database", &self.db, "outbox", "--json", "--limit", "1000"],
+            &[
+                "--database",
+                &self.db,
+                "outbox",
+                "--json",
+                "--limit",
+                "1000",
+            ],
         )
         .await;
         assert!(out.status.success(), "{}", stderr(&out));
@@ -255,7 +280,10 @@ impl Setup {
             .unwrap();
         assert_eq!(r.status(), 303);
         let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
         cookie.split(';').next().unwrap().to_string()
     }
 
@@ -299,7 +327,13 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     assert_eq!(day2["findings"], 2, "{day2}");
 
     // Without a session, the operator's pages send to the sign-in page.
-    for path in ["/findings", "/findings/1", "/products/1", "/shops", "/brands"] {
+    for path in [
+        "/findings",
+        "/findings/1",
+        "/products/1",
+        "/shops",
+        "/brands",
+    ] {
         let r = s.get(path, None).await;
         assert_eq!(r.status(), 303, "{path}");
         let to = r.headers()["location"].to_str().unwrap();
@@ -318,8 +352,14 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     // Every page carries the strict headers.
     let r = s.get("/findings", Some(&cookie)).await;
     assert_eq!(r.status(), 200);
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     let list = r.text().await.unwrap();
 
@@ -334,7 +374,11 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     .unwrap();
     let lamp_finding = findings
         .iter()
-        .find(|f| f["product_name"].as_str().is_some_and(|n| n.contains("<script>")))
+        .find(|f| {
+            f["product_name"]
+                .as_str()
+                .is_some_and(|n| n.contains("<script>"))
+        })
         .unwrap_or_else(|| panic!("no lamp finding in {findings:?} ({lamp})"));
     let lamp_id = lamp_finding["id"].as_i64().unwrap();
     let brand_path = format!("/brands/{}/dossier", urlencode("Maison Lumière"));
@@ -345,9 +389,18 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
         brand_path,
     ] {
         let page = s.get(&path, Some(&cookie)).await.text().await.unwrap();
-        assert!(page.contains("&lt;script&gt;alert("), "{path} does not show the name as text");
-        assert!(!page.contains("<script>alert("), "{path} lets the markup through");
-        assert!(!page.to_ascii_lowercase().contains("<script"), "{path} has a script");
+        assert!(
+            page.contains("&lt;script&gt;alert("),
+            "{path} does not show the name as text"
+        );
+        assert!(
+            !page.contains("<script>alert("),
+            "{path} lets the markup through"
+        );
+        assert!(
+            !page.to_ascii_lowercase().contains("<script"),
+            "{path} has a script"
+        );
     }
 
     // A form posted without its CSRF token is refused.
@@ -359,8 +412,16 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    let page = s.get(&format!("/findings/{lamp_id}"), Some(&cookie)).await.text().await.unwrap();
-    assert!(!page.contains("écarté le") && page.contains("id=\"dismiss\""), "not dismissed");
+    let page = s
+        .get(&format!("/findings/{lamp_id}"), Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("écarté le") && page.contains("id=\"dismiss\""),
+        "not dismissed"
+    );
 
     // A retailer's link: valid, tampered with, expired.
     let mail = s.mails_to("bruno@").pop().expect("a mail to Bruno");
@@ -368,10 +429,17 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     let path = manage.trim_start_matches(&s.console).to_string();
     assert_eq!(s.get(&path, None).await.status(), 200);
     let tampered = format!("{}A", &path[..path.len() - 1]);
-    let tampered = if tampered == path { format!("{}B", &path[..path.len() - 1]) } else { tampered };
+    let tampered = if tampered == path {
+        format!("{}B", &path[..path.len() - 1])
+    } else {
+        tampered
+    };
     let r = s.get(&tampered, None).await;
     assert_eq!(r.status(), 403);
-    assert!(r.text().await.unwrap().contains("lien"), "the refusal says why");
+    assert!(
+        r.text().await.unwrap().contains("lien"),
+        "the refusal says why"
+    );
     let key: Vec<u8> = {
         let pool = sqlx::SqlitePool::connect(&s.db).await.unwrap();
         let row: (Vec<u8>,) = sqlx::query_as("SELECT key FROM console_keys WHERE name = 'link'")
@@ -382,7 +450,12 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     };
     let links = vigie::notify::links::Links::new(None, key);
     let old = chrono::Utc::now() - chrono::Duration::days(61);
-    let expired = links.token(vigie::notify::links::LinkPurpose::Manage, "bruno@quais.example", 0, old);
+    let expired = links.token(
+        vigie::notify::links::LinkPurpose::Manage,
+        "bruno@quais.example",
+        0,
+        old,
+    );
     assert_eq!(s.get(&format!("/my/{expired}"), None).await.status(), 403);
     let fresh = links.token(
         vigie::notify::links::LinkPurpose::Manage,
@@ -447,23 +520,39 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     assert!(b.text("#findings").await.contains("Plaid Alpaga"));
 
     // Open the lamp's finding: its chart has one marker per observation.
-    b.goto(&format!("{}/findings?brand={}", s.console, urlencode("Maison Lumière"))).await;
+    b.goto(&format!(
+        "{}/findings?brand={}",
+        s.console,
+        urlencode("Maison Lumière")
+    ))
+    .await;
     b.click("#findings li a").await;
     let finding_path = b.current_url().await.path().to_string();
     let id: i64 = finding_path.rsplit('/').next().unwrap().parse().unwrap();
     let markers = b
         .client()
-        .find_all(fantoccini::Locator::Css("svg.price-chart g.observations circle"))
+        .find_all(fantoccini::Locator::Css(
+            "svg.price-chart g.observations circle",
+        ))
         .await
         .unwrap();
     assert_eq!(markers.len(), 2, "two scans observed the lamp");
     let chart = b.find("svg.price-chart").await.html(false).await.unwrap();
-    assert!(chart.contains("data-price-minor=\"15120\""), "the discounted price is a point");
+    assert!(
+        chart.contains("data-price-minor=\"15120\""),
+        "the discounted price is a point"
+    );
     keep_screenshot(&b, "console-finding.png").await;
 
     // Download its evidence and check the page's SHA-256.
     let shown_sha = b.text("#body-sha256").await;
-    let href = b.find("#evidence-download").await.attr("href").await.unwrap().unwrap();
+    let href = b
+        .find("#evidence-download")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
     let cookie = b
         .cookies()
         .await
@@ -484,15 +573,22 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     assert_eq!(vigie::store::sha256_hex(&page), shown_sha);
 
     // Dismiss it: gone from the open list, counted in /metrics.
-    b.fill("#dismiss input[name=reason]", "lecture erronée").await;
+    b.fill("#dismiss input[name=reason]", "lecture erronée")
+        .await;
     b.click("#dismiss button[type=submit]").await;
     assert_eq!(b.current_url().await.path(), finding_path);
     assert!(b.text("#state").await.contains("écarté"));
     b.goto(&format!("{}/findings", s.console)).await;
     let list = b.find("main").await.html(false).await.unwrap();
-    assert!(!finding_ids(&list).contains(&id), "dismissed, not open any more");
+    assert!(
+        !finding_ids(&list).contains(&id),
+        "dismissed, not open any more"
+    );
     let metrics = s.get("/metrics", None).await.text().await.unwrap();
-    assert!(metrics.contains("vigie_findings_dismissed{rule=\"R3\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("vigie_findings_dismissed{rule=\"R3\"} 1"),
+        "{metrics}"
+    );
 
     // Bruno follows his e-mail's link: drops Atelier Brume, daily digest.
     let mail = s.mails_to("bruno@").pop().expect("a mail to Bruno");
@@ -503,7 +599,11 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     b.click("input[name=delivery][value=daily]").await;
     b.click("#prefs button[type=submit]").await;
     assert!(b.find("p.ok").await.text().await.unwrap().len() > 3);
-    let subs = vigie(s.tmp.path(), &["--database", &s.db, "subscribers", "--json"]).await;
+    let subs = vigie(
+        s.tmp.path(),
+        &["--database", &s.db, "subscribers", "--json"],
+    )
+    .await;
     let subs: Value = serde_json::from_str(&stdout(&subs)).unwrap();
     let bruno = subs
         .as_array()
@@ -511,11 +611,20 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
         .iter()
         .find(|x| x["email"] == "bruno@quais.example")
         .unwrap();
-    assert_eq!(bruno["brands"], serde_json::json!(["Maison Lumière"]), "{bruno}");
+    assert_eq!(
+        bruno["brands"],
+        serde_json::json!(["Maison Lumière"]),
+        "{bruno}"
+    );
 
     // The next scan routes accordingly: no row for the dropped brand,
     // daily rows for the other.
-    let before: Vec<i64> = s.outbox().await.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    let before: Vec<i64> = s
+        .outbox()
+        .await
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
     s.scan(3).await;
     let new: Vec<Value> = s
         .outbox()
@@ -523,10 +632,19 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
         .into_iter()
         .filter(|r| !before.contains(&r["id"].as_i64().unwrap()))
         .collect();
-    let bruno_rows: Vec<&Value> = new.iter().filter(|r| r["email"] == "bruno@quais.example").collect();
+    let bruno_rows: Vec<&Value> = new
+        .iter()
+        .filter(|r| r["email"] == "bruno@quais.example")
+        .collect();
     assert!(!bruno_rows.is_empty(), "{new:?}");
-    assert!(bruno_rows.iter().all(|r| r["brand"] == "Maison Lumière"), "{bruno_rows:?}");
-    assert!(bruno_rows.iter().all(|r| r["digest"] == "daily"), "{bruno_rows:?}");
+    assert!(
+        bruno_rows.iter().all(|r| r["brand"] == "Maison Lumière"),
+        "{bruno_rows:?}"
+    );
+    assert!(
+        bruno_rows.iter().all(|r| r["digest"] == "daily"),
+        "{bruno_rows:?}"
+    );
 
     // Ana unsubscribes in one click from her e-mail's header.
     let mail = s.mails_to("ana@").pop().expect("a mail to Ana");
@@ -545,7 +663,10 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     s.scan(4).await;
     assert_eq!(s.mails_to("ana@").len(), sent_to_ana, "nothing more to Ana");
     assert!(
-        s.outbox().await.iter().all(|r| r["email"] != "ana@lanterne.example" || r["status"] != "pending"),
+        s.outbox()
+            .await
+            .iter()
+            .all(|r| r["email"] != "ana@lanterne.example" || r["status"] != "pending"),
         "nothing waits for Ana"
     );
     b.quit().await;
