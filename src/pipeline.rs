@@ -246,6 +246,11 @@ pub async fn scan(
         f.flush().map_err(io_err)?;
     }
     if opts.deliver {
+        // The scan ends first: its immediate alerts wait for its end (the
+        // summary is written again below, with the emails sent).
+        store
+            .finish_scan(scan_id, &serde_json::to_value(&summary).unwrap_or_default())
+            .await?;
         let d = notify::drain(store, mailer, Utc::now()).await?;
         summary.emails_sent = d.sent;
         if d.retrying + d.dead > 0 {
