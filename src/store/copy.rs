@@ -19,9 +19,11 @@ enum Kind {
     Text,
     Time,
     Blob,
+    Bool,
+    Float,
 }
 
-use Kind::{Blob, Int, Text, Time};
+use Kind::{Blob, Bool, Float, Int, Text, Time};
 
 /// The tables, in foreign-key order, with every column.
 const TABLES: &[(&str, &[(&str, Kind)])] = &[
@@ -121,6 +123,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("closed_at", Time),
             ("evidence_id", Int),
             ("scope", Text),
+            ("dismissed_at", Time),
+            ("dismissed_reason", Text),
         ],
     ),
     (
@@ -139,6 +143,9 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("digest", Text),
             ("language", Text),
             ("claimed_until", Time),
+            ("scan_id", Int),
+            ("baseline", Bool),
+            ("message_id", Text),
         ],
     ),
     (
@@ -152,6 +159,39 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("product_ids", Text),
         ],
     ),
+    (
+        "subscriptions",
+        &[
+            ("email", Text),
+            ("brands", Text),
+            ("delivery", Text),
+            ("language", Text),
+            ("paused", Bool),
+            ("unsubscribed_at", Time),
+            ("link_version", Int),
+            ("updated_at", Time),
+        ],
+    ),
+    (
+        "console_keys",
+        &[("name", Text), ("key", Blob), ("created_at", Time)],
+    ),
+    (
+        "shop_scans",
+        &[
+            ("scan_id", Int),
+            ("shop", Text),
+            ("started_at", Time),
+            ("finished_at", Time),
+            ("pages_fetched", Int),
+            ("pages_unchanged", Int),
+            ("errors", Int),
+            ("robots_refused", Int),
+            ("response_ms_avg", Float),
+            ("findings", Int),
+            ("failed", Text),
+        ],
+    ),
 ];
 
 /// Rows per chunk (at most 20 columns × 500 binds, far below PostgreSQL's 65535).
@@ -163,6 +203,8 @@ enum Value {
     Text(Option<String>),
     Time(Option<DateTime<Utc>>),
     Blob(Option<Vec<u8>>),
+    Bool(Option<bool>),
+    Float(Option<f64>),
 }
 
 /// Rows copied per table.
@@ -229,6 +271,8 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> Result<Copied, StoreErr
                         Text => Value::Text(row.try_get(i)?),
                         Time => Value::Time(row.try_get(i)?),
                         Blob => Value::Blob(row.try_get(i)?),
+                        Bool => Value::Bool(row.try_get(i)?),
+                        Float => Value::Float(row.try_get(i)?),
                     });
                 }
                 values.push(v);
@@ -243,6 +287,8 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> Result<Copied, StoreErr
                         Value::Text(x) => b.push_bind(x.map(|s| s.replace('\0', "\u{FFFD}"))),
                         Value::Time(x) => b.push_bind(x),
                         Value::Blob(x) => b.push_bind(x),
+                        Value::Bool(x) => b.push_bind(x),
+                        Value::Float(x) => b.push_bind(x),
                     };
                 }
             });

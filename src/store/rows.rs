@@ -287,3 +287,42 @@ impl TryFrom<PreferenceRow> for Preference {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(delivery: &str, language: &str, brands: &str) -> PreferenceRow {
+        PreferenceRow {
+            email: "ana@x.example".into(),
+            brands: Some(brands.into()),
+            delivery: Some(delivery.into()),
+            language: Some(language.into()),
+            paused: false,
+            unsubscribed_at: None,
+            link_version: 0,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_stored_choice_that_does_not_parse_is_corrupt_and_named() {
+        let ok = Preference::try_from(stored("daily 08:00", "en", "[\"B\"]")).expect("valid");
+        assert_eq!(ok.language, Some(Language::En));
+        for (row, column) in [
+            (stored("hourly", "en", "[]"), "subscriptions.delivery"),
+            (
+                stored("immediate", "klingon", "[]"),
+                "subscriptions.language",
+            ),
+            (stored("immediate", "fr", "B"), "subscriptions.brands"),
+        ] {
+            match Preference::try_from(row) {
+                Err(StoreError::Corrupt(m)) => {
+                    assert!(m.contains(column) && m.contains("ana@x.example"), "{m}")
+                }
+                other => panic!("{column}: {other:?}"),
+            }
+        }
+    }
+}

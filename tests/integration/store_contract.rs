@@ -114,6 +114,84 @@ async fn readings_and_shop_findings_move_to_postgres() {
     .await;
 }
 
+/// The copy keeps the console's data: dismissals, alerts with their scan,
+/// baseline flag and message, subscribers' choices, keys and shop scans.
+#[tokio::test]
+async fn console_data_moves_to_postgres() {
+    on_postgres("console_data_moves_to_postgres", |url| {
+        Box::pin(copy_console_data(url))
+    })
+    .await;
+}
+
+async fn copy_console_data(pg: String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = sqlite_url(dir.path(), "console.db");
+    let store = open(&lite).await;
+    let s0 = store.begin_scan(at(0)).await.expect("scan");
+    let mut batch = first_batch(s0);
+    batch.baseline = true;
+    let done = store.write_batch(&batch).await.expect("write");
+    store.finish_scan(s0, &json!({})).await.expect("finish");
+    let due = due_rows(store.as_ref(), at(400), 10).await.expect("due");
+    store
+        .mark_sent(&[due[0].id], at(1), "outbox-1")
+        .await
+        .expect("sent");
+    store
+        .dismiss_finding(done.opened[0].0, "vu", at(1))
+        .await
+        .expect("dismiss");
+    let mut pref = vigie::domain::Preference::new("ana@x.example", at(1));
+    pref.brands = Some(vec![BRAND.into()]);
+    pref.paused = true;
+    store.save_preference(&pref).await.expect("save");
+    let key = store.console_key("link", &[4, 2]).await.expect("key");
+    store
+        .record_shop_scan(&shop_scan(s0, SHOP, 0))
+        .await
+        .expect("record");
+    let everything = every_finding(10);
+    let (findings, outbox, scans) = (
+        store.findings_page(&everything).await.expect("page").rows,
+        store.outbox_list(false, 10).await.expect("list"),
+        store.latest_shop_scans().await.expect("scans"),
+    );
+    drop(store);
+    vigie::store::copy::sqlite_to_postgres(&lite, &pg)
+        .await
+        .expect("copy");
+    let target = open(&pg).await;
+    assert_eq!(
+        target.findings_page(&everything).await.expect("page").rows,
+        findings
+    );
+    assert!(findings[0].dismissed_at.is_some());
+    // Times with nanoseconds read back truncated on PostgreSQL: compared without them.
+    let outbox_view = |rows: Vec<vigie::store::OutboxEntry>| {
+        rows.into_iter()
+            .map(|o| (o.id, o.status, o.email, o.attempts, o.last_error, o.sent_at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        outbox_view(target.outbox_list(false, 10).await.expect("list")),
+        outbox_view(outbox)
+    );
+    assert_eq!(
+        target
+            .messages_sent_since(&due[0].email, at(0))
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(target.preferences().await.expect("prefs"), vec![pref]);
+    assert_eq!(target.console_key("link", &[9]).await.expect("key"), key);
+    assert_eq!(target.latest_shop_scans().await.expect("scans"), scans);
+    assert_eq!(scans.len(), 1);
+    let counts = target.outbox_counts().await.expect("counts");
+    assert_eq!((counts.sent, counts.cancelled), (1, 1));
+}
+
 async fn copy_readings(pg: String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let lite = sqlite_url(dir.path(), "readings.db");
