@@ -308,9 +308,14 @@ pub(crate) fn operator_post(
     Ok(t)
 }
 
-/// Percent-encodes a query value.
+/// Percent-encodes a query value or a path segment (a space is `%20`,
+/// which both read as a space).
 pub(crate) fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    // The form encoding writes a space as `+` and a `+` as `%2B`: every `+`
+    // left is a space.
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// A price for people: `129,90 €` in French, `€129.90` in English.

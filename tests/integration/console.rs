@@ -385,7 +385,7 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     for path in [
         "/findings".to_string(),
         format!("/findings/{lamp_id}"),
-        "/brands".to_string(),
+        format!("/products/{}", lamp_finding["product_id"].as_i64().unwrap_or(1)),
         brand_path,
     ] {
         let page = s.get(&path, Some(&cookie)).await.text().await.unwrap();
@@ -483,7 +483,49 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
 }
 
 fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Waits until the element `css` shows `needle` (a page reloading in the
+/// meantime is waited for).
+async fn wait_text(b: &Browser, css: &str, needle: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = b.client().find(fantoccini::Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if t.contains(needle) {
+                return;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css} shows {last:?}, not {needle:?}");
+}
+
+/// Waits until the browser's URL contains `part`.
+async fn wait_url(b: &Browser, part: &str) {
+    for _ in 0..100 {
+        if b.current_url().await.as_str().contains(part) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the browser is on {}, not on …{part}…", b.current_url().await);
+}
+
+/// Waits until the browser is on `path` (a form's redirect takes a moment).
+async fn wait_path(b: &Browser, path: &str) {
+    for _ in 0..100 {
+        if b.current_url().await.path() == path {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the browser is on {}, not {path}", b.current_url().await);
 }
 
 /// Saves a phone screenshot into `VIGIE_SCREENSHOT_DIR` when it is set
@@ -508,7 +550,7 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     assert!(b.current_url().await.path().starts_with("/signin"));
     b.fill("input[name=secret]", TOKEN).await;
     b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.current_url().await.path(), "/findings");
+    wait_path(&b, "/findings").await;
     assert_eq!(b.text("#total").await, "2");
     keep_screenshot(&b, "console-findings.png").await;
 
@@ -516,6 +558,7 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     let select = b.find("select[name=brand]").await;
     select.select_by_value("Atelier Brume").await.unwrap();
     b.click("form.filters button[type=submit]").await;
+    wait_url(&b, "brand=Atelier").await;
     assert_eq!(b.text("#total").await, "1");
     assert!(b.text("#findings").await.contains("Plaid Alpaga"));
 
@@ -527,6 +570,7 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     ))
     .await;
     b.click("#findings li a").await;
+    wait_url(&b, "/findings/").await;
     let finding_path = b.current_url().await.path().to_string();
     let id: i64 = finding_path.rsplit('/').next().unwrap().parse().unwrap();
     let markers = b
@@ -576,8 +620,8 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     b.fill("#dismiss input[name=reason]", "lecture erronée")
         .await;
     b.click("#dismiss button[type=submit]").await;
+    wait_text(&b, "#state", "dismissed").await;
     assert_eq!(b.current_url().await.path(), finding_path);
-    assert!(b.text("#state").await.contains("écarté"));
     b.goto(&format!("{}/findings", s.console)).await;
     let list = b.find("main").await.html(false).await.unwrap();
     assert!(
@@ -598,6 +642,7 @@ async fn an_operator_and_a_retailer_use_the_console_in_a_real_browser() {
     b.click("input[name=brand][value='Atelier Brume']").await;
     b.click("input[name=delivery][value=daily]").await;
     b.click("#prefs button[type=submit]").await;
+    wait_url(&b, "saved=1").await;
     assert!(b.find("p.ok").await.text().await.unwrap().len() > 3);
     let subs = vigie(
         s.tmp.path(),
