@@ -19,6 +19,10 @@ pub struct SubscribersArgs {
     /// JSON output: an array, one object per address.
     #[arg(long)]
     pub json: bool,
+    /// Refuse every "my alerts" and unsubscribe link sent so far to this
+    /// address (a forwarded or leaked e-mail); the next e-mails carry new ones.
+    #[arg(long, value_name = "EMAIL")]
+    pub revoke_links: Option<String>,
 }
 
 /// Where a value comes from.
@@ -246,6 +250,26 @@ pub async fn run(g: &GlobalArgs, a: &SubscribersArgs) -> Result<ExitCode, CliErr
     let s = settings(g)?;
     let catalog = watchlists(&s.watchlists)?;
     let store = crate::store::open(&s.database).await?;
+    if let Some(email) = &a.revoke_links {
+        let email = email.trim().to_ascii_lowercase();
+        if catalog.subscriber(&email).is_none() {
+            return Err(CliError::config(anyhow::anyhow!(
+                "{email} is in no watchlist: `vigie subscribers` lists the addresses"
+            )));
+        }
+        let now = Utc::now();
+        let mut p = store
+            .preference(&email)
+            .await?
+            .unwrap_or_else(|| Preference::new(&email, now));
+        p.link_version += 1;
+        p.updated_at = now;
+        store.save_preference(&p).await?;
+        println!(
+            "every link sent to {email} so far is refused now; the next e-mails carry new ones"
+        );
+        return Ok(ExitCode::from(EXIT_OK));
+    }
     let prefs = crate::pipeline::stored_preferences(store.as_ref()).await?;
     let states = states(&catalog, &prefs);
     if a.json {

@@ -385,7 +385,10 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     for path in [
         "/findings".to_string(),
         format!("/findings/{lamp_id}"),
-        format!("/products/{}", lamp_finding["product_id"].as_i64().unwrap_or(1)),
+        format!(
+            "/products/{}",
+            lamp_finding["product_id"].as_i64().unwrap_or(1)
+        ),
         brand_path,
     ] {
         let page = s.get(&path, Some(&cookie)).await.text().await.unwrap();
@@ -472,6 +475,59 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
         chrono::Utc::now(),
     );
     assert_eq!(s.get(&format!("/my/{stranger}"), None).await.status(), 403);
+    // A finding's link in an e-mail opens it for a brand the retailer
+    // follows, and for no other brand.
+    let ana_mail = s.mails_to("ana@").pop().expect("a mail to Ana");
+    let ana_link = url_in(&text_body(&ana_mail), "/findings/").expect("a finding link");
+    let page = s.get(ana_link.trim_start_matches(&s.console), None).await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("&lt;script&gt;") && !page.contains("id=\"dismiss\""),
+        "a retailer cannot dismiss"
+    );
+    let token = ana_link.split("?t=").nth(1).unwrap();
+    let plaid = findings
+        .iter()
+        .find(|f| f["brand"] == "Atelier Brume")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        s.get(&format!("/findings/{plaid}?t={token}"), None)
+            .await
+            .status(),
+        403
+    );
+
+    // The operator revokes Ana's links: the link of her e-mail is refused.
+    let out = vigie(
+        s.tmp.path(),
+        &[
+            "--database",
+            &s.db,
+            "subscribers",
+            "--revoke-links",
+            "ana@lanterne.example",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = s.get(ana_link.trim_start_matches(&s.console), None).await;
+    assert_eq!(r.status(), 403);
+
+    // The brand dossier prints to PDF where a Chromium is installed.
+    let pdf = s
+        .get(
+            &format!("/brands/{}/dossier.pdf", urlencode("Maison Lumière")),
+            Some(&cookie),
+        )
+        .await;
+    if vigie::console::pdf::chromium_path().is_some() {
+        assert_eq!(pdf.status(), 200);
+        assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    }
+
     // The retailer's form without its token is refused too.
     let r = Setup::http()
         .post(&manage)
@@ -514,7 +570,10 @@ async fn wait_url(b: &Browser, part: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the browser is on {}, not on …{part}…", b.current_url().await);
+    panic!(
+        "the browser is on {}, not on …{part}…",
+        b.current_url().await
+    );
 }
 
 /// Waits until the browser is on `path` (a form's redirect takes a moment).
