@@ -371,7 +371,7 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
     let addr = again
         .lines()
         .iter()
-        .find(|l| l["fields"]["message"] == "serving /healthz and /metrics")
+        .find(|l| l["fields"]["message"] == "serving the console, /healthz and /metrics")
         .and_then(|l| l["fields"]["addr"].as_str().map(str::to_string))
         .expect("the listen address is logged");
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
