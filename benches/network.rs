@@ -310,6 +310,26 @@ impl NoReap for std::process::Child {
     }
 }
 
+/// The e-mails a scan wrote (`.eml` files), per recipient: how many
+/// messages each subscriber would receive from this first scan.
+fn mail_report(dir: &Path) -> String {
+    let mut per: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let to = text
+            .lines()
+            .find_map(|l| l.strip_prefix("To: "))
+            .unwrap_or("?")
+            .to_string();
+        *per.entry(to).or_default() += 1;
+    }
+    let total: usize = per.values().sum();
+    let each: Vec<String> = per.iter().map(|(to, n)| format!("{n} to {to}")).collect();
+    format!("e-mails written: {total} ({})", each.join(", "))
+}
+
 fn main() {
     let o = parse_opts();
     let now = chrono::DateTime::parse_from_rfc3339(NOW)
@@ -393,6 +413,7 @@ fn main() {
             );
         }
         println!("{}", check.report());
+        println!("{}", mail_report(&tmp.path().join("mail")));
         last_check = Some(check);
         walls.push(r.wall.as_secs_f64());
         cpus.push(per_page);

@@ -359,11 +359,14 @@ struct FindingPage {
     can_dismiss: bool,
 }
 
-/// The 30-day window of a finding: the 30 days before its campaign start
-/// (or before it opened), as the rule used them.
+/// The 30-day window of a finding about a reduction: the 30 days before
+/// its campaign start (or before it opened), whose lowest price is the
+/// lawful prior price (Code de la consommation L112-1-1).
 fn window(f: &FindingRow) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let details: serde_json::Value = serde_json::from_str(&f.details).ok()?;
-    details.get("lowest_30_days")?;
+    if f.is_shop_level() || (f.reference_minor.is_none() && f.percent.is_none()) {
+        return None;
+    }
+    let details: serde_json::Value = serde_json::from_str(&f.details).unwrap_or_default();
     let start = details
         .get("campaign_start")
         .and_then(|v| v.as_str())
@@ -372,7 +375,25 @@ fn window(f: &FindingRow) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     Some((start - Duration::days(30), start))
 }
 
-fn facts(f: &FindingRow, t: &Texts, l: Language) -> Vec<(&'static str, String)> {
+/// The lowest price observed in `window`, and how many observations fell in it.
+fn lowest_observed(
+    obs: &[(DateTime<Utc>, StoredObservation)],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Option<(i64, usize)> {
+    let inside: Vec<i64> = obs
+        .iter()
+        .filter(|(at, _)| *at >= from && *at < to)
+        .map(|(_, o)| o.price.minor)
+        .collect();
+    Some((*inside.iter().min()?, inside.len()))
+}
+
+fn facts(
+    f: &FindingRow,
+    t: &Texts,
+    l: Language,
+    obs: &[(DateTime<Utc>, StoredObservation)],
+) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if !f.is_shop_level() {
         out.push((t.price, money(f.price_minor, &f.currency, l)));
@@ -386,6 +407,15 @@ fn facts(f: &FindingRow, t: &Texts, l: Language) -> Vec<(&'static str, String)> 
     let details: serde_json::Value = serde_json::from_str(&f.details).unwrap_or_default();
     if let Some(low) = details.get("lowest_30_days").and_then(|v| v.as_str()) {
         out.push((t.lowest, low.to_string()));
+    } else if let Some((low, n)) = window(f).and_then(|w| lowest_observed(obs, w)) {
+        out.push((
+            t.lowest,
+            format!(
+                "{} ({n} {})",
+                money(low, &f.currency, l),
+                t.observations.to_lowercase()
+            ),
+        ));
     }
     if let Some((from, to)) = window(f) {
         out.push((t.window, format!("{} → {}", when(from, l), when(to, l))));
@@ -454,20 +484,15 @@ pub(crate) async fn show(
     let Some(f) = found else {
         return Err(Problem::Message(StatusCode::NOT_FOUND, t, t.not_found));
     };
-    let chart = if f.is_shop_level() {
-        None
+    let obs = if f.is_shop_level() {
+        Vec::new()
     } else {
-        product_chart(
-            &c,
-            f.product_id,
-            window(&f),
-            f.reference_minor,
-            &f.currency,
-            t,
-        )
-        .await
-        .map_err(|e| Problem::Store(t, e))?
+        c.store()
+            .observations_of(f.product_id)
+            .await
+            .map_err(|e| Problem::Store(t, e))?
     };
+    let chart = chart_of(&c, &obs, window(&f), f.reference_minor, &f.currency, t);
     let evidence = match f.evidence_id {
         None => None,
         Some(eid) => match c
@@ -515,7 +540,7 @@ pub(crate) async fn show(
                 f.dismissed_reason.clone().unwrap_or_default()
             )
         }),
-        facts: facts(&f, t, l),
+        facts: facts(&f, t, l, &obs),
         url: f.url.clone(),
         url_link: (f.url.starts_with("https://") || f.url.starts_with("http://"))
             .then(|| f.url.clone()),
@@ -532,18 +557,6 @@ pub(crate) async fn show(
 
 /// The chart of a product's observations, with the legal sales periods,
 /// the 30-day window and the reference price; `None` without observation.
-async fn product_chart(
-    c: &Console,
-    product_id: i64,
-    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    reference: Option<i64>,
-    currency: &str,
-    t: &'static Texts,
-) -> Result<Option<String>, crate::store::StoreError> {
-    let obs = c.store().observations_of(product_id).await?;
-    Ok(chart_of(c, &obs, window, reference, currency, t))
-}
-
 fn chart_of(
     c: &Console,
     obs: &[(DateTime<Utc>, StoredObservation)],

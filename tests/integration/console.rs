@@ -536,6 +536,19 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+
+    // Sign-in attempts are limited per address: a guesser is slowed down.
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = Setup::http()
+            .post(format!("{}/signin", s.console))
+            .form(&[("secret", "guess-guess-guess-guess")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
 
 fn urlencode(s: &str) -> String {
