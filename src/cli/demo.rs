@@ -80,7 +80,7 @@ pub async fn run(g: &GlobalArgs, a: &DemoArgs) -> Result<ExitCode, CliError> {
         }
     }
     println!(
-        "Database: {db}\nNext: `cargo run --release -- findings --database {db}` lists what was found,\n      `cargo run --release -- evidence 1 --database {db}` writes the proof of finding #1;\n      then describe your own shops in watchlists/ (see watchlists/example.toml) and run `check`.",
+        "Database: {db}\nNext: `cargo run --release -- findings --database {db}` lists what was found,\n      `cargo run --release -- evidence 1 --database {db}` writes the proof of finding #1,\n      `VIGIE_OPERATOR_TOKEN=choose-a-long-secret-here cargo run --release -- serve --database {db}`\n      shows them in a browser at http://127.0.0.1:8080/ (sign in with that token);\n      then describe your own shops in watchlists/ (see watchlists/example.toml) and run `check`.",
         db = report.database
     );
     Ok(ExitCode::from(EXIT_OK))

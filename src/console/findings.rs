@@ -577,12 +577,8 @@ fn chart_of(
         })
         .collect();
     let calendar = c.0.catalog.calendar();
-    let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = (start
-        .format("%Y")
-        .to_string()
-        .parse::<i32>()
-        .unwrap_or(2000)
-        ..=last.format("%Y").to_string().parse::<i32>().unwrap_or(2000))
+    use chrono::Datelike;
+    let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = (start.year()..=last.year())
         .flat_map(|y| calendar.periods(Zone::National, y))
         .filter(|p| p.end > start && p.start < last)
         .map(|p| (p.start, p.end))
