@@ -326,6 +326,31 @@ async fn viewer(
     ))
 }
 
+/// Finding `id` (if it exists) and who is looking at it: the operator, or
+/// the retailer whose link (`token`) allows it.
+async fn finding_and_viewer(
+    c: &Console,
+    headers: &HeaderMap,
+    id: i64,
+    token: &str,
+) -> Result<(Option<FindingRow>, Viewer), Problem> {
+    let t = text::texts(super::browser_language(headers));
+    let found = c
+        .store()
+        .finding(id)
+        .await
+        .map_err(|e| Problem::Store(t, e))?;
+    let who = viewer(
+        c,
+        headers,
+        token,
+        found.as_ref(),
+        &format!("/findings/{id}"),
+    )
+    .await?;
+    Ok((found, who))
+}
+
 /// The kept page's status on the finding page.
 struct EvidenceView {
     body_sha256: String,
@@ -467,14 +492,7 @@ pub(crate) async fn show(
     Path(id): Path<i64>,
     Query(tq): Query<TokenQuery>,
 ) -> Result<Response, Problem> {
-    let here = format!("/findings/{id}");
-    let t0 = text::texts(super::browser_language(&headers));
-    let found = c
-        .store()
-        .finding(id)
-        .await
-        .map_err(|e| Problem::Store(t0, e))?;
-    let who = viewer(&c, &headers, &tq.t, found.as_ref(), &here).await?;
+    let (found, who) = finding_and_viewer(&c, &headers, id, &tq.t).await?;
     let (frame, token) = match who {
         Viewer::Operator(f) => (f, None),
         Viewer::Retailer(f, tok) => (f, Some(tok)),
@@ -657,14 +675,7 @@ pub(crate) async fn evidence(
     Path(id): Path<i64>,
     Query(tq): Query<TokenQuery>,
 ) -> Result<Response, Problem> {
-    let here = format!("/findings/{id}");
-    let t0 = text::texts(super::browser_language(&headers));
-    let found = c
-        .store()
-        .finding(id)
-        .await
-        .map_err(|e| Problem::Store(t0, e))?;
-    let who = viewer(&c, &headers, &tq.t, found.as_ref(), &here).await?;
+    let (found, who) = finding_and_viewer(&c, &headers, id, &tq.t).await?;
     let t = match &who {
         Viewer::Operator(f) | Viewer::Retailer(f, _) => f.t,
     };
