@@ -385,7 +385,10 @@ async fn the_consoles_pages_refuse_strangers_forgeries_and_markup() {
     for path in [
         "/findings".to_string(),
         format!("/findings/{lamp_id}"),
-        format!("/products/{}", lamp_finding["product_id"].as_i64().unwrap_or(1)),
+        format!(
+            "/products/{}",
+            lamp_finding["product_id"].as_i64().unwrap_or(1)
+        ),
         brand_path,
     ] {
         let page = s.get(&path, Some(&cookie)).await.text().await.unwrap();
@@ -514,7 +517,10 @@ async fn wait_url(b: &Browser, part: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the browser is on {}, not on …{part}…", b.current_url().await);
+    panic!(
+        "the browser is on {}, not on …{part}…",
+        b.current_url().await
+    );
 }
 
 /// Waits until the browser is on `path` (a form's redirect takes a moment).
