@@ -383,6 +383,31 @@ async fn the_daemon_scans_on_schedule_stops_on_sigterm_and_resumes_without_loss(
         .unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok");
+    // The console's pages are served there too: the sign-in page (which
+    // says how to set the operator's secret, none being set here), and the
+    // operator's pages send to it without a session.
+    let signin = client
+        .get(format!("http://{addr}/signin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), 200);
+    assert!(
+        signin
+            .text()
+            .await
+            .unwrap()
+            .contains("VIGIE_OPERATOR_PASSWORD_HASH")
+    );
+    let findings = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/findings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(findings.status(), 303);
     let resp = client
         .get(format!("http://{addr}/metrics"))
         .send()
