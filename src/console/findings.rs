@@ -116,7 +116,12 @@ impl ListQuery {
         if let Some(b) = before {
             q.append_pair("before", &b);
         }
-        format!("/findings?{}", q.finish())
+        let q = q.finish();
+        if q.is_empty() {
+            "/findings".to_string()
+        } else {
+            format!("/findings?{q}")
+        }
     }
 }
 
