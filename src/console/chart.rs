@@ -34,7 +34,7 @@ const WIDTH: u32 = 960;
 /// Height of the `viewBox`.
 const HEIGHT: u32 = 400;
 /// Height of the legend strip below the plot.
-const LEGEND_HEIGHT: u32 = 34;
+const LEGEND_HEIGHT: u32 = 48;
 const FONT: &str = "sans-serif";
 
 const PRICE: RGBColor = RGBColor(0x1f, 0x4e, 0x9a);
@@ -185,8 +185,8 @@ fn draw(
     let mut chart = ChartBuilder::on(&upper)
         .margin(12)
         .margin_right(40)
-        .x_label_area_size(28)
-        .y_label_area_size(78)
+        .x_label_area_size(40)
+        .y_label_area_size(118)
         .build_cartesian_2d(ext.start..ext.end, ext.low..ext.high)
         .map_err(draw_err)?;
 
@@ -209,11 +209,11 @@ fn draw(
 
     chart
         .configure_mesh()
-        .x_labels(7)
+        .x_labels(5)
         .y_labels(6)
         .x_label_formatter(&|d| d.format("%Y-%m-%d").to_string())
         .y_label_formatter(&y_label)
-        .label_style((FONT, 16).into_font().color(&INK))
+        .label_style((FONT, 24).into_font().color(&INK))
         .axis_style(INK.mix(0.6))
         .bold_line_style(INK.mix(0.12))
         .light_line_style(TRANSPARENT)
@@ -318,7 +318,8 @@ fn legend<DB: DrawingBackend>(
     input: &ChartInput,
     has_sales: bool,
 ) -> Result<(), ChartError> {
-    let font = (FONT, 16).into_font().color(&INK);
+    // Large enough to read once the chart is scaled to a phone's width.
+    let font = (FONT, 24).into_font().color(&INK);
     let labels = &input.labels;
     let mut items: Vec<(&str, RGBColor, bool)> = vec![(labels.price, PRICE, false)];
     if input.reference_minor.is_some() {
@@ -334,15 +335,15 @@ fn legend<DB: DrawingBackend>(
     let y = (LEGEND_HEIGHT / 2) as i32;
     for (text, colour, band) in items {
         let swatch = if band {
-            Rectangle::new([(x, y - 6), (x + 18, y + 6)], colour.mix(0.45).filled())
+            Rectangle::new([(x, y - 9), (x + 26, y + 9)], colour.mix(0.45).filled())
         } else {
-            Rectangle::new([(x, y - 1), (x + 18, y + 1)], colour.filled())
+            Rectangle::new([(x, y - 2), (x + 26, y + 2)], colour.filled())
         };
         area.draw(&swatch).map_err(draw_err)?;
-        let pos = (x + 24, y - 7);
+        let pos = (x + 32, y - 11);
         area.draw_text(text, &font, pos).map_err(draw_err)?;
         let (w, _) = area.estimate_text_size(text, &font).map_err(draw_err)?;
-        x += 24 + w as i32 + 28;
+        x += 32 + w as i32 + 32;
     }
     Ok(())
 }
