@@ -443,7 +443,7 @@ fn facts(
             format!(
                 "{} ({n} {})",
                 money(low, &f.currency, l),
-                t.observations.to_lowercase()
+                if n == 1 { t.reading } else { t.readings }
             ),
         ));
     }

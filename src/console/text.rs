@@ -93,6 +93,10 @@ pub struct Texts {
     pub sales_periods: &'static str,
     /// Observations (legend).
     pub observations: &'static str,
+    /// One observation counted ("1 relevé").
+    pub reading: &'static str,
+    /// Several observations counted ("3 relevés").
+    pub readings: &'static str,
     /// Evidence.
     pub evidence: &'static str,
     /// Download the evidence.
@@ -249,6 +253,8 @@ pub static FR: Texts = Texts {
     history: "Historique des prix",
     sales_periods: "Périodes de soldes",
     observations: "Observations",
+    reading: "relevé",
+    readings: "relevés",
     evidence: "Preuve",
     download: "Télécharger la preuve (.tar)",
     page_sha: "SHA-256 de la page conservée",
@@ -353,6 +359,8 @@ pub static EN: Texts = Texts {
     history: "Price history",
     sales_periods: "Sales periods",
     observations: "Observations",
+    reading: "reading",
+    readings: "readings",
     evidence: "Evidence",
     download: "Download the evidence (.tar)",
     page_sha: "SHA-256 of the page kept",
