@@ -340,7 +340,7 @@ impl<'a> ShopRun<'a> {
     ) -> Result<ShopRun<'a>, StoreError> {
         let started_at = Utc::now();
         let snapshot = store.load_shop(&shop.name).await?;
-        let subscribers = catalog.effective_subscribers(&stored_preferences(store).await?);
+        let subscribers = catalog.effective_subscribers(&store.preferences().await?);
         let first_scan = snapshot.products.is_empty();
         let key_of_id: HashMap<i64, String> = snapshot
             .products
@@ -423,15 +423,11 @@ impl<'a> ShopRun<'a> {
     }
 
     /// Records what this shop's scan did ([`Store::record_shop_scan`]). A
-    /// store without the table, or a failed write, does not fail the scan:
-    /// its observations and findings are written already.
+    /// failed write does not fail the scan: its observations and findings
+    /// are written already.
     async fn record(&self) {
-        match self.store.record_shop_scan(&self.scan_row()).await {
-            Ok(()) => {}
-            Err(StoreError::Unsupported(_)) => {
-                tracing::debug!("this database keeps no per-shop scan records")
-            }
-            Err(e) => tracing::warn!("the shop's scan record was not written: {e}"),
+        if let Err(e) = self.store.record_shop_scan(&self.scan_row()).await {
+            tracing::warn!("the shop's scan record was not written: {e}");
         }
     }
 
@@ -849,21 +845,6 @@ impl<'a> ShopRun<'a> {
             self.observe(sighting);
         }
         keys
-    }
-}
-
-/// The choices stored in the console for every address. A database
-/// without them (a backend that keeps none) has none: no address could
-/// have paused or unsubscribed there.
-pub async fn stored_preferences(
-    store: &dyn Store,
-) -> Result<Vec<crate::domain::Preference>, StoreError> {
-    match store.preferences().await {
-        Err(StoreError::Unsupported(what)) => {
-            tracing::debug!("{what}: this database keeps no subscriber choices");
-            Ok(Vec::new())
-        }
-        other => other,
     }
 }
 

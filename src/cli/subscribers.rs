@@ -270,7 +270,7 @@ pub async fn run(g: &GlobalArgs, a: &SubscribersArgs) -> Result<ExitCode, CliErr
         );
         return Ok(ExitCode::from(EXIT_OK));
     }
-    let prefs = crate::pipeline::stored_preferences(store.as_ref()).await?;
+    let prefs = store.preferences().await?;
     let states = states(&catalog, &prefs);
     if a.json {
         println!(

@@ -192,14 +192,6 @@ fn group(items: &[OutboxItem]) -> Vec<Message<'_>> {
     messages
 }
 
-/// A store answer, or `default` from a backend without the method.
-fn or_default<T>(r: Result<T, StoreError>, default: T) -> Result<T, StoreError> {
-    match r {
-        Err(StoreError::Unsupported(_)) => Ok(default),
-        r => r,
-    }
-}
-
 /// What delivery knows of an address before sending to it.
 struct Recipient {
     /// Its link version.
@@ -233,7 +225,7 @@ async fn recipient(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<Recipient, StoreError> {
-    let pref = or_default(store.preference(email).await, None)?;
+    let pref = store.preference(email).await?;
     let stopped = match &pref {
         Some(p) if p.unsubscribed_at.is_some() => Some("unsubscribed"),
         Some(p) if p.paused => Some("alerts paused"),
@@ -247,7 +239,7 @@ async fn recipient(
         0
     } else {
         let since = now - chrono::Duration::hours(24);
-        or_default(store.messages_sent_since(email, since).await, 0)?
+        store.messages_sent_since(email, since).await?
     };
     Ok(Recipient {
         version: pref.map_or(0, |p| p.link_version),
