@@ -205,33 +205,10 @@ impl Subscriber {
         self.shops.is_empty() || self.shops.iter().any(|s| s == shop)
     }
 
-    /// When a finding made at `now` is to be sent: now, or the next digest.
+    /// When a finding made at `now` is to be sent: now, or the next digest
+    /// in the subscriber's time zone.
     pub fn deliver_at(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        use chrono::{Datelike, Duration, TimeZone};
-        let (time, day) = match self.delivery {
-            Delivery::Immediate => return now,
-            Delivery::Daily(t) => (t, None),
-            Delivery::Weekly(d, t) => (t, Some(d)),
-        };
-        let local = now.with_timezone(&self.time_zone).date_naive();
-        for offset in 0..=8 {
-            let date = local + Duration::days(offset);
-            if day.is_some_and(|d| date.weekday() != d) {
-                continue;
-            }
-            // A time skipped by a DST change is sent at the first valid instant after it.
-            let at = (0..4).find_map(|h| {
-                self.time_zone
-                    .from_local_datetime(&date.and_time(time + Duration::hours(h)))
-                    .earliest()
-            });
-            if let Some(at) = at.map(|t| t.with_timezone(&chrono::Utc))
-                && at > now
-            {
-                return at;
-            }
-        }
-        now
+        self.delivery.next_after(now, self.time_zone)
     }
 }
 

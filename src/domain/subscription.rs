@@ -25,6 +25,36 @@ impl Delivery {
             Delivery::Weekly(..) => Some(Digest::Weekly),
         }
     }
+
+    /// When something queued at `now` goes out, in time zone `tz`: `now`
+    /// for immediate delivery, else the next digest time after `now`. A
+    /// time skipped by a daylight-saving change is sent at the first valid
+    /// instant after it.
+    pub fn next_after(&self, now: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<Utc> {
+        use chrono::{Datelike, Duration, TimeZone};
+        let (time, day) = match *self {
+            Delivery::Immediate => return now,
+            Delivery::Daily(t) => (t, None),
+            Delivery::Weekly(d, t) => (t, Some(d)),
+        };
+        let local = now.with_timezone(&tz).date_naive();
+        for offset in 0..=8 {
+            let date = local + Duration::days(offset);
+            if day.is_some_and(|d| date.weekday() != d) {
+                continue;
+            }
+            let at = (0..4).find_map(|h| {
+                tz.from_local_datetime(&date.and_time(time + Duration::hours(h)))
+                    .earliest()
+            });
+            if let Some(at) = at.map(|t| t.with_timezone(&Utc))
+                && at > now
+            {
+                return at;
+            }
+        }
+        now
+    }
 }
 
 /// `immediate`, `daily 08:00` or `weekly monday 08:00`: how a choice is stored.

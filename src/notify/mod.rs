@@ -15,7 +15,7 @@ pub mod templates;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Europe::Paris;
 
 use crate::domain::{Delivery, Digest, Language};
@@ -204,21 +204,6 @@ struct Recipient {
     budget: i64,
 }
 
-/// The next `time` (Paris time) after `now`.
-pub fn next_local_time(now: DateTime<Utc>, time: NaiveTime) -> DateTime<Utc> {
-    let local = now.with_timezone(&Paris).date_naive();
-    (0..3)
-        .filter_map(|days| {
-            let day = local + chrono::Days::new(days);
-            Paris
-                .from_local_datetime(&day.and_time(time))
-                .earliest()
-                .map(|t| t.with_timezone(&Utc))
-        })
-        .find(|t| *t > now)
-        .unwrap_or(now + chrono::Duration::days(1))
-}
-
 async fn recipient(
     store: &dyn Store,
     mailer: &Mailer,
@@ -306,7 +291,7 @@ pub async fn deliver_step_leased(
             continue;
         }
         if m.kind != Kind::Digest && r.budget <= 0 {
-            let until = next_local_time(now, r.digest_time);
+            let until = Delivery::Daily(r.digest_time).next_after(now, Paris);
             store.defer_outbox(&m.ids(), Digest::Daily, until).await?;
             mailer.metrics().alerts_throttled(m.rows.len());
             tracing::info!(outbox = first.id, to = %first.email, %until, rows = m.rows.len(),
@@ -531,16 +516,16 @@ mod tests {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         // Winter: 08:00 Paris is 07:00 UTC.
         assert_eq!(
-            next_local_time(at("2026-03-11T09:00:00Z"), eight),
+            Delivery::Daily(eight).next_after(at("2026-03-11T09:00:00Z"), Paris),
             at("2026-03-12T07:00:00Z")
         );
         assert_eq!(
-            next_local_time(at("2026-03-11T06:59:00Z"), eight),
+            Delivery::Daily(eight).next_after(at("2026-03-11T06:59:00Z"), Paris),
             at("2026-03-11T07:00:00Z")
         );
         // Summer: 06:00 UTC.
         assert_eq!(
-            next_local_time(at("2026-07-01T22:30:00Z"), eight),
+            Delivery::Daily(eight).next_after(at("2026-07-01T22:30:00Z"), Paris),
             at("2026-07-02T06:00:00Z")
         );
     }
